@@ -1,0 +1,93 @@
+/* menhance engine: the one public API that the LV2 plugin, the CLI and the tests drive.
+ *
+ * Host-rate audio in, host-rate audio out, with a constant latency fixed at create.
+ * Internally: resample to 16 kHz, STFT/mel front end, enhancement on a worker thread fed by
+ * lock-free rings (or inline when synchronous), overlap-add, resample back, plus a classical
+ * high band above 8 kHz, dry/wet and click-free bypass.
+ *
+ * Threading: menhance_process and the menhance_set_* calls belong to one (audio) thread and
+ * are real-time safe: no allocation, locks, waits, logging or file access.  Everything else
+ * (create, destroy, model load/free) may block and must stay off the audio thread. */
+#ifndef MENHANCE_H
+#define MENHANCE_H
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct menhance menhance;
+typedef struct menhance_model menhance_model;
+
+typedef enum {
+    MENHANCE_MODE_CLASSICAL = 0,     /* mel-band Wiener suppression, input phase */
+    MENHANCE_MODE_MEL2MEL = 1,       /* streaming Mel2Mel magnitudes on the input's phase */
+    MENHANCE_MODE_MEL2MEL_VOCODER = 2, /* Mel2Mel + streaming DiffWave vocoder */
+    MENHANCE_MODE_COUNT
+} menhance_mode;
+
+typedef struct {
+    int sample_rate;   /* host rate, 8000..192000 */
+    int channels;      /* 1 or 2 (stereo is linked: one shared gain decision) */
+    int max_block;     /* largest block process() will see */
+    int nominal_block; /* typical block; sizes the worker's slack (0: 1024) */
+    int threaded;      /* 1: enhancement on an engine-owned worker thread; 0: inline */
+} menhance_config;
+
+typedef struct {
+    float amount;     /* dry/wet, 0..1 */
+    float hiband;     /* high band (above 8 kHz) amount: 0 removes it, 1 keeps it denoised */
+    float strength;   /* classical suppression strength, 0..2 */
+    float max_atten_db; /* deepest classical cut, 0..40 dB */
+    int mode;         /* menhance_mode */
+    int enabled;      /* 0: bypass (delayed dry, crossfaded, latency unchanged) */
+    int synchronous;  /* 1: compute inline (freewheeling/offline): deterministic */
+} menhance_params;
+
+/* Fills p with the factory defaults. */
+void menhance_params_default(menhance_params *p);
+
+/* Creates an engine.  model may be NULL (classical only); ownership stays with the caller
+ * but the model must outlive its use (see menhance_swap_model).  On failure returns NULL
+ * and writes a message into err. */
+menhance *menhance_create(const menhance_config *cfg, menhance_model *model, char *err,
+                          size_t errlen);
+void menhance_destroy(menhance *e);
+
+/* Constant latency in host samples, valid from create on. */
+int menhance_latency(const menhance *e);
+
+/* Real-time safe.  Parameters take effect at the next process call (ramped where audible). */
+void menhance_set_params(menhance *e, const menhance_params *p);
+
+/* Real-time safe.  in/out: channel pointers; in-place (in[c] == out[c]) is fine.
+ * n may be anything from 0 to max_block. */
+void menhance_process(menhance *e, const float *const *in, float *const *out, int n);
+
+/* Clears all audio state (as after create); not real-time safe with a running worker. */
+void menhance_reset(menhance *e);
+
+/* Models (nn/ networks plus their front-end metadata), loaded off the audio thread. */
+menhance_model *menhance_model_load(const char *path, char *err, size_t errlen);
+void menhance_model_free(menhance_model *m);
+const char *menhance_model_describe(const menhance_model *m);
+/* The shipped default model path (installed or in-tree), or NULL if none is found. */
+const char *menhance_default_model_path(void);
+
+/* Real-time safe: hands a new model (or NULL) to the engine.  Returns the model the engine
+ * no longer uses once it is safe to free, else NULL; call menhance_collect_model() later
+ * (any thread except the worker) to get retired models that were still in use. */
+menhance_model *menhance_swap_model(menhance *e, menhance_model *m);
+menhance_model *menhance_collect_model(menhance *e);
+
+/* Counters for tests and meters. */
+typedef struct {
+    unsigned long long chunks_processed; /* worker chunks that arrived in time */
+    unsigned long long chunks_late;      /* chunks replaced by the delayed dry signal */
+} menhance_stats;
+void menhance_get_stats(const menhance *e, menhance_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
