@@ -13,7 +13,7 @@ PKGS    := fftw3f sndfile speexdsp libcjson lv2 libpng
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fno-math-errno \
-           -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"'
+           -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"' -DMENHANCE_SRCDIR='"$(CURDIR)"'
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lopenblas -lpthread -lm -ldl
 

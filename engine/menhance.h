@@ -47,9 +47,10 @@ typedef struct {
 /* Fills p with the factory defaults. */
 void menhance_params_default(menhance_params *p);
 
-/* Creates an engine.  model may be NULL (classical only); ownership stays with the caller
- * but the model must outlive its use (see menhance_swap_model).  On failure returns NULL
- * and writes a message into err. */
+/* Creates an engine.  model may be NULL (classical only).  The engine takes ownership of
+ * every model handed to it (create or swap) and frees whatever it still holds at destroy.
+ * A model object carries its own streaming state, so one model serves one engine.
+ * On failure returns NULL and writes a message into err. */
 menhance *menhance_create(const menhance_config *cfg, menhance_model *model, char *err,
                           size_t errlen);
 void menhance_destroy(menhance *e);
@@ -71,12 +72,15 @@ void menhance_reset(menhance *e);
 menhance_model *menhance_model_load(const char *path, char *err, size_t errlen);
 void menhance_model_free(menhance_model *m);
 const char *menhance_model_describe(const menhance_model *m);
-/* The shipped default model path (installed or in-tree), or NULL if none is found. */
-const char *menhance_default_model_path(void);
+/* Finds the shipped default model: $MENHANCE_MODEL_DIR, then the installed DATADIR/models,
+ * then the source tree's models/.  Writes the path into buf and returns 1, or returns 0. */
+int menhance_default_model_path(char *buf, size_t len);
 
-/* Real-time safe: hands a new model (or NULL) to the engine.  Returns the model the engine
- * no longer uses once it is safe to free, else NULL; call menhance_collect_model() later
- * (any thread except the worker) to get retired models that were still in use. */
+/* Real-time safe: hands a new model (or NULL for classical only) to the engine, which
+ * switches at the next chunk.  Returns a model that is now safe to free (a previous swap
+ * that was never picked up), else NULL.  Models the engine retires later come back from
+ * menhance_collect_model(), to be called off the audio thread (one thread only, e.g. the
+ * LV2 worker) and freed there. */
 menhance_model *menhance_swap_model(menhance *e, menhance_model *m);
 menhance_model *menhance_collect_model(menhance *e);
 

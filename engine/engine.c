@@ -1,0 +1,585 @@
+/* The engine: host-rate blocks in, host-rate blocks out, constant latency.
+ *
+ * Timeline.  The host signal x is resampled to 16 kHz (x16, delay d1 host samples) and cut
+ * into chunks of one hop (256 samples).  Chunk i is published to the enhancement stage; its
+ * result ("out chunk" i, enhance_latency() = A samples behind) is due Sc chunks later, when
+ * it is appended to the 16 kHz output stream y16, which starts with P0 samples of silence.
+ * So y16[k] = P[k - D16] with D16 = A + Sc * hop + P0, and y16 goes back to the host rate
+ * (delay d2 at 16 kHz).  P0 is padded so that the whole delay is a whole number of host
+ * samples: latency = d1 + (d2 + D16) * rate / 16000.
+ *
+ * The same delayed, unprocessed x16 goes through an identical upsampler ("raw"): the host
+ * input delayed by the latency minus that raw signal is exactly the part of the input the
+ * 16 kHz path cannot carry (above ~8 kHz), which hiband.c denoises and adds back.  A late
+ * chunk is replaced by the raw chunk, so the fallback is the delayed dry input, and the
+ * switch is a linear crossfade over one chunk (we know one chunk ahead whether the next
+ * chunk is there).
+ *
+ * Threads.  The enhancement state (STFT history, model caches) is owned by whoever holds
+ * `busy`: the worker thread normally, the audio thread when synchronous (freewheeling or an
+ * engine without a thread).  Chunks are processed strictly in order from `next`, whoever
+ * runs them, so a synchronous run gives exactly what a live run gives when the worker keeps
+ * up.  The audio thread never blocks: the only wait is at the switch into synchronous mode,
+ * a spin bounded by one chunk of worker computation. */
+#include "engine/menhance.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+#include "dsp/resample.h"
+#include "dsp/ring.h"
+#include "engine/enhance.h"
+#include "engine/hiband.h"
+#include "engine/model.h"
+
+#define HOP ENHANCE_HOP
+#define MAX_CH 2
+#define NSLOT 64 /* chunks in flight between the threads; power of two */
+#define RS_QUALITY 10
+#define MAX_SLACK_CHUNKS 12
+#define HIST16 8192 /* x16 history, enough for D16 + a chunk (checked at create) */
+#define RAMP_SECONDS 0.02f
+#define OUT_LIMIT 8.0f /* +18 dBFS: nothing louder ever leaves, NaN never does */
+
+typedef struct {
+    float x[MAX_CH][HOP];
+    enhance_params p;
+} in_slot;
+
+typedef struct {
+    _Atomic long long tag; /* index of the chunk whose result is stored here */
+    float y[MAX_CH][HOP];
+} out_slot;
+
+struct menhance {
+    menhance_config cfg;
+    int C, rate, latency;
+    int d1, d2, Sc, P0, A, D16;
+    resampler *down[MAX_CH], *up[MAX_CH], *upraw[MAX_CH];
+
+    /* audio-thread state */
+    menhance_params params;
+    float *scratch16[MAX_CH]; /* resampler output for one block */
+    float acc[MAX_CH][HOP];   /* the chunk being filled */
+    int acc_n;
+    long long chunk_in;                /* chunks published so far */
+    float *hist16[MAX_CH];             /* x16 by absolute index mod HIST16 */
+    long long n16;                     /* x16 samples seen */
+    float *yq[MAX_CH], *rq[MAX_CH];    /* 16 kHz output FIFOs: processed and raw */
+    int yq_n, yq_cap;
+    float *proc[MAX_CH], *raw[MAX_CH]; /* one host block of each, upsampled */
+    float *dry[MAX_CH];                /* host-rate delay line for the dry input */
+    int dry_len, dry_pos;
+    float *xin[MAX_CH];
+    hiband *hb;
+    float w_prev;                  /* crossfade target at the end of the last chunk */
+    int avail_next;                /* is chunk (emitted + 1) there? decided one chunk ahead */
+    long long emitted;             /* next out chunk to append to y16 */
+    float g_wet, g_hi;             /* smoothed amount*enabled and high-band amount */
+    float ramp_step;
+    _Atomic unsigned long long n_ok, n_late, n_underrun;
+
+    /* shared between the audio thread and the worker */
+    in_slot *in;
+    out_slot *out;
+    _Atomic long long produced;
+    _Atomic int busy; /* 0 free, 1 worker, 2 audio thread */
+    _Atomic int sync_mode;
+    _Atomic int quit;
+    long long next; /* owned by the holder of busy */
+    enhance *enh;
+    menhance_model *active; /* owned by the holder of busy */
+    _Atomic(menhance_model *) pending;
+    ring *retired;
+    char none; /* its address marks "no pending model" */
+
+    pthread_t thread;
+    sem_t wake;
+    int have_thread, have_sem;
+};
+
+#define NO_MODEL(e) ((menhance_model *)&(e)->none)
+
+void menhance_params_default(menhance_params *p) {
+    p->amount = 1.0f;
+    p->hiband = 1.0f;
+    p->strength = 1.0f;
+    p->max_atten_db = 18.0f;
+    p->mode = MENHANCE_MODE_CLASSICAL;
+    p->enabled = 1;
+    p->synchronous = 0;
+}
+
+static int gcd(int a, int b) {
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static void set_err(char *err, size_t len, const char *msg) {
+    if (err && len) snprintf(err, len, "%s", msg);
+}
+
+/* ---- the enhancement stage, run by whoever holds `busy` ---- */
+
+static void pick_up_model(menhance *e) {
+    if (atomic_load(&e->pending) == NO_MODEL(e)) return;
+    /* Until someone collects the retired models, keep the current one and retry later. */
+    if (e->active && ring_write_space(e->retired) < sizeof e->active) return;
+    menhance_model *p = atomic_exchange(&e->pending, NO_MODEL(e));
+    if (p == NO_MODEL(e)) return;
+    if (e->active) ring_write(e->retired, &e->active, sizeof e->active);
+    e->active = p;
+}
+
+static void process_pending(menhance *e) {
+    for (;;) {
+        long long produced = atomic_load_explicit(&e->produced, memory_order_acquire);
+        if (e->next >= produced) return;
+        if (produced - e->next > NSLOT / 2) {
+            /* Fell far behind (a stalled worker): skip to the present, restart history. */
+            e->next = produced - 1;
+            enhance_reset(e->enh);
+        }
+        long long j = e->next;
+        in_slot local;
+        memcpy(&local, &e->in[j % NSLOT], sizeof local);
+        if (atomic_load_explicit(&e->produced, memory_order_acquire) - j >= NSLOT) continue;
+        pick_up_model(e);
+        out_slot *o = &e->out[j % NSLOT];
+        const float *in[MAX_CH] = {local.x[0], local.x[1]};
+        float *out[MAX_CH] = {o->y[0], o->y[1]};
+        enhance_process(e->enh, in, out, &local.p, e->active);
+        atomic_store_explicit(&o->tag, j, memory_order_release);
+        e->next = j + 1;
+    }
+}
+
+static void *worker_main(void *arg) {
+    menhance *e = arg;
+#if defined(__SSE__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* flush denormals to zero */
+#endif
+    while (!atomic_load(&e->quit)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        sem_timedwait(&e->wake, &ts);
+        if (atomic_load(&e->sync_mode)) continue;
+        int expect = 0;
+        if (!atomic_compare_exchange_strong(&e->busy, &expect, 1)) continue;
+        if (!atomic_load(&e->sync_mode)) process_pending(e);
+        atomic_store_explicit(&e->busy, 0, memory_order_release);
+    }
+    return NULL;
+}
+
+/* ---- create / destroy ---- */
+
+static float *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+
+menhance *menhance_create(const menhance_config *cfg, menhance_model *model, char *err,
+                          size_t errlen) {
+    if (!cfg || cfg->sample_rate < 8000 || cfg->sample_rate > 192000) {
+        set_err(err, errlen, "unsupported sample rate (8000..192000 Hz)");
+        return NULL;
+    }
+    if (cfg->channels < 1 || cfg->channels > MAX_CH) {
+        set_err(err, errlen, "unsupported channel count (1 or 2)");
+        return NULL;
+    }
+    if (cfg->max_block < 1 || cfg->max_block > 1 << 20) {
+        set_err(err, errlen, "unsupported maximum block size");
+        return NULL;
+    }
+    menhance *e = calloc(1, sizeof *e);
+    if (!e) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->cfg = *cfg;
+    e->C = cfg->channels;
+    e->rate = cfg->sample_rate;
+    menhance_params_default(&e->params);
+    atomic_store(&e->pending, NO_MODEL(e));
+    e->active = NULL;
+
+    int ok = 1;
+    for (int c = 0; c < e->C; c++) {
+        e->down[c] = resampler_create(e->rate, ENHANCE_RATE, RS_QUALITY);
+        e->up[c] = resampler_create(ENHANCE_RATE, e->rate, RS_QUALITY);
+        e->upraw[c] = resampler_create(ENHANCE_RATE, e->rate, RS_QUALITY);
+        ok = ok && e->down[c] && e->up[c] && e->upraw[c];
+    }
+    e->enh = enhance_create(e->C);
+    e->hb = hiband_create(e->rate, e->C);
+    e->retired = ring_create(16 * sizeof(menhance_model *));
+    e->in = calloc(NSLOT, sizeof *e->in);
+    e->out = calloc(NSLOT, sizeof *e->out);
+    ok = ok && e->enh && e->hb && e->retired && e->in && e->out;
+    if (!ok) {
+        set_err(err, errlen, "out of memory creating the engine");
+        menhance_destroy(e);
+        return NULL;
+    }
+    for (int s = 0; s < NSLOT; s++) atomic_store(&e->out[s].tag, -1);
+
+    /* Latency budget (see the top of this file). */
+    e->d1 = resampler_delay(e->down[0]);
+    e->d2 = resampler_delay(e->up[0]);
+    e->A = enhance_latency(e->enh);
+    int nominal = cfg->nominal_block > 0 ? cfg->nominal_block : 1024;
+    if (nominal > cfg->max_block) nominal = cfg->max_block;
+    int nominal16 = (int)(((long long)nominal * ENHANCE_RATE + e->rate - 1) / e->rate);
+    /* The worker must finish a chunk while the host delivers a block and one more chunk;
+     * one extra chunk lets the crossfade see the next chunk's fate in advance. */
+    e->Sc = 2 + (nominal16 + HOP - 1) / HOP;
+    if (e->Sc > MAX_SLACK_CHUNKS) e->Sc = MAX_SLACK_CHUNKS;
+    int q = ENHANCE_RATE / gcd(e->rate, ENHANCE_RATE);
+    if (q > 320) q = 1; /* odd rates: accept a fractional sample rather than 20+ ms more */
+    e->P0 = HOP + 8;
+    int base = e->d2 + e->A + e->Sc * HOP + e->P0;
+    e->P0 += (q - base % q) % q;
+    e->D16 = e->A + e->Sc * HOP + e->P0;
+    long long lat = (long long)(e->d2 + e->D16) * e->rate;
+    e->latency = e->d1 + (int)((lat + ENHANCE_RATE / 2) / ENHANCE_RATE);
+    if (e->D16 + HOP > HIST16) {
+        set_err(err, errlen, "internal: 16 kHz history too short");
+        menhance_destroy(e);
+        return NULL;
+    }
+
+    int max16 = (int)((long long)cfg->max_block * ENHANCE_RATE / e->rate) + 16;
+    e->yq_cap = e->P0 + HOP * ((max16 + HOP - 1) / HOP + 2) + HOP;
+    e->dry_len = e->latency + cfg->max_block + 1;
+    for (int c = 0; c < e->C; c++) {
+        e->scratch16[c] = alloc_f(max16);
+        e->hist16[c] = alloc_f(HIST16);
+        e->yq[c] = alloc_f(e->yq_cap);
+        e->rq[c] = alloc_f(e->yq_cap);
+        e->proc[c] = alloc_f(cfg->max_block);
+        e->raw[c] = alloc_f(cfg->max_block);
+        e->dry[c] = alloc_f(e->dry_len);
+        e->xin[c] = alloc_f(cfg->max_block);
+        ok = ok && e->scratch16[c] && e->hist16[c] && e->yq[c] && e->rq[c] && e->proc[c] &&
+             e->raw[c] && e->dry[c] && e->xin[c];
+    }
+    if (!ok) {
+        set_err(err, errlen, "out of memory creating the engine");
+        menhance_destroy(e);
+        return NULL;
+    }
+    e->ramp_step = 1.0f / (RAMP_SECONDS * (float)e->rate);
+    e->active = model;
+    menhance_reset(e);
+
+    if (cfg->threaded) {
+        if (sem_init(&e->wake, 0, 0) == 0) e->have_sem = 1;
+        if (e->have_sem && pthread_create(&e->thread, NULL, worker_main, e) == 0)
+            e->have_thread = 1;
+        if (!e->have_thread) {
+            set_err(err, errlen, "could not start the worker thread");
+            menhance_destroy(e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+void menhance_destroy(menhance *e) {
+    if (!e) return;
+    if (e->have_thread) {
+        atomic_store(&e->quit, 1);
+        sem_post(&e->wake);
+        pthread_join(e->thread, NULL);
+    }
+    if (e->have_sem) sem_destroy(&e->wake);
+    menhance_model *m = atomic_exchange(&e->pending, NO_MODEL(e));
+    if (m != NO_MODEL(e)) menhance_model_free(m);
+    menhance_model_free(e->active);
+    while ((m = menhance_collect_model(e))) menhance_model_free(m);
+    for (int c = 0; c < MAX_CH; c++) {
+        resampler_destroy(e->down[c]);
+        resampler_destroy(e->up[c]);
+        resampler_destroy(e->upraw[c]);
+        free(e->scratch16[c]);
+        free(e->hist16[c]);
+        free(e->yq[c]);
+        free(e->rq[c]);
+        free(e->proc[c]);
+        free(e->raw[c]);
+        free(e->dry[c]);
+        free(e->xin[c]);
+    }
+    enhance_destroy(e->enh);
+    hiband_destroy(e->hb);
+    ring_destroy(e->retired);
+    free(e->in);
+    free(e->out);
+    free(e);
+}
+
+int menhance_latency(const menhance *e) { return e->latency; }
+
+void menhance_set_params(menhance *e, const menhance_params *p) {
+    menhance_params q = *p;
+    /* Hosts send anything; keep every value in its range (NaN falls to the default). */
+    q.amount = q.amount >= 0.0f ? fminf(q.amount, 1.0f) : 0.0f;
+    q.hiband = q.hiband >= 0.0f ? fminf(q.hiband, 1.0f) : 0.0f;
+    q.strength = q.strength >= 0.0f ? fminf(q.strength, 2.0f) : 0.0f;
+    q.max_atten_db = q.max_atten_db >= 0.0f ? fminf(q.max_atten_db, 40.0f) : 0.0f;
+    if (q.mode < 0 || q.mode >= MENHANCE_MODE_COUNT) q.mode = MENHANCE_MODE_CLASSICAL;
+    e->params = q;
+}
+
+void menhance_reset(menhance *e) {
+    int spin = 0;
+    while (!atomic_compare_exchange_weak(&e->busy, &spin, 2)) spin = 0;
+    enhance_reset(e->enh);
+    e->next = 0;
+    atomic_store(&e->produced, 0);
+    for (int s = 0; s < NSLOT; s++) atomic_store(&e->out[s].tag, -1);
+    atomic_store(&e->busy, 0);
+    for (int c = 0; c < e->C; c++) {
+        resampler_reset(e->down[c]);
+        resampler_reset(e->up[c]);
+        resampler_reset(e->upraw[c]);
+        memset(e->hist16[c], 0, sizeof(float) * HIST16);
+        memset(e->yq[c], 0, sizeof(float) * e->yq_cap);
+        memset(e->rq[c], 0, sizeof(float) * e->yq_cap);
+        memset(e->dry[c], 0, sizeof(float) * e->dry_len);
+    }
+    hiband_reset(e->hb);
+    e->acc_n = 0;
+    e->chunk_in = 0;
+    e->n16 = 0;
+    e->yq_n = e->P0; /* the silent lead-in of y16 */
+    e->dry_pos = 0;
+    e->w_prev = 0.0f;
+    e->avail_next = 0;
+    e->emitted = -e->Sc;
+    e->g_wet = e->params.enabled ? e->params.amount : 0.0f;
+    e->g_hi = e->params.hiband;
+}
+
+/* ---- the audio thread ---- */
+
+static int chunk_ready(const menhance *e, long long j) {
+    return atomic_load_explicit(&e->out[j % NSLOT].tag, memory_order_acquire) == j;
+}
+
+/* Appends out chunk `emitted` (or the raw signal it replaces) to the y16 FIFOs. */
+static void emit_chunk(menhance *e) {
+    long long j = e->emitted++;
+    float *y[MAX_CH], *r[MAX_CH];
+    for (int c = 0; c < e->C; c++) {
+        y[c] = e->yq[c] + e->yq_n;
+        r[c] = e->rq[c] + e->yq_n;
+    }
+    e->yq_n += HOP;
+    /* raw: x16 delayed by D16; this chunk starts at y16 index P0 + (j + Sc) * HOP */
+    long long k0 = e->P0 + (j + e->Sc) * HOP - e->D16;
+    for (int c = 0; c < e->C; c++)
+        for (int t = 0; t < HOP; t++) {
+            long long k = k0 + t;
+            r[c][t] = k >= 0 ? e->hist16[c][k % HIST16] : 0.0f;
+        }
+    if (j < 0) {
+        for (int c = 0; c < e->C; c++) memcpy(y[c], r[c], sizeof(float) * HOP);
+        return;
+    }
+    int here = j == 0 ? chunk_ready(e, 0) : e->avail_next;
+    int next = chunk_ready(e, j + 1);
+    e->avail_next = next;
+    float w0 = e->w_prev, w1 = (here && next) ? 1.0f : 0.0f;
+    if (here)
+        atomic_fetch_add_explicit(&e->n_ok, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&e->n_late, 1, memory_order_relaxed);
+    const out_slot *o = &e->out[j % NSLOT];
+    for (int c = 0; c < e->C; c++) {
+        if (!here) {
+            memcpy(y[c], r[c], sizeof(float) * HOP);
+            continue;
+        }
+        for (int t = 0; t < HOP; t++) {
+            float w = w0 + (w1 - w0) * (float)(t + 1) / HOP;
+            y[c][t] = w * o->y[c][t] + (1.0f - w) * r[c][t];
+        }
+    }
+    e->w_prev = w1;
+}
+
+static void publish_chunk(menhance *e) {
+    long long i = e->chunk_in++;
+    in_slot *s = &e->in[i % NSLOT];
+    for (int c = 0; c < e->C; c++) memcpy(s->x[c], e->acc[c], sizeof(float) * HOP);
+    s->p.mode = e->params.mode;
+    s->p.strength = e->params.strength;
+    s->p.max_atten_db = e->params.max_atten_db;
+    atomic_store_explicit(&e->produced, i + 1, memory_order_release);
+
+    int sync = e->params.synchronous || !e->have_thread;
+    if (sync) {
+        atomic_store(&e->sync_mode, 1);
+        int expect = 0;
+        /* Bounded: the worker sees sync_mode and releases after its current chunk. */
+        while (!atomic_compare_exchange_weak(&e->busy, &expect, 2)) {
+            expect = 0;
+#if defined(__SSE2__)
+            _mm_pause();
+#endif
+        }
+        process_pending(e);
+        atomic_store_explicit(&e->busy, 0, memory_order_release);
+    } else {
+        atomic_store(&e->sync_mode, 0);
+        sem_post(&e->wake);
+    }
+    emit_chunk(e);
+}
+
+static float sanitize(float v) {
+    if (!(v == v)) return 0.0f;
+    return fminf(fmaxf(v, -OUT_LIMIT), OUT_LIMIT);
+}
+
+static void process_block(menhance *e, const float *const *in, float *const *out, int n) {
+#if defined(__SSE__)
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
+#endif
+    const int C = e->C;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < n; i++) e->xin[c][i] = sanitize(in[c][i]);
+
+    /* Host rate -> 16 kHz, into chunks. */
+    int m = 0;
+    for (int c = 0; c < C; c++) {
+        int in_len = n, out_len = e->cfg.max_block * ENHANCE_RATE / e->rate + 16;
+        resampler_process(e->down[c], e->xin[c], &in_len, e->scratch16[c], &out_len);
+        m = out_len; /* identical resamplers on identical counts: same for every channel */
+    }
+    int pos = 0;
+    while (pos < m) {
+        int take = m - pos < HOP - e->acc_n ? m - pos : HOP - e->acc_n;
+        for (int c = 0; c < C; c++) {
+            memcpy(e->acc[c] + e->acc_n, e->scratch16[c] + pos, sizeof(float) * take);
+            for (int t = 0; t < take; t++)
+                e->hist16[c][(e->n16 + t) % HIST16] = e->scratch16[c][pos + t];
+        }
+        e->n16 += take;
+        e->acc_n += take;
+        pos += take;
+        if (e->acc_n == HOP) {
+            publish_chunk(e);
+            e->acc_n = 0;
+        }
+    }
+
+    /* 16 kHz -> host rate, processed and raw through twin upsamplers. */
+    int used = 0;
+    for (int c = 0; c < C; c++) {
+        int in_len = e->yq_n, out_len = n;
+        resampler_process(e->up[c], e->yq[c], &in_len, e->proc[c], &out_len);
+        int in_raw = e->yq_n, out_raw = n;
+        resampler_process(e->upraw[c], e->rq[c], &in_raw, e->raw[c], &out_raw);
+        if (out_len < n || out_raw < n) {
+            atomic_fetch_add_explicit(&e->n_underrun, 1, memory_order_relaxed);
+            for (int i = out_len; i < n; i++) e->proc[c][i] = 0.0f;
+            for (int i = out_raw; i < n; i++) e->raw[c][i] = 0.0f;
+        }
+        used = in_len;
+    }
+    for (int c = 0; c < C; c++) {
+        memmove(e->yq[c], e->yq[c] + used, sizeof(float) * (e->yq_n - used));
+        memmove(e->rq[c], e->rq[c] + used, sizeof(float) * (e->yq_n - used));
+    }
+    e->yq_n -= used;
+
+    /* Dry delayed by the latency; the high band is dry minus raw. */
+    float *hi[MAX_CH];
+    for (int c = 0; c < C; c++) {
+        int p = e->dry_pos;
+        for (int i = 0; i < n; i++) {
+            e->dry[c][p] = e->xin[c][i];
+            int rd = p - e->latency;
+            if (rd < 0) rd += e->dry_len;
+            float d = e->dry[c][rd];
+            e->raw[c][i] = d - e->raw[c][i]; /* raw now holds the high band */
+            e->xin[c][i] = d;                /* xin now holds the delayed dry */
+            if (++p == e->dry_len) p = 0;
+        }
+        hi[c] = e->raw[c];
+    }
+    e->dry_pos = (e->dry_pos + n) % e->dry_len;
+    hiband_set(e->hb, e->params.strength, e->params.max_atten_db);
+    hiband_process(e->hb, hi, n);
+
+    /* Mix: out = dry + wet_gain * (proc + hi_gain * hi - dry), both gains slewed. */
+    const float wet_t = e->params.enabled ? e->params.amount : 0.0f;
+    const float hi_t = e->params.hiband;
+    float gw = e->g_wet, gh = e->g_hi;
+    const float st = e->ramp_step;
+    for (int i = 0; i < n; i++) {
+        gw = gw < wet_t ? fminf(wet_t, gw + st) : fmaxf(wet_t, gw - st);
+        gh = gh < hi_t ? fminf(hi_t, gh + st) : fmaxf(hi_t, gh - st);
+        for (int c = 0; c < C; c++) {
+            float d = e->xin[c][i];
+            float wet = e->proc[c][i] + gh * hi[c][i];
+            out[c][i] = sanitize(d + gw * (wet - d));
+        }
+    }
+    e->g_wet = gw;
+    e->g_hi = gh;
+#if defined(__SSE__)
+    _mm_setcsr(csr);
+#endif
+}
+
+void menhance_process(menhance *e, const float *const *in, float *const *out, int n) {
+    /* Hosts that exceed their own maximum block still get every sample processed. */
+    for (int done = 0; done < n;) {
+        int k = n - done < e->cfg.max_block ? n - done : e->cfg.max_block;
+        const float *i2[MAX_CH];
+        float *o2[MAX_CH];
+        for (int c = 0; c < e->C; c++) {
+            i2[c] = in[c] + done;
+            o2[c] = out[c] + done;
+        }
+        process_block(e, i2, o2, k);
+        done += k;
+    }
+}
+
+menhance_model *menhance_swap_model(menhance *e, menhance_model *m) {
+    menhance_model *prev = atomic_exchange(&e->pending, m);
+    return prev == NO_MODEL(e) ? NULL : prev;
+}
+
+menhance_model *menhance_collect_model(menhance *e) {
+    menhance_model *m = NULL;
+    if (!ring_read(e->retired, &m, sizeof m)) return NULL;
+    return m;
+}
+
+void menhance_get_stats(const menhance *e, menhance_stats *s) {
+    s->chunks_processed = atomic_load_explicit(&e->n_ok, memory_order_relaxed);
+    s->chunks_late = atomic_load_explicit(&e->n_late, memory_order_relaxed);
+}

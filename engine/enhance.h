@@ -1,0 +1,35 @@
+/* The 16 kHz enhancement stage that runs on the worker thread (or inline when synchronous):
+ * one hop of samples per channel in, one hop of enhanced samples out, with a fixed delay of
+ * enhance_latency() samples.  Every mode ends as per-band gains on the input's spectra
+ * (stereo-linked: one gain decision from the channels' mean power), so switching modes is a
+ * crossfade of gains, not of signals. */
+#ifndef MENHANCE_ENHANCE_H
+#define MENHANCE_ENHANCE_H
+#include "engine/menhance.h"
+
+#define ENHANCE_RATE 16000
+#define ENHANCE_NFFT 1023
+#define ENHANCE_HOP 256
+#define ENHANCE_MELS 128
+/* Frames of look-ahead every mode is padded to, so the latency never depends on the mode. */
+#define ENHANCE_LOOKAHEAD 2
+
+typedef struct enhance enhance;
+
+typedef struct {
+    int mode;
+    float strength;
+    float max_atten_db;
+} enhance_params;
+
+enhance *enhance_create(int channels);
+void enhance_destroy(enhance *h);
+int enhance_latency(const enhance *h);
+/* in/out: channels x ENHANCE_HOP.  model may be NULL. */
+void enhance_process(enhance *h, const float *const *in, float *const *out,
+                     const enhance_params *p, menhance_model *model);
+/* Forget all history (after a gap in the input or a model change). */
+void enhance_reset(enhance *h);
+/* Mode actually in effect (a model mode without a model runs classical). */
+int enhance_effective_mode(const enhance *h);
+#endif

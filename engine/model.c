@@ -1,0 +1,150 @@
+/* menhance_model: a model file opened, checked against the engine's front end, and built into
+ * networks with their streaming state, all off the audio thread. */
+#include "engine/model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dsp/mel.h"
+#include "engine/enhance.h"
+#include "nn/mel2mel.h"
+#include "nn/safetensors.h"
+
+struct menhance_model {
+    st_file *file;
+    nn_mel2mel *m2m;
+    nn_m2m_stream *stream;
+    long long frames; /* frames pushed since reset, to skip the warm-up outputs */
+    char desc[512];
+};
+
+static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b) {
+    if (err && len) snprintf(err, len, fmt, a, b);
+}
+
+/* The network only makes sense on the features it was trained on. */
+static int check_frontend(const st_file *f, char *why, size_t len) {
+    const char *js = st_meta(f, "frontend");
+    if (!js) {
+        snprintf(why, len, "no \"frontend\" metadata");
+        return 0;
+    }
+    cJSON *j = cJSON_Parse(js);
+    if (!j) {
+        snprintf(why, len, "\"frontend\" metadata is not valid JSON");
+        return 0;
+    }
+    static const struct {
+        const char *key;
+        double want;
+    } need[] = {{"sample_rate", ENHANCE_RATE}, {"n_fft", ENHANCE_NFFT}, {"hop", ENHANCE_HOP},
+                {"n_mels", ENHANCE_MELS},      {"fmin", 0.0},           {"fmax", 8000.0},
+                {"floor", MEL_LOG_FLOOR}};
+    int ok = 1;
+    for (size_t i = 0; ok && i < sizeof need / sizeof need[0]; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, need[i].key);
+        if (!cJSON_IsNumber(v) || fabs(v->valuedouble - need[i].want) > 1e-6 * fabs(need[i].want)) {
+            snprintf(why, len, "front end mismatch: %s should be %g", need[i].key, need[i].want);
+            ok = 0;
+        }
+    }
+    cJSON_Delete(j);
+    return ok;
+}
+
+menhance_model *menhance_model_load(const char *path, char *err, size_t errlen) {
+    char why[256] = "";
+    if (!path || !*path) {
+        set_err(err, errlen, "%s%s", "no model path given", "");
+        return NULL;
+    }
+    menhance_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        set_err(err, errlen, "%s: %s", path, "out of memory");
+        return NULL;
+    }
+    m->file = st_open(path, why, sizeof why);
+    if (!m->file) goto fail;
+    if (!check_frontend(m->file, why, sizeof why)) goto fail;
+    if (!st_meta(m->file, "mel2mel")) {
+        snprintf(why, sizeof why, "the file holds no Mel2Mel network");
+        goto fail;
+    }
+    m->m2m = nn_mel2mel_load(m->file, why, sizeof why);
+    if (!m->m2m) goto fail;
+    if (!nn_mel2mel_streaming(m->m2m)) {
+        snprintf(why, sizeof why, "this Mel2Mel is offline-only (whole-clip normalisation); "
+                                  "the real-time engine needs a streaming model");
+        goto fail;
+    }
+    if (nn_mel2mel_n_mels(m->m2m) != ENHANCE_MELS ||
+        nn_mel2mel_lookahead(m->m2m) > ENHANCE_LOOKAHEAD || nn_mel2mel_lookahead(m->m2m) < 0) {
+        snprintf(why, sizeof why, "unsupported Mel2Mel shape (n_mels %d, look-ahead %d > %d)",
+                 nn_mel2mel_n_mels(m->m2m), nn_mel2mel_lookahead(m->m2m), ENHANCE_LOOKAHEAD);
+        goto fail;
+    }
+    m->stream = nn_m2m_stream_create(m->m2m);
+    if (!m->stream) {
+        snprintf(why, sizeof why, "out of memory for the streaming state");
+        goto fail;
+    }
+    snprintf(m->desc, sizeof m->desc, "%s: %s", path, nn_mel2mel_describe(m->m2m));
+    return m;
+fail:
+    set_err(err, errlen, "cannot use model %s: %s", path, why);
+    menhance_model_free(m);
+    return NULL;
+}
+
+void menhance_model_free(menhance_model *m) {
+    if (!m) return;
+    nn_m2m_stream_destroy(m->stream);
+    nn_mel2mel_free(m->m2m);
+    st_close(m->file);
+    free(m);
+}
+
+const char *menhance_model_describe(const menhance_model *m) { return m ? m->desc : "none"; }
+
+int model_has_mel2mel(const menhance_model *m) { return m && m->stream; }
+int model_lookahead(const menhance_model *m) { return nn_mel2mel_lookahead(m->m2m); }
+
+int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean) {
+    nn_m2m_stream_process(m->stream, logmel, 1, clean);
+    return ++m->frames > nn_mel2mel_lookahead(m->m2m);
+}
+
+void model_reset(menhance_model *m) {
+    if (!m || !m->stream) return;
+    nn_m2m_stream_reset(m->stream);
+    m->frames = 0;
+}
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int menhance_default_model_path(char *buf, size_t len) {
+    static const char *const names[] = {"menhance.safetensors", "mel2mel_stream.safetensors"};
+    const char *dirs[3] = {getenv("MENHANCE_MODEL_DIR"), MENHANCE_DATADIR "/models",
+#ifdef MENHANCE_SRCDIR
+                           MENHANCE_SRCDIR "/models"
+#else
+                           NULL
+#endif
+    };
+    for (int d = 0; d < 3; d++) {
+        if (!dirs[d] || !*dirs[d]) continue;
+        for (int i = 0; i < 2; i++) {
+            int w = snprintf(buf, len, "%s/%s", dirs[d], names[i]);
+            if (w > 0 && (size_t)w < len && file_exists(buf)) return 1;
+        }
+    }
+    if (len) buf[0] = '\0';
+    return 0;
+}

@@ -1,0 +1,13 @@
+/* Internal side of menhance_model: the loaded networks plus their streaming state. */
+#ifndef MENHANCE_MODEL_H
+#define MENHANCE_MODEL_H
+#include "engine/menhance.h"
+
+/* Cleans one frame of log2-mel (ENHANCE_MELS values).  Returns 1 and writes the cleaned
+ * frame that belongs to the input frame model_lookahead() frames ago, or 0 while warming up. */
+int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean);
+int model_lookahead(const menhance_model *m);
+int model_has_mel2mel(const menhance_model *m);
+/* Clears the streaming state (the weights stay). */
+void model_reset(menhance_model *m);
+#endif
