@@ -71,22 +71,23 @@ struct menhance {
     float *scratch16[MAX_CH]; /* resampler output for one block */
     float acc[MAX_CH][HOP];   /* the chunk being filled */
     int acc_n;
-    long long chunk_in;                /* chunks published so far */
-    float *hist16[MAX_CH];             /* x16 by absolute index mod HIST16 */
-    long long n16;                     /* x16 samples seen */
-    float *yq[MAX_CH], *rq[MAX_CH];    /* 16 kHz output FIFOs: processed and raw */
+    long long chunk_in;             /* chunks published so far */
+    float *hist16[MAX_CH];          /* x16 by absolute index mod HIST16 */
+    long long n16;                  /* x16 samples seen */
+    float *yq[MAX_CH], *rq[MAX_CH]; /* 16 kHz output FIFOs: processed and raw */
     int yq_n, yq_cap;
     float *proc[MAX_CH], *raw[MAX_CH]; /* one host block of each, upsampled */
     float *dry[MAX_CH];                /* host-rate delay line for the dry input */
     int dry_len, dry_pos;
     float *xin[MAX_CH];
     hiband *hb;
-    float w_prev;                  /* crossfade target at the end of the last chunk */
-    int avail_next;                /* is chunk (emitted + 1) there? decided one chunk ahead */
-    long long emitted;             /* next out chunk to append to y16 */
-    float g_wet, g_hi;             /* smoothed amount*enabled and high-band amount */
+    float w_prev;      /* crossfade target at the end of the last chunk */
+    int avail_next;    /* is chunk (emitted + 1) there? decided one chunk ahead */
+    long long emitted; /* next out chunk to append to y16 */
+    float g_wet, g_hi; /* smoothed amount*enabled and high-band amount */
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
+    _Atomic int debug_delay_us;
 
     /* shared between the audio thread and the worker */
     in_slot *in;
@@ -96,6 +97,7 @@ struct menhance {
     _Atomic int sync_mode;
     _Atomic int quit;
     long long next; /* owned by the holder of busy */
+    int warmup;     /* chunks whose output is not valid yet after a restart; same owner */
     enhance *enh;
     menhance_model *active; /* owned by the holder of busy */
     _Atomic(menhance_model *) pending;
@@ -144,14 +146,17 @@ static void pick_up_model(menhance *e) {
     e->active = p;
 }
 
-static void process_pending(menhance *e) {
-    for (;;) {
+/* Processes up to `limit` published chunks in order; returns 1 if more are waiting. */
+static int process_pending(menhance *e, int limit) {
+    for (int done = 0;; done++) {
         long long produced = atomic_load_explicit(&e->produced, memory_order_acquire);
-        if (e->next >= produced) return;
+        if (e->next >= produced) return 0;
+        if (done == limit) return 1;
         if (produced - e->next > NSLOT / 2) {
             /* Fell far behind (a stalled worker): skip to the present, restart history. */
             e->next = produced - 1;
             enhance_reset(e->enh);
+            e->warmup = (enhance_latency(e->enh) + HOP - 1) / HOP;
         }
         long long j = e->next;
         in_slot local;
@@ -162,7 +167,11 @@ static void process_pending(menhance *e) {
         const float *in[MAX_CH] = {local.x[0], local.x[1]};
         float *out[MAX_CH] = {o->y[0], o->y[1]};
         enhance_process(e->enh, in, out, &local.p, e->active);
-        atomic_store_explicit(&o->tag, j, memory_order_release);
+        /* A restarted history has no past yet: those chunks stay "late" (dry). */
+        if (e->warmup > 0)
+            e->warmup--;
+        else
+            atomic_store_explicit(&o->tag, j, memory_order_release);
         e->next = j + 1;
     }
 }
@@ -172,19 +181,29 @@ static void *worker_main(void *arg) {
 #if defined(__SSE__)
     _mm_setcsr(_mm_getcsr() | 0x8040); /* flush denormals to zero */
 #endif
+    int more = 0;
     while (!atomic_load(&e->quit)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+        if (!more) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            sem_timedwait(&e->wake, &ts);
         }
-        sem_timedwait(&e->wake, &ts);
+        more = 0;
         if (atomic_load(&e->sync_mode)) continue;
+        int stall = atomic_load(&e->debug_delay_us);
+        if (stall > 0) {
+            struct timespec d = {stall / 1000000, (stall % 1000000) * 1000L};
+            nanosleep(&d, NULL);
+        }
         int expect = 0;
         if (!atomic_compare_exchange_strong(&e->busy, &expect, 1)) continue;
-        if (!atomic_load(&e->sync_mode)) process_pending(e);
+        /* One chunk at a time, so a switch to synchronous mode waits for one chunk at most. */
+        if (!atomic_load(&e->sync_mode)) more = process_pending(e, 1);
         atomic_store_explicit(&e->busy, 0, memory_order_release);
     }
     return NULL;
@@ -192,7 +211,9 @@ static void *worker_main(void *arg) {
 
 /* ---- create / destroy ---- */
 
-static float *alloc_f(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+static float *alloc_f(size_t n) {
+    return calloc(n ? n : 1, sizeof(float));
+}
 
 menhance *menhance_create(const menhance_config *cfg, menhance_model *model, char *err,
                           size_t errlen) {
@@ -238,7 +259,8 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         menhance_destroy(e);
         return NULL;
     }
-    for (int s = 0; s < NSLOT; s++) atomic_store(&e->out[s].tag, -1);
+    for (int s = 0; s < NSLOT; s++)
+        atomic_store(&e->out[s].tag, -1);
 
     /* Latency budget (see the top of this file). */
     e->d1 = resampler_delay(e->down[0]);
@@ -313,7 +335,8 @@ void menhance_destroy(menhance *e) {
     menhance_model *m = atomic_exchange(&e->pending, NO_MODEL(e));
     if (m != NO_MODEL(e)) menhance_model_free(m);
     menhance_model_free(e->active);
-    while ((m = menhance_collect_model(e))) menhance_model_free(m);
+    while ((m = menhance_collect_model(e)))
+        menhance_model_free(m);
     for (int c = 0; c < MAX_CH; c++) {
         resampler_destroy(e->down[c]);
         resampler_destroy(e->up[c]);
@@ -335,7 +358,9 @@ void menhance_destroy(menhance *e) {
     free(e);
 }
 
-int menhance_latency(const menhance *e) { return e->latency; }
+int menhance_latency(const menhance *e) {
+    return e->latency;
+}
 
 void menhance_set_params(menhance *e, const menhance_params *p) {
     menhance_params q = *p;
@@ -350,11 +375,14 @@ void menhance_set_params(menhance *e, const menhance_params *p) {
 
 void menhance_reset(menhance *e) {
     int spin = 0;
-    while (!atomic_compare_exchange_weak(&e->busy, &spin, 2)) spin = 0;
+    while (!atomic_compare_exchange_weak(&e->busy, &spin, 2))
+        spin = 0;
     enhance_reset(e->enh);
     e->next = 0;
+    e->warmup = 0;
     atomic_store(&e->produced, 0);
-    for (int s = 0; s < NSLOT; s++) atomic_store(&e->out[s].tag, -1);
+    for (int s = 0; s < NSLOT; s++)
+        atomic_store(&e->out[s].tag, -1);
     atomic_store(&e->busy, 0);
     for (int c = 0; c < e->C; c++) {
         resampler_reset(e->down[c]);
@@ -401,7 +429,8 @@ static void emit_chunk(menhance *e) {
             r[c][t] = k >= 0 ? e->hist16[c][k % HIST16] : 0.0f;
         }
     if (j < 0) {
-        for (int c = 0; c < e->C; c++) memcpy(y[c], r[c], sizeof(float) * HOP);
+        for (int c = 0; c < e->C; c++)
+            memcpy(y[c], r[c], sizeof(float) * HOP);
         return;
     }
     int here = j == 0 ? chunk_ready(e, 0) : e->avail_next;
@@ -429,7 +458,8 @@ static void emit_chunk(menhance *e) {
 static void publish_chunk(menhance *e) {
     long long i = e->chunk_in++;
     in_slot *s = &e->in[i % NSLOT];
-    for (int c = 0; c < e->C; c++) memcpy(s->x[c], e->acc[c], sizeof(float) * HOP);
+    for (int c = 0; c < e->C; c++)
+        memcpy(s->x[c], e->acc[c], sizeof(float) * HOP);
     s->p.mode = e->params.mode;
     s->p.strength = e->params.strength;
     s->p.max_atten_db = e->params.max_atten_db;
@@ -446,7 +476,7 @@ static void publish_chunk(menhance *e) {
             _mm_pause();
 #endif
         }
-        process_pending(e);
+        process_pending(e, NSLOT);
         atomic_store_explicit(&e->busy, 0, memory_order_release);
     } else {
         atomic_store(&e->sync_mode, 0);
@@ -467,7 +497,8 @@ static void process_block(menhance *e, const float *const *in, float *const *out
 #endif
     const int C = e->C;
     for (int c = 0; c < C; c++)
-        for (int i = 0; i < n; i++) e->xin[c][i] = sanitize(in[c][i]);
+        for (int i = 0; i < n; i++)
+            e->xin[c][i] = sanitize(in[c][i]);
 
     /* Host rate -> 16 kHz, into chunks. */
     int m = 0;
@@ -502,8 +533,10 @@ static void process_block(menhance *e, const float *const *in, float *const *out
         resampler_process(e->upraw[c], e->rq[c], &in_raw, e->raw[c], &out_raw);
         if (out_len < n || out_raw < n) {
             atomic_fetch_add_explicit(&e->n_underrun, 1, memory_order_relaxed);
-            for (int i = out_len; i < n; i++) e->proc[c][i] = 0.0f;
-            for (int i = out_raw; i < n; i++) e->raw[c][i] = 0.0f;
+            for (int i = out_len; i < n; i++)
+                e->proc[c][i] = 0.0f;
+            for (int i = out_raw; i < n; i++)
+                e->raw[c][i] = 0.0f;
         }
         used = in_len;
     }
@@ -577,6 +610,10 @@ menhance_model *menhance_collect_model(menhance *e) {
     menhance_model *m = NULL;
     if (!ring_read(e->retired, &m, sizeof m)) return NULL;
     return m;
+}
+
+void menhance_debug_set_worker_delay(menhance *e, int microseconds) {
+    atomic_store(&e->debug_delay_us, microseconds);
 }
 
 void menhance_get_stats(const menhance *e, menhance_stats *s) {

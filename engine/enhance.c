@@ -43,11 +43,13 @@ enhance *enhance_create(int channels) {
     enhance *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->channels = channels;
-    for (int c = 0; c < channels; c++) h->st[c] = stft_create(ENHANCE_NFFT, ENHANCE_HOP);
+    for (int c = 0; c < channels; c++)
+        h->st[c] = stft_create(ENHANCE_NFFT, ENHANCE_HOP);
     h->mel = mel_create(ENHANCE_RATE, ENHANCE_NFFT, ENHANCE_MELS, 0.0f, 8000.0f);
     h->dn = denoise_create(ENHANCE_MELS, (float)ENHANCE_RATE / ENHANCE_HOP);
     int ok = h->mel && h->dn;
-    for (int c = 0; c < channels; c++) ok = ok && h->st[c];
+    for (int c = 0; c < channels; c++)
+        ok = ok && h->st[c];
     if (!ok) {
         enhance_destroy(h);
         return NULL;
@@ -58,7 +60,8 @@ enhance *enhance_create(int channels) {
 
 void enhance_destroy(enhance *h) {
     if (!h) return;
-    for (int c = 0; c < MAX_CH; c++) stft_destroy(h->st[c]);
+    for (int c = 0; c < MAX_CH; c++)
+        stft_destroy(h->st[c]);
     mel_destroy(h->mel);
     denoise_destroy(h->dn);
     free(h);
@@ -69,7 +72,8 @@ int enhance_latency(const enhance *h) {
 }
 
 void enhance_reset(enhance *h) {
-    for (int c = 0; c < h->channels; c++) stft_reset(h->st[c]);
+    for (int c = 0; c < h->channels; c++)
+        stft_reset(h->st[c]);
     denoise_reset(h->dn);
     memset(h->re, 0, sizeof h->re);
     memset(h->im, 0, sizeof h->im);
@@ -86,9 +90,13 @@ void enhance_reset(enhance *h) {
     if (h->last_model) model_reset(h->last_model);
 }
 
-int enhance_effective_mode(const enhance *h) { return h->effective_mode; }
+int enhance_effective_mode(const enhance *h) {
+    return h->effective_mode;
+}
 
-static float db_to_gain(float db) { return powf(10.0f, db / 20.0f); }
+static float db_to_gain(float db) {
+    return powf(10.0f, db / 20.0f);
+}
 
 /* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
 static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean) {
@@ -96,7 +104,8 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         /* A new model starts from empty history; the gain mix restarts from classical. */
         h->last_model = m;
         h->mix = 0.0f;
-        for (int k = 0; k < HIST; k++) h->mvalid[k] = 0;
+        for (int k = 0; k < HIST; k++)
+            h->mvalid[k] = 0;
         if (m) model_reset(m);
     }
     if (!m || !model_has_mel2mel(m)) return 0;
@@ -111,14 +120,15 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     return 1;
 }
 
-void enhance_process(enhance *h, const float *const *in, float *const *out,
-                     const enhance_params *p, menhance_model *model) {
+void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
+                     menhance_model *model) {
     const int C = h->channels;
     const int now = (int)(h->frame % HIST);
     const int old = (int)((h->frame + 1) % HIST); /* frame f - LA */
 
     /* Analysis, and the linked power: one decision for all channels keeps the image. */
-    for (int k = 0; k < BINS; k++) h->power[k] = 0.0f;
+    for (int k = 0; k < BINS; k++)
+        h->power[k] = 0.0f;
     for (int c = 0; c < C; c++) {
         stft_analyze(h->st[c], in[c], h->re[c][now], h->im[c][now]);
         for (int k = 0; k < BINS; k++) {

@@ -26,8 +26,8 @@ enhance *enhance_create(int channels);
 void enhance_destroy(enhance *h);
 int enhance_latency(const enhance *h);
 /* in/out: channels x ENHANCE_HOP.  model may be NULL. */
-void enhance_process(enhance *h, const float *const *in, float *const *out,
-                     const enhance_params *p, menhance_model *model);
+void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
+                     menhance_model *model);
 /* Forget all history (after a gap in the input or a model change). */
 void enhance_reset(enhance *h);
 /* Mode actually in effect (a model mode without a model runs classical). */

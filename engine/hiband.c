@@ -18,10 +18,10 @@ typedef struct {
 
 struct hiband {
     int channels, nbands;
-    biquad lp;                     /* 2nd-order Butterworth; run twice for Linkwitz-Riley 4 */
-    float z[MAX_CH][2][2];         /* two cascaded sections per channel, DF2T state */
+    biquad lp;             /* 2nd-order Butterworth; run twice for Linkwitz-Riley 4 */
+    float z[MAX_CH][2][2]; /* two cascaded sections per channel, DF2T state */
     denoise *dn;
-    float acc[NBANDS];             /* linked band power of the current frame */
+    float acc[NBANDS]; /* linked band power of the current frame */
     int pos;
     float gain_from[NBANDS], gain_to[NBANDS];
 };
@@ -76,7 +76,8 @@ void hiband_reset(hiband *h) {
     memset(h->z, 0, sizeof h->z);
     memset(h->acc, 0, sizeof h->acc);
     h->pos = 0;
-    for (int b = 0; b < NBANDS; b++) h->gain_from[b] = h->gain_to[b] = 1.0f;
+    for (int b = 0; b < NBANDS; b++)
+        h->gain_from[b] = h->gain_to[b] = 1.0f;
     denoise_reset(h->dn);
 }
 
@@ -85,7 +86,8 @@ void hiband_process(hiband *h, float *const *x, int n) {
     for (int i = 0; i < n; i++) {
         float t = (float)(h->pos + 1) / FRAME;
         float g[NBANDS];
-        for (int b = 0; b < B; b++) g[b] = h->gain_from[b] + t * (h->gain_to[b] - h->gain_from[b]);
+        for (int b = 0; b < B; b++)
+            g[b] = h->gain_from[b] + t * (h->gain_to[b] - h->gain_from[b]);
         for (int c = 0; c < C; c++) {
             float v = x[c][i], band[NBANDS];
             if (B == 2) {
@@ -105,7 +107,8 @@ void hiband_process(hiband *h, float *const *x, int n) {
         }
         if (++h->pos == FRAME) {
             float pw[NBANDS], gn[NBANDS];
-            for (int b = 0; b < B; b++) pw[b] = h->acc[b] / FRAME;
+            for (int b = 0; b < B; b++)
+                pw[b] = h->acc[b] / FRAME;
             denoise_process(h->dn, pw, gn);
             for (int b = 0; b < B; b++) {
                 h->gain_from[b] = h->gain_to[b];

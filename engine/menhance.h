@@ -20,8 +20,8 @@ typedef struct menhance menhance;
 typedef struct menhance_model menhance_model;
 
 typedef enum {
-    MENHANCE_MODE_CLASSICAL = 0,     /* mel-band Wiener suppression, input phase */
-    MENHANCE_MODE_MEL2MEL = 1,       /* streaming Mel2Mel magnitudes on the input's phase */
+    MENHANCE_MODE_CLASSICAL = 0,       /* mel-band Wiener suppression, input phase */
+    MENHANCE_MODE_MEL2MEL = 1,         /* streaming Mel2Mel magnitudes on the input's phase */
     MENHANCE_MODE_MEL2MEL_VOCODER = 2, /* Mel2Mel + streaming DiffWave vocoder */
     MENHANCE_MODE_COUNT
 } menhance_mode;
@@ -35,13 +35,13 @@ typedef struct {
 } menhance_config;
 
 typedef struct {
-    float amount;     /* dry/wet, 0..1 */
-    float hiband;     /* high band (above 8 kHz) amount: 0 removes it, 1 keeps it denoised */
-    float strength;   /* classical suppression strength, 0..2 */
+    float amount;       /* dry/wet, 0..1 */
+    float hiband;       /* high band (above 8 kHz) amount: 0 removes it, 1 keeps it denoised */
+    float strength;     /* classical suppression strength, 0..2 */
     float max_atten_db; /* deepest classical cut, 0..40 dB */
-    int mode;         /* menhance_mode */
-    int enabled;      /* 0: bypass (delayed dry, crossfaded, latency unchanged) */
-    int synchronous;  /* 1: compute inline (freewheeling/offline): deterministic */
+    int mode;           /* menhance_mode */
+    int enabled;        /* 0: bypass (delayed dry, crossfaded, latency unchanged) */
+    int synchronous;    /* 1: compute inline (freewheeling/offline): deterministic */
 } menhance_params;
 
 /* Fills p with the factory defaults. */
@@ -90,6 +90,10 @@ typedef struct {
     unsigned long long chunks_late;      /* chunks replaced by the delayed dry signal */
 } menhance_stats;
 void menhance_get_stats(const menhance *e, menhance_stats *s);
+
+/* Tests only: makes the worker thread sleep this long before each chunk, to simulate a
+ * machine that cannot keep up. */
+void menhance_debug_set_worker_delay(menhance *e, int microseconds);
 
 #ifdef __cplusplus
 }

@@ -77,8 +77,9 @@ menhance_model *menhance_model_load(const char *path, char *err, size_t errlen) 
     m->m2m = nn_mel2mel_load(m->file, why, sizeof why);
     if (!m->m2m) goto fail;
     if (!nn_mel2mel_streaming(m->m2m)) {
-        snprintf(why, sizeof why, "this Mel2Mel is offline-only (whole-clip normalisation); "
-                                  "the real-time engine needs a streaming model");
+        snprintf(why, sizeof why,
+                 "this Mel2Mel is offline-only (whole-clip normalisation); "
+                 "the real-time engine needs a streaming model");
         goto fail;
     }
     if (nn_mel2mel_n_mels(m->m2m) != ENHANCE_MELS ||
@@ -108,10 +109,16 @@ void menhance_model_free(menhance_model *m) {
     free(m);
 }
 
-const char *menhance_model_describe(const menhance_model *m) { return m ? m->desc : "none"; }
+const char *menhance_model_describe(const menhance_model *m) {
+    return m ? m->desc : "none";
+}
 
-int model_has_mel2mel(const menhance_model *m) { return m && m->stream; }
-int model_lookahead(const menhance_model *m) { return nn_mel2mel_lookahead(m->m2m); }
+int model_has_mel2mel(const menhance_model *m) {
+    return m && m->stream;
+}
+int model_lookahead(const menhance_model *m) {
+    return nn_mel2mel_lookahead(m->m2m);
+}
 
 int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean) {
     nn_m2m_stream_process(m->stream, logmel, 1, clean);

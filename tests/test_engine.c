@@ -44,7 +44,8 @@ static menhance *run_engine(const menhance_config *cfg, const menhance_params *p
     }
     float *in[2], *out[2];
     float *buf = calloc((size_t)total * C, sizeof(float));
-    for (int c = 0; c < C; c++) memcpy(buf + (size_t)c * total, x + (size_t)c * n, sizeof(float) * n);
+    for (int c = 0; c < C; c++)
+        memcpy(buf + (size_t)c * total, x + (size_t)c * n, sizeof(float) * n);
     for (int pos = 0; pos < total;) {
         int b = random_blocks ? 1 + (int)((frand() * 0.5f + 0.5f) * (cfg->max_block - 1)) : block;
         if (b > total - pos) b = total - pos;
@@ -130,7 +131,8 @@ static void test_threaded_matches_sync(void) {
     menhance_params p;
     menhance_params_default(&p);
     float *x = make_signal(rate, n, 2, 0.05f);
-    float *a = calloc((size_t)total * 2, sizeof(float)), *b = calloc((size_t)total * 2, sizeof(float));
+    float *a = calloc((size_t)total * 2, sizeof(float)),
+          *b = calloc((size_t)total * 2, sizeof(float));
     menhance *e = run_engine(&cfg, &p, x, n, a, 256, 0);
     menhance_destroy(e);
     cfg.threaded = 1;
@@ -142,7 +144,8 @@ static void test_threaded_matches_sync(void) {
     menhance_set_params(e, &p);
     int L = menhance_latency(e);
     float *buf = calloc((size_t)total * 2, sizeof(float));
-    for (int c = 0; c < 2; c++) memcpy(buf + (size_t)c * total, x + (size_t)c * n, sizeof(float) * n);
+    for (int c = 0; c < 2; c++)
+        memcpy(buf + (size_t)c * total, x + (size_t)c * n, sizeof(float) * n);
     for (int pos = 0; pos + 256 <= n + L; pos += 256) {
         const float *in[2] = {buf + pos, buf + total + pos};
         float *out[2] = {b + pos, b + total + pos};
@@ -168,6 +171,68 @@ static void test_threaded_matches_sync(void) {
     free(x);
     free(a);
     free(b);
+}
+
+/* A worker that cannot keep up: the output falls back to the delayed dry input, without
+ * clicks, the latency stays where it was, and processing comes back when the worker does. */
+static void test_late_worker(void) {
+    int rate = 48000, blk = 256, n = rate * 3 / blk * blk;
+    menhance_config cfg = {rate, 1, blk, blk, 1};
+    menhance_params p;
+    menhance_params_default(&p);
+    p.max_atten_db = 30.0f;
+    char err[256];
+    menhance *e = menhance_create(&cfg, NULL, err, sizeof err);
+    CHECK(e != NULL, "create: %s", err);
+    if (!e) return;
+    menhance_set_params(e, &p);
+    int L = menhance_latency(e);
+    /* Everything below 7 kHz, so the output is all 16 kHz path: the high band (which the
+     * audio thread keeps denoising on its own) has nothing to add. */
+    float *x = calloc((size_t)n, sizeof(float));
+    for (int k = 0; k < 40; k++) {
+        double f = 100.0 + 6000.0 * (frand() * 0.5 + 0.5), ph = 6.28 * frand();
+        for (int i = 0; i < n; i++)
+            x[i] += 0.02f * (float)sin(2 * M_PI * f * i / rate + ph);
+    }
+    for (int i = 0; i < n; i++)
+        x[i] += 0.3f * (float)sin(2 * M_PI * 440.0 * i / rate);
+    float *y = calloc((size_t)n, sizeof(float));
+    menhance_stats st;
+    for (int pos = 0; pos + blk <= n; pos += blk) {
+        /* second one: the worker needs 100 ms per 16 ms chunk */
+        menhance_debug_set_worker_delay(e, pos >= rate && pos < 2 * rate ? 100000 : 0);
+        if (pos / blk == (2 * rate + rate / 2) / blk) menhance_get_stats(e, &st);
+        const float *in[1] = {x + pos};
+        float *out[1] = {y + pos};
+        menhance_process(e, in, out, blk);
+        struct timespec ts = {0, 5333333};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(st.chunks_late > 20, "only %llu late chunks while stalled", st.chunks_late);
+    CHECK(menhance_latency(e) == L, "latency moved");
+    /* Deep inside the stall the output is the input delayed by exactly L. */
+    int a = rate + rate / 2, len = rate / 4;
+    double db = err_db(x + a - L, y + a, len);
+    CHECK(db < -60.0, "stalled output is not the delayed dry signal (%.1f dB)", db);
+    /* No clicks anywhere: no step larger than the input's largest step, plus margin. */
+    float maxdx = 0, maxdy = 0;
+    for (int i = 1; i < n; i++) {
+        maxdx = fmaxf(maxdx, fabsf(x[i] - x[i - 1]));
+        if (i > L + 1 && fabsf(y[i] - y[i - 1]) > maxdy) {
+            maxdy = fabsf(y[i] - y[i - 1]);
+            if (getenv("DEBUG_STEP")) fprintf(stderr, "step %g at %d\n", maxdy, i);
+        }
+    }
+    CHECK(maxdy < 1.5f * maxdx, "output step %.3f vs input step %.3f", maxdy, maxdx);
+    /* After the stall, processing resumes (the tail differs from the dry input again). */
+    unsigned long long late_end = st.chunks_late;
+    menhance_get_stats(e, &st);
+    CHECK(st.chunks_late == late_end, "still late after the stall (%llu -> %llu)", late_end,
+          st.chunks_late);
+    menhance_destroy(e);
+    free(x);
+    free(y);
 }
 
 static void test_linked_stereo(void) {
@@ -202,7 +267,11 @@ static void test_hostile_input(void) {
     float *l = malloc(sizeof(float) * n), *r = malloc(sizeof(float) * n);
     for (int i = 0; i < n; i++) {
         int kind = (i / 4800) % 5;
-        l[i] = kind == 0 ? NAN : kind == 1 ? INFINITY : kind == 2 ? 1e30f : kind == 3 ? 1e-40f : 1.0f;
+        l[i] = kind == 0   ? NAN
+               : kind == 1 ? INFINITY
+               : kind == 2 ? 1e30f
+               : kind == 3 ? 1e-40f
+                           : 1.0f;
         r[i] = (i & 1) ? -INFINITY : 1.0f;
     }
     int bad = 0;
@@ -237,10 +306,12 @@ static void test_bad_config(void) {
 
 int main(void) {
     static const int rates[] = {22050, 32000, 44100, 48000, 88200, 96000};
-    for (int i = 0; i < 6; i++) test_transparent(rates[i]);
+    for (int i = 0; i < 6; i++)
+        test_transparent(rates[i]);
     test_block_invariance(48000, 1);
     test_block_invariance(44100, 2);
     test_threaded_matches_sync();
+    test_late_worker();
     test_linked_stereo();
     test_hostile_input();
     test_bad_config();
