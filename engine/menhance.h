@@ -50,7 +50,7 @@ void menhance_params_default(menhance_params *p);
 /* Creates an engine.  model may be NULL (classical only).  The engine takes ownership of
  * every model handed to it (create or swap) and frees whatever it still holds at destroy.
  * A model object carries its own streaming state, so one model serves one engine.
- * On failure returns NULL and writes a message into err. */
+ * On failure returns NULL, writes a message into err, and the caller keeps the model. */
 menhance *menhance_create(const menhance_config *cfg, menhance_model *model, char *err,
                           size_t errlen);
 void menhance_destroy(menhance *e);

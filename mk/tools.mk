@@ -1,0 +1,63 @@
+# Command-line tools (cli helper): build/menhance, build/menhance-bench, `make demo`, `make bench`.
+TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f 2>/dev/null)
+MENHANCE_CLI_SRC := tools/menhance.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c
+MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
+MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
+
+all: $(BUILDDIR)/menhance $(BUILDDIR)/menhance-bench
+
+$(BUILDDIR)/menhance: $(MENHANCE_CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(MENHANCE_CLI_OBJ) $(LIB) $(TOOLS_LIBS) $(DEPLIBS) -o $@
+
+$(BUILDDIR)/menhance-bench: $(MENHANCE_BENCH_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(MENHANCE_BENCH_OBJ) $(LIB) $(DEPLIBS) -o $@
+
+-include $(MENHANCE_CLI_OBJ:.o=.d) $(MENHANCE_BENCH_OBJ:.o=.d)
+
+TEST_PROGS += tests/test_cli.sh
+
+# The bundled demo: a synthetic recording degraded like a phone in a room (see
+# scripts/make_demo_clip.py, which regenerates tests/data/demo_*.flac).
+DEMO_IN  := tests/data/demo_noisy.flac
+DEMO_OUT := $(BUILDDIR)/demo_enhanced.wav
+DEMO_PNG := $(BUILDDIR)/demo.png
+# deps first, then the build (as `make test` does): under -j the two must not race.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILDDIR)/menhance $(DEMO_IN) -o $(DEMO_OUT) --spectrogram $(DEMO_PNG)
+	@echo "demo: enhanced $(DEMO_IN) -> $(DEMO_OUT)"
+	@echo "demo: before/after spectrogram -> $(DEMO_PNG)"
+
+.PHONY: demo-clip
+demo-clip:
+	/usr/bin/python3 scripts/make_demo_clip.py --out tests/data
+
+# Engine modes (48 kHz stereo, one thread), then the NN kernels if that target exists, merged
+# into build/bench.json (DESIGN.md section 5).  BENCH_MODEL=path times the learned modes with
+# that model instead of the default one.
+bench: all $(BUILDDIR)/menhance-bench
+	$(BUILDDIR)/menhance-bench --out $(BUILDDIR)/bench_modes.json $(if $(BENCH_MODEL),--model $(BENCH_MODEL))
+	@if $(MAKE) -n bench-nn >/dev/null 2>&1; then $(MAKE) --no-print-directory bench-nn; \
+	else echo "bench: bench-nn cannot run here (no target or no source yet); engine modes only"; fi
+	/usr/bin/python3 scripts/merge_bench.py --build $(BUILDDIR) --out $(BUILDDIR)/bench.json
+
+# Signal generator and file measurer for tests/test_cli.sh.
+$(BUILDDIR)/tests/cli_probe: tools/cli_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPCFLAGS) $< $(TOOLS_LIBS) -lm -o $@
+all-tests: $(BUILDDIR)/tests/cli_probe
+
+# tests/test_cli_units.c compiles the tools' helpers in; they need libsndfile and libpng.
+$(BUILDDIR)/tests/test_cli_units: tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
+    tools/audio_file.h tools/spectrogram.h tools/pixfont.h
+$(BUILDDIR)/tests/test_cli_units: DEPLIBS += $(TOOLS_LIBS)
+
+# The command-line tool goes to $(DESTDIR)$(BINDIR); the models are installed by install-plugin.
+.PHONY: install-cli uninstall-cli
+install: install-cli
+uninstall: uninstall-cli
+install-cli: $(BUILDDIR)/menhance
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BUILDDIR)/menhance $(DESTDIR)$(BINDIR)/menhance
+uninstall-cli:
+	rm -f $(DESTDIR)$(BINDIR)/menhance
