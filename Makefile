@@ -15,7 +15,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fno-math-errno \
            -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"' -DMENHANCE_SRCDIR='"$(CURDIR)"'
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lopenblas -lpthread -lm -ldl
+DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lfftw3f_threads -lopenblas -lpthread -lm -ldl
 
 # The engine library: DSP, NN and the engine itself; knows nothing of LV2.
 LIB_SRC := $(wildcard dsp/*.c) $(wildcard nn/*.c) $(wildcard engine/*.c)

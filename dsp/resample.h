@@ -13,7 +13,22 @@ void resampler_destroy(resampler *r);
  * actually used. */
 void resampler_process(resampler *r, const float *in, int *in_len, float *out, int *out_len);
 /* Group delay in input samples (a sample at input index k appears at output time
- * (k + delay) * out_rate / in_rate). */
+ * (k + delay) * out_rate / in_rate).  Exactly: counting input and output samples from 0 at
+ * create/reset, output sample j is the band-limited input evaluated at input time
+ * j * in_rate / out_rate - delay (the phase arithmetic is exact rational, so this holds for
+ * every j).  delay is speex's filt_len / 2 (0 when in_rate == out_rate, a plain copy).
+ *
+ * A host -> model -> host round trip (down then up, rates R and M) therefore delays the
+ * signal by d_down + d_up * R / M host samples, an integer only when d_up * R is a multiple
+ * of M (e.g. 48 and 96 kHz with the 16 kHz model, not 44.1, 88.2 or 22.05 kHz).  Feeding
+ * resampler_integer_pad(up) zeros into the up resampler first (delaying the model-rate
+ * stream) makes the total an integer. */
 int resampler_delay(const resampler *r);
+/* Extra input-rate delay e >= 0 (smallest) such that (delay + e) * out_rate / in_rate is an
+ * integer number of output samples. */
+int resampler_integer_pad(const resampler *r);
+int resampler_in_rate(const resampler *r);
+int resampler_out_rate(const resampler *r);
+/* Back to the state after create (zero history, phase 0). */
 void resampler_reset(resampler *r);
 #endif

@@ -26,6 +26,10 @@ const float *stft_window(const stft *s);
 
 /* Offline reference framing: centre frames with reflect padding of n_fft/2, as the reference
  * system's torch.stft(center=True, pad_mode="reflect").  Writes the power spectrum of frame f
- * to power[f * bins ...]; returns the frame count 1 + n / hop.  n must exceed n_fft / 2. */
+ * to power[f * bins ...]; returns the frame count stft_offline_frames(s, n), which is torch's
+ * 1 + (n + 2 * (n_fft / 2) - n_fft) / hop: for odd n_fft that is 1 + (n - 1) / hop (47360
+ * samples -> 185 frames with 1023/256).  n must exceed n_fft / 2. */
 int stft_power_offline(stft *s, const float *x, int n, float *power);
+/* Frame count of stft_power_offline for n samples (0 if n <= n_fft / 2). */
+int stft_offline_frames(const stft *s, int n);
 #endif

@@ -35,6 +35,12 @@ struct enhance {
     float mix; /* 0: classical gains, 1: model gains */
     int effective_mode;
     menhance_model *last_model;
+    /* Vocoder path: running while wanted or fading out; its output is delayed by vdelay so
+     * it lands on the same samples as the phase path's. */
+    int voc_running, voc_frames;
+    float voc_w;
+    float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP];
+    int vpos;
     float power[BINS], melpow[ENHANCE_MELS], band[ENHANCE_MELS], bin_gain[BINS];
 };
 
@@ -87,6 +93,8 @@ void enhance_reset(enhance *h) {
     h->frame = 0;
     h->mix = 0.0f;
     h->effective_mode = MENHANCE_MODE_CLASSICAL;
+    h->voc_running = 0;
+    h->voc_w = 0.0f;
     if (h->last_model) model_reset(h->last_model);
 }
 
@@ -104,6 +112,8 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         /* A new model starts from empty history; the gain mix restarts from classical. */
         h->last_model = m;
         h->mix = 0.0f;
+        h->voc_running = 0;
+        h->voc_w = 0.0f;
         for (int k = 0; k < HIST; k++)
             h->mvalid[k] = 0;
         if (m) model_reset(m);
@@ -118,6 +128,48 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     if (!h->mvalid[back]) return 0;
     memcpy(clean, h->mclean[back], sizeof(float) * ENHANCE_MELS);
     return 1;
+}
+
+/* Mode 2: the cleaned mel (the frame leaving now, centre framing frame f - LA - 1) goes
+ * through the streaming vocoder; its mono output replaces the channels' common part, and each
+ * channel keeps its difference from that common part from the phase path, so stereo width
+ * survives.  Switching in and out is a one-hop linear crossfade after a warm-up. */
+static void vocode(enhance *h, menhance_model *m, int want, const float *clean, float *const *out) {
+    if (!h->voc_running && !want) return;
+    if (!h->voc_running) {
+        model_vocoder_reset(m);
+        memset(h->vline, 0, sizeof h->vline);
+        h->vpos = 0;
+        h->voc_frames = 0;
+        h->voc_running = 1;
+    }
+    const int L = ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP;
+    const int delay = ENHANCE_VOCODER_MAX_LOOKAHEAD - model_vocoder_latency(m);
+    float v[ENHANCE_HOP];
+    model_vocoder_frame(m, clean, v);
+    for (int t = 0; t < ENHANCE_HOP; t++) {
+        h->vline[(h->vpos + t + delay) % L] = v[t];
+    }
+    for (int t = 0; t < ENHANCE_HOP; t++)
+        v[t] = h->vline[(h->vpos + t) % L];
+    h->vpos = (h->vpos + ENHANCE_HOP) % L;
+    h->voc_frames++;
+    /* Valid once the first vocoded samples have come through the look-ahead and the delay. */
+    int warm = h->voc_frames > 1 + (ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP - 1) / ENHANCE_HOP;
+    float w0 = h->voc_w, w1 = want && warm ? 1.0f : 0.0f;
+    const int C = h->channels;
+    for (int t = 0; t < ENHANCE_HOP; t++) {
+        float w = w0 + (w1 - w0) * (float)(t + 1) / ENHANCE_HOP;
+        float mid = 0.0f;
+        for (int c = 0; c < C; c++)
+            mid += out[c][t];
+        mid /= (float)C;
+        for (int c = 0; c < C; c++)
+            out[c][t] += w * (v[t] - mid);
+    }
+    h->voc_w = w1;
+    if (w1 > 0.0f) h->effective_mode = MENHANCE_MODE_MEL2MEL_VOCODER;
+    if (!want && w1 == 0.0f) h->voc_running = 0;
 }
 
 void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
@@ -147,10 +199,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     float clean[ENHANCE_MELS];
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
-    h->effective_mode = want_model ? (p->mode == MENHANCE_MODE_MEL2MEL_VOCODER
-                                          ? MENHANCE_MODE_MEL2MEL /* vocoder not streamed yet */
-                                          : p->mode)
-                                   : MENHANCE_MODE_CLASSICAL;
+    h->effective_mode = want_model ? MENHANCE_MODE_MEL2MEL : MENHANCE_MODE_CLASSICAL;
     float target = want_model ? 1.0f : 0.0f;
     float step = 1.0f / MIX_FRAMES;
     if (h->mix < target) h->mix = fminf(target, h->mix + step);
@@ -177,5 +226,8 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         }
         stft_synthesize(h->st[c], yre, yim, out[c]);
     }
+    int want_voc =
+        want_model && p->mode == MENHANCE_MODE_MEL2MEL_VOCODER && model_has_vocoder(model);
+    vocode(h, model, want_voc, clean, out);
     h->frame++;
 }

@@ -13,6 +13,9 @@
 #define ENHANCE_MELS 128
 /* Frames of look-ahead every mode is padded to, so the latency never depends on the mode. */
 #define ENHANCE_LOOKAHEAD 2
+/* The vocoder's own look-ahead must fit inside the delay the other modes already have
+ * (frames are vocoded once the model's output for them exists): 511 samples. */
+#define ENHANCE_VOCODER_MAX_LOOKAHEAD (ENHANCE_NFFT - ENHANCE_HOP - ENHANCE_HOP)
 
 typedef struct enhance enhance;
 

@@ -11,6 +11,7 @@
 
 #include "dsp/mel.h"
 #include "engine/enhance.h"
+#include "nn/diffwave.h"
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
 
@@ -19,7 +20,10 @@ struct menhance_model {
     nn_mel2mel *m2m;
     nn_m2m_stream *stream;
     long long frames; /* frames pushed since reset, to skip the warm-up outputs */
-    char desc[512];
+    nn_diffwave *dw;
+    nn_diffwave_stream *dws;
+    int dw_latency;
+    char desc[768];
 };
 
 static void set_err(char *err, size_t len, const char *fmt, const char *a, const char *b) {
@@ -54,6 +58,41 @@ static int check_frontend(const st_file *f, char *why, size_t len) {
     }
     cJSON_Delete(j);
     return ok;
+}
+
+/* The vocoder is optional: a file whose vocoder cannot run in real time still gives Mel2Mel,
+ * and the description says why the vocoder is missing. */
+static void load_vocoder(menhance_model *m, char *what, size_t len) {
+    char why[256] = "";
+    m->dw = nn_diffwave_load(m->file, why, sizeof why);
+    if (!m->dw) {
+        snprintf(what, len, "vocoder not usable: %s", why);
+        return;
+    }
+    const nn_diffwave_info *in = nn_diffwave_get_info(m->dw);
+    nn_diffwave_stream_config c;
+    nn_diffwave_stream_config_default(&c);
+    c.max_frames = 1;
+    c.block = ENHANCE_HOP;
+    long la = nn_diffwave_lookahead(m->dw, in->n_fast_steps);
+    if (in->n_mels != ENHANCE_MELS || in->hop != ENHANCE_HOP ||
+        la > ENHANCE_VOCODER_MAX_LOOKAHEAD) {
+        snprintf(what, len, "vocoder not usable in real time (look-ahead %ld > %d samples)", la,
+                 ENHANCE_VOCODER_MAX_LOOKAHEAD);
+        nn_diffwave_free(m->dw);
+        m->dw = NULL;
+        return;
+    }
+    m->dws = nn_diffwave_stream_create(m->dw, &c, why, sizeof why);
+    if (!m->dws) {
+        snprintf(what, len, "vocoder not usable: %s", why);
+        nn_diffwave_free(m->dw);
+        m->dw = NULL;
+        return;
+    }
+    m->dw_latency = (int)la;
+    snprintf(what, len, "DiffWave L=%d C=%d, %d steps, look-ahead %ld samples", in->layers,
+             in->channels, in->n_fast_steps, la);
 }
 
 menhance_model *menhance_model_load(const char *path, char *err, size_t errlen) {
@@ -93,7 +132,9 @@ menhance_model *menhance_model_load(const char *path, char *err, size_t errlen) 
         snprintf(why, sizeof why, "out of memory for the streaming state");
         goto fail;
     }
-    snprintf(m->desc, sizeof m->desc, "%s: %s", path, nn_mel2mel_describe(m->m2m));
+    char voc[256] = "no vocoder";
+    if (st_meta(m->file, "diffwave")) load_vocoder(m, voc, sizeof voc);
+    snprintf(m->desc, sizeof m->desc, "%s: %s; %s", path, nn_mel2mel_describe(m->m2m), voc);
     return m;
 fail:
     set_err(err, errlen, "cannot use model %s: %s", path, why);
@@ -103,6 +144,8 @@ fail:
 
 void menhance_model_free(menhance_model *m) {
     if (!m) return;
+    nn_diffwave_stream_free(m->dws);
+    nn_diffwave_free(m->dw);
     nn_m2m_stream_destroy(m->stream);
     nn_mel2mel_free(m->m2m);
     st_close(m->file);
@@ -129,6 +172,26 @@ void model_reset(menhance_model *m) {
     if (!m || !m->stream) return;
     nn_m2m_stream_reset(m->stream);
     m->frames = 0;
+}
+
+int model_has_vocoder(const menhance_model *m) {
+    return m && m->dws;
+}
+int model_vocoder_latency(const menhance_model *m) {
+    return m->dw_latency;
+}
+
+void model_vocoder_frame(menhance_model *m, const float *logmel, float *out) {
+    nn_diffwave_stream_process(m->dws, logmel, 1, out);
+}
+
+/* A fixed seed: a synchronous run must give the same audio every time. */
+void model_vocoder_reset(menhance_model *m) {
+    if (m && m->dws) nn_diffwave_stream_reset(m->dws, 1);
+}
+
+int menhance_model_has_vocoder(const menhance_model *m) {
+    return model_has_vocoder(m);
 }
 
 static int file_exists(const char *p) {

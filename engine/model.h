@@ -10,4 +10,13 @@ int model_lookahead(const menhance_model *m);
 int model_has_mel2mel(const menhance_model *m);
 /* Clears the streaming state (the weights stay). */
 void model_reset(menhance_model *m);
+
+/* The streaming vocoder, if the file has one that fits the real-time look-ahead budget. */
+int model_has_vocoder(const menhance_model *m);
+/* Samples of look-ahead of the vocoder (latency of model_vocoder_frame). */
+int model_vocoder_latency(const menhance_model *m);
+/* One cleaned log2-mel frame (centre framing) in, ENHANCE_HOP samples out: vocoded audio
+ * model_vocoder_latency() samples behind the frame's centre hop.  Real-time safe. */
+void model_vocoder_frame(menhance_model *m, const float *logmel, float *out);
+void model_vocoder_reset(menhance_model *m);
 #endif
