@@ -88,6 +88,7 @@ struct menhance {
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
     _Atomic int debug_delay_us;
+    _Atomic int effective_mode;
 
     /* shared between the audio thread and the worker */
     in_slot *in;
@@ -167,6 +168,8 @@ static int process_pending(menhance *e, int limit) {
         const float *in[MAX_CH] = {local.x[0], local.x[1]};
         float *out[MAX_CH] = {o->y[0], o->y[1]};
         enhance_process(e->enh, in, out, &local.p, e->active);
+        atomic_store_explicit(&e->effective_mode, enhance_effective_mode(e->enh),
+                              memory_order_relaxed);
         /* A restarted history has no past yet: those chunks stay "late" (dry). */
         if (e->warmup > 0)
             e->warmup--;
@@ -619,4 +622,5 @@ void menhance_debug_set_worker_delay(menhance *e, int microseconds) {
 void menhance_get_stats(const menhance *e, menhance_stats *s) {
     s->chunks_processed = atomic_load_explicit(&e->n_ok, memory_order_relaxed);
     s->chunks_late = atomic_load_explicit(&e->n_late, memory_order_relaxed);
+    s->effective_mode = atomic_load_explicit(&e->effective_mode, memory_order_relaxed);
 }

@@ -90,6 +90,7 @@ menhance_model *menhance_collect_model(menhance *e);
 typedef struct {
     unsigned long long chunks_processed; /* worker chunks that arrived in time */
     unsigned long long chunks_late;      /* chunks replaced by the delayed dry signal */
+    int effective_mode; /* the mode really running (a model mode without its model falls back) */
 } menhance_stats;
 void menhance_get_stats(const menhance *e, menhance_stats *s);
 

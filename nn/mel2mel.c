@@ -1,0 +1,782 @@
+/* Mel2Mel networks built from a safetensors file (see mel2mel.h and train/models.py, whose
+ * state_dict names, prefixed with "mel2mel.", are the tensor names read here). */
+#include "nn/mel2mel.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/layers.h"
+
+/* Limits that reject absurd metadata before anything is allocated from it. */
+#define M2M_MAX_MELS 1024
+#define M2M_MAX_CH 1024
+#define M2M_MAX_LEVELS 6 /* channels list length of the streaming model */
+#define M2M_MAX_BLOCKS 64
+#define M2M_MAX_DILATION 256
+#define M2M_MAX_LOOKAHEAD 8
+/* Frames per internal streaming step: bounds the per-chunk buffers and keeps them in cache. */
+#define M2M_CHUNK 16
+
+enum { ARCH_RESNET, ARCH_STREAM };
+
+typedef struct {
+    float *g, *b;
+} affine;
+
+struct nn_mel2mel {
+    int arch, n_mels;
+    float eps;
+    long long params;
+    double macs;
+    char desc[256];
+    /* resnet */
+    int ngf, n_blocks, n_down;
+    layers_conv r_in, r_out, *r_down, *r_blk; /* r_blk: 2 per block */
+    layers_convt *r_up;
+    /* stream */
+    int nlev; /* channels list length = downsamplings + 1 */
+    int ch[M2M_MAX_LEVELS];
+    int nblk, dil[M2M_MAX_BLOCKS], lookahead, kt, act;
+    float mean, scale;
+    layers_conv s_in, s_down[M2M_MAX_LEVELS], s_blk[2 * M2M_MAX_BLOCKS], s_out;
+    layers_convt s_up[M2M_MAX_LEVELS];
+    affine a_in, a_down[M2M_MAX_LEVELS], a_blk[2 * M2M_MAX_BLOCKS], a_up[M2M_MAX_LEVELS];
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Loading                                                                                   */
+
+typedef struct {
+    const st_file *f;
+    nn_mel2mel *net;
+    char *err;
+    size_t errlen;
+} loader;
+
+static const float *get_tensor(loader *L, const char *name, int ndim, const int64_t *shape) {
+    char full[160], msg[224];
+    snprintf(full, sizeof full, "mel2mel.%s", name);
+    const float *t = st_tensor_f32(L->f, full, ndim, shape, msg, sizeof msg);
+    if (!t) {
+        set_err(L->err, L->errlen, "mel2mel: %s", msg);
+        return NULL;
+    }
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    L->net->params += n;
+    return t;
+}
+
+/* conv dims already set in c; reads "<name>.weight" and "<name>.bias". */
+static int load_conv(loader *L, const char *name, layers_conv *c) {
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    int64_t ws[4] = {c->cout, c->cin, c->kh, c->kw}, bs[1] = {c->cout};
+    const float *w = get_tensor(L, wn, 4, ws), *b = w ? get_tensor(L, bn, 1, bs) : NULL;
+    if (!b) return -1;
+    if (layers_conv_init(c, w, b)) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_convt(loader *L, const char *name, layers_convt *c) {
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    int64_t ws[4] = {c->cin, c->cout, c->kh, c->kw}, bs[1] = {c->cout};
+    const float *w = get_tensor(L, wn, 4, ws), *b = w ? get_tensor(L, bn, 1, bs) : NULL;
+    if (!b) return -1;
+    if (layers_convt_init(c, w, b)) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_affine(loader *L, const char *name, int C, affine *a) {
+    char wn[128], bn[128];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    int64_t s[1] = {C};
+    const float *g = get_tensor(L, wn, 1, s), *b = g ? get_tensor(L, bn, 1, s) : NULL;
+    if (!b) return -1;
+    a->g = malloc((size_t)C * sizeof *a->g);
+    a->b = malloc((size_t)C * sizeof *a->b);
+    if (!a->g || !a->b) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
+        return -1;
+    }
+    memcpy(a->g, g, (size_t)C * sizeof *a->g);
+    memcpy(a->b, b, (size_t)C * sizeof *a->b);
+    return 0;
+}
+
+static void free_affine(affine *a) {
+    free(a->g);
+    free(a->b);
+    a->g = a->b = NULL;
+}
+
+static layers_conv conv_dims(int cin, int cout, int kh, int kw, int sh, int sw, int dh, int ph,
+                             int pw, layers_pad padh, layers_pad padw) {
+    layers_conv c = {.cin = cin,
+                     .cout = cout,
+                     .kh = kh,
+                     .kw = kw,
+                     .sh = sh,
+                     .sw = sw,
+                     .dh = dh,
+                     .dw = 1,
+                     .ph = ph,
+                     .pw = pw,
+                     .padh = padh,
+                     .padw = padw};
+    return c;
+}
+
+/* Reads an integer hyperparameter (default def when absent) and checks its range. */
+static int json_int(loader *L, const cJSON *o, const char *key, int def, int lo, int hi, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+        v->valuedouble > hi) {
+        set_err(L->err, L->errlen, "mel2mel: metadata '%s' must be an integer in [%d, %d]", key, lo,
+                hi);
+        return -1;
+    }
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int json_float(loader *L, const cJSON *o, const char *key, double def, double lo, double hi,
+                      float *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    double d = def;
+    if (v) {
+        if (!cJSON_IsNumber(v)) {
+            set_err(L->err, L->errlen, "mel2mel: metadata '%s' must be a number", key);
+            return -1;
+        }
+        d = v->valuedouble;
+    }
+    if (!(d >= lo && d <= hi)) {
+        set_err(L->err, L->errlen, "mel2mel: metadata '%s' = %g outside [%g, %g]", key, d, lo, hi);
+        return -1;
+    }
+    *out = (float)d;
+    return 0;
+}
+
+/* Integer list; returns its length, or -1. */
+static int json_int_list(loader *L, const cJSON *o, const char *key, const int *def, int ndef,
+                         int maxlen, int lo, int hi, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) {
+        memcpy(out, def, (size_t)ndef * sizeof *out);
+        return ndef;
+    }
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (n < 0 || n > maxlen) {
+        set_err(L->err, L->errlen, "mel2mel: metadata '%s' must be a list of at most %d", key,
+                maxlen);
+        return -1;
+    }
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < lo ||
+            e->valuedouble > hi) {
+            set_err(L->err, L->errlen,
+                    "mel2mel: metadata '%s' entries must be integers in [%d, %d]", key, lo, hi);
+            return -1;
+        }
+        out[i] = (int)e->valuedouble;
+    }
+    return n;
+}
+
+static int load_resnet(loader *L, const cJSON *hp) {
+    nn_mel2mel *n = L->net;
+    if (json_int(L, hp, "ngf", 64, 1, 256, &n->ngf) ||
+        json_int(L, hp, "n_blocks", 9, 0, M2M_MAX_BLOCKS, &n->n_blocks) ||
+        json_int(L, hp, "n_down", 2, 0, 4, &n->n_down))
+        return -1;
+    if (n->n_mels % (1 << n->n_down)) {
+        set_err(L->err, L->errlen, "mel2mel: n_mels %d not divisible by 2^n_down", n->n_mels);
+        return -1;
+    }
+    const int D = n->n_down, ngf = n->ngf, top = ngf << D;
+    n->r_down = calloc((size_t)D + 1, sizeof *n->r_down);
+    n->r_up = calloc((size_t)D + 1, sizeof *n->r_up);
+    n->r_blk = calloc(2 * (size_t)n->n_blocks + 1, sizeof *n->r_blk);
+    if (!n->r_down || !n->r_up || !n->r_blk) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
+        return -1;
+    }
+    char name[64];
+    n->r_in = conv_dims(1, ngf, 7, 7, 1, 1, 1, 3, 3, LAYERS_PAD_REFLECT, LAYERS_PAD_REFLECT);
+    if (load_conv(L, "conv_in", &n->r_in)) return -1;
+    double F = n->n_mels, macs = F * ngf * 49;
+    for (int i = 0; i < D; i++) {
+        n->r_down[i] = conv_dims(ngf << i, ngf << (i + 1), 3, 3, 2, 2, 1, 1, 1, LAYERS_PAD_ZERO,
+                                 LAYERS_PAD_ZERO);
+        snprintf(name, sizeof name, "down.%d", i);
+        if (load_conv(L, name, &n->r_down[i])) return -1;
+        /* positions per input frame at level i+1: F / 2^(i+1) bins over 1 / 2^(i+1) frames */
+        double pos = F / (double)(1 << (2 * (i + 1)));
+        macs += 2 * pos * 9.0 * (ngf << i) * (ngf << (i + 1));
+    }
+    for (int j = 0; j < 2 * n->n_blocks; j++) {
+        n->r_blk[j] =
+            conv_dims(top, top, 3, 3, 1, 1, 1, 1, 1, LAYERS_PAD_REFLECT, LAYERS_PAD_REFLECT);
+        snprintf(name, sizeof name, "blocks.%d.conv%d", j / 2, j % 2 + 1);
+        if (load_conv(L, name, &n->r_blk[j])) return -1;
+    }
+    macs += 2.0 * n->n_blocks * (F / (double)(1 << (2 * D))) * 9.0 * top * top;
+    for (int i = 0; i < D; i++) {
+        layers_convt *c = &n->r_up[i];
+        *c = (layers_convt){.cin = ngf << (D - i),
+                            .cout = ngf << (D - i - 1),
+                            .kh = 3,
+                            .kw = 3,
+                            .sh = 2,
+                            .sw = 2,
+                            .ph = 1,
+                            .pw = 1,
+                            .oph = 1,
+                            .opw = 1};
+        snprintf(name, sizeof name, "up.%d", i);
+        if (load_convt(L, name, c)) return -1;
+    }
+    n->r_out = conv_dims(ngf, 1, 7, 7, 1, 1, 1, 3, 3, LAYERS_PAD_REFLECT, LAYERS_PAD_REFLECT);
+    if (load_conv(L, "conv_out", &n->r_out)) return -1;
+    n->macs = macs + F * ngf * 49;
+    snprintf(n->desc, sizeof n->desc,
+             "Mel2Mel resnet (offline): ngf %d, %d blocks, %d downsamplings, %lld params, %.1f "
+             "MMAC/frame",
+             ngf, n->n_blocks, D, n->params, n->macs / 1e6);
+    return 0;
+}
+
+static int load_stream(loader *L, const cJSON *hp) {
+    nn_mel2mel *n = L->net;
+    static const int def_ch[] = {16, 32, 48}, def_dil[] = {1, 2, 4, 8, 1, 2, 4, 8};
+    n->nlev = json_int_list(L, hp, "channels", def_ch, 3, M2M_MAX_LEVELS, 1, M2M_MAX_CH, n->ch);
+    if (n->nlev < 0) return -1;
+    if (n->nlev < 1) {
+        set_err(L->err, L->errlen, "mel2mel: 'channels' is empty");
+        return -1;
+    }
+    n->nblk =
+        json_int_list(L, hp, "dilations", def_dil, 8, M2M_MAX_BLOCKS, 1, M2M_MAX_DILATION, n->dil);
+    if (n->nblk < 0) return -1;
+    const char *act = "relu";
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(hp, "act");
+    if (a) act = cJSON_IsString(a) ? a->valuestring : "?";
+    n->act = layers_act_parse(act);
+    if (n->act < 0 || n->act == LAYERS_ACT_NONE) {
+        set_err(L->err, L->errlen, "mel2mel: unknown activation '%.32s'", act);
+        return -1;
+    }
+    if (json_int(L, hp, "lookahead", 2, 0, M2M_MAX_LOOKAHEAD, &n->lookahead) ||
+        json_int(L, hp, "kt", 3, 1, 7, &n->kt) ||
+        json_float(L, hp, "norm_mean", -6.0, -1e3, 1e3, &n->mean) ||
+        json_float(L, hp, "norm_scale", 0.25, 1e-6, 1e6, &n->scale))
+        return -1;
+    const int D = n->nlev - 1, kt = n->kt;
+    if (n->n_mels % (1 << D)) {
+        set_err(L->err, L->errlen, "mel2mel: n_mels %d not divisible by 2^%d", n->n_mels, D);
+        return -1;
+    }
+    char name[64];
+    double F = n->n_mels, macs = 0;
+    n->s_in = conv_dims(1, n->ch[0], kt, 3, 1, 1, 1, 0, 1, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
+    if (load_conv(L, "conv_in.conv", &n->s_in) ||
+        load_affine(L, "conv_in.norm", n->ch[0], &n->a_in))
+        return -1;
+    macs += F * n->ch[0] * kt * 3;
+    for (int i = 0; i < D; i++) {
+        n->s_down[i] = conv_dims(n->ch[i], n->ch[i + 1], kt, 3, 1, 2, 1, 0, 1, LAYERS_PAD_ZERO,
+                                 LAYERS_PAD_ZERO);
+        snprintf(name, sizeof name, "down.%d.conv", i);
+        if (load_conv(L, name, &n->s_down[i])) return -1;
+        snprintf(name, sizeof name, "down.%d.norm", i);
+        if (load_affine(L, name, n->ch[i + 1], &n->a_down[i])) return -1;
+        macs += (F / (1 << (i + 1))) * n->ch[i] * n->ch[i + 1] * kt * 3;
+    }
+    const int top = n->ch[D];
+    for (int j = 0; j < 2 * n->nblk; j++) {
+        int d = j % 2 ? 1 : n->dil[j / 2];
+        n->s_blk[j] = conv_dims(top, top, kt, 3, 1, 1, d, 0, 1, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
+        snprintf(name, sizeof name, "blocks.%d.conv%d", j / 2, j % 2 + 1);
+        if (load_conv(L, name, &n->s_blk[j])) return -1;
+        snprintf(name, sizeof name, "blocks.%d.norm%d", j / 2, j % 2 + 1);
+        if (load_affine(L, name, top, &n->a_blk[j])) return -1;
+        macs += (F / (1 << D)) * top * top * kt * 3;
+    }
+    for (int i = 0; i < D; i++) {
+        int lo = D - 1 - i; /* output level */
+        layers_convt *c = &n->s_up[i];
+        *c = (layers_convt){.cin = n->ch[lo + 1],
+                            .cout = n->ch[lo],
+                            .kh = 1,
+                            .kw = 4,
+                            .sh = 1,
+                            .sw = 2,
+                            .ph = 0,
+                            .pw = 1};
+        snprintf(name, sizeof name, "up.%d.conv", i);
+        if (load_convt(L, name, c)) return -1;
+        snprintf(name, sizeof name, "up.%d.norm", i);
+        if (load_affine(L, name, n->ch[lo], &n->a_up[i])) return -1;
+        macs += (F / (1 << (lo + 1))) * c->cin * c->cout * 4;
+    }
+    n->s_out = conv_dims(n->ch[0], 1, 1, 1, 1, 1, 1, 0, 0, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
+    if (load_conv(L, "conv_out", &n->s_out)) return -1;
+    n->macs = macs + F * n->ch[0];
+    int len = snprintf(n->desc, sizeof n->desc, "Mel2Mel stream: channels");
+    for (int i = 0; i < n->nlev && len < (int)sizeof n->desc; i++)
+        len +=
+            snprintf(n->desc + len, sizeof n->desc - (size_t)len, "%s%d", i ? "/" : " ", n->ch[i]);
+    if (len < (int)sizeof n->desc)
+        snprintf(n->desc + len, sizeof n->desc - (size_t)len,
+                 ", %d blocks, lookahead %d, %lld params, %.2f MMAC/frame", n->nblk, n->lookahead,
+                 n->params, n->macs / 1e6);
+    return 0;
+}
+
+/* The front end is fixed in C (dsp/); a model trained on another mel size cannot run. */
+static int check_frontend(loader *L) {
+    const char *fe = st_meta(L->f, "frontend");
+    if (!fe) return 0;
+    cJSON *o = cJSON_Parse(fe);
+    int ok = cJSON_IsObject(o), nm = L->net->n_mels;
+    if (ok) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "n_mels");
+        ok = !v || (cJSON_IsNumber(v) && v->valuedouble == nm);
+    }
+    cJSON_Delete(o);
+    if (!ok)
+        set_err(L->err, L->errlen, "mel2mel: 'frontend' metadata is not JSON or its n_mels != %d",
+                nm);
+    return ok ? 0 : -1;
+}
+
+nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
+    const char *meta = f ? st_meta(f, "mel2mel") : NULL;
+    if (!meta) {
+        set_err(err, errlen, "mel2mel: no 'mel2mel' metadata in the model file");
+        return NULL;
+    }
+    cJSON *hp = cJSON_Parse(meta);
+    if (!cJSON_IsObject(hp)) {
+        set_err(err, errlen, "mel2mel: 'mel2mel' metadata is not a JSON object");
+        cJSON_Delete(hp);
+        return NULL;
+    }
+    nn_mel2mel *net = calloc(1, sizeof *net);
+    loader L = {f, net, err, errlen};
+    int rc = -1;
+    if (!net) {
+        set_err(err, errlen, "mel2mel: out of memory");
+        goto done;
+    }
+    layers_init_blas();
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(hp, "arch");
+    if (json_int(&L, hp, "n_mels", 128, 8, M2M_MAX_MELS, &net->n_mels) ||
+        json_float(&L, hp, "eps", 1e-5, 1e-12, 1.0, &net->eps) || check_frontend(&L))
+        goto done;
+    if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "resnet")) {
+        net->arch = ARCH_RESNET;
+        rc = load_resnet(&L, hp);
+    } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "stream")) {
+        net->arch = ARCH_STREAM;
+        rc = load_stream(&L, hp);
+    } else {
+        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\" or \"stream\"");
+    }
+done:
+    cJSON_Delete(hp);
+    if (rc) {
+        nn_mel2mel_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+void nn_mel2mel_free(nn_mel2mel *n) {
+    if (!n) return;
+    layers_conv_free(&n->r_in);
+    layers_conv_free(&n->r_out);
+    for (int i = 0; n->r_down && i < n->n_down; i++)
+        layers_conv_free(&n->r_down[i]);
+    for (int i = 0; n->r_up && i < n->n_down; i++)
+        layers_convt_free(&n->r_up[i]);
+    for (int i = 0; n->r_blk && i < 2 * n->n_blocks; i++)
+        layers_conv_free(&n->r_blk[i]);
+    free(n->r_down);
+    free(n->r_up);
+    free(n->r_blk);
+    layers_conv_free(&n->s_in);
+    layers_conv_free(&n->s_out);
+    free_affine(&n->a_in);
+    for (int i = 0; i < M2M_MAX_LEVELS; i++) {
+        layers_conv_free(&n->s_down[i]);
+        layers_convt_free(&n->s_up[i]);
+        free_affine(&n->a_down[i]);
+        free_affine(&n->a_up[i]);
+    }
+    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++) {
+        layers_conv_free(&n->s_blk[i]);
+        free_affine(&n->a_blk[i]);
+    }
+    free(n);
+}
+
+int nn_mel2mel_streaming(const nn_mel2mel *n) {
+    return n->arch == ARCH_STREAM;
+}
+int nn_mel2mel_lookahead(const nn_mel2mel *n) {
+    return n->arch == ARCH_STREAM ? n->lookahead : 0;
+}
+int nn_mel2mel_n_mels(const nn_mel2mel *n) {
+    return n->n_mels;
+}
+double nn_mel2mel_macs_per_frame(const nn_mel2mel *n) {
+    return n->macs;
+}
+long long nn_mel2mel_params(const nn_mel2mel *n) {
+    return n->params;
+}
+const char *nn_mel2mel_describe(const nn_mel2mel *n) {
+    return n->desc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Streaming                                                                                 */
+
+/* History of one causal conv's input: frames of rowlen floats in a ring of hist + M2M_CHUNK
+ * frames.  A conv over n new frames reads the hist + n newest ones; initial history is zero
+ * (the padding the PyTorch twin applies before the clip). */
+typedef struct {
+    float *buf;
+    int cap, head, hist, rowlen;
+} ring;
+
+static int ring_init(ring *r, int hist, int rowlen) {
+    r->hist = hist;
+    r->cap = hist + M2M_CHUNK;
+    r->rowlen = rowlen;
+    r->head = 0;
+    r->buf = calloc((size_t)r->cap * rowlen, sizeof *r->buf);
+    return r->buf ? 0 : -1;
+}
+
+static void ring_push(ring *r, const float *src, int n) {
+    for (int i = 0; i < n; i++) {
+        memcpy(r->buf + (size_t)r->head * r->rowlen, src + (size_t)i * r->rowlen,
+               (size_t)r->rowlen * sizeof *src);
+        r->head = (r->head + 1) % r->cap;
+    }
+}
+
+/* Frame `back` frames before the newest one (0 = newest). */
+static const float *ring_row(const ring *r, int back) {
+    return r->buf + (size_t)((r->head - 1 - back + 2 * r->cap) % r->cap) * r->rowlen;
+}
+
+/* Causal conv over the n newest frames of r (pushed already). */
+static void ring_conv(const layers_conv *c, const ring *r, int W, int n, float *y, float *work) {
+    int start = (r->head - n - r->hist + 2 * r->cap) % r->cap;
+    layers_conv_forward(c, r->buf, start, r->cap, r->hist + n, W, y, n,
+                        layers_conv_out_len(W, c->kw, c->sw, c->dw, c->pw), work);
+}
+
+struct nn_m2m_stream {
+    const nn_mel2mel *net;
+    ring r_in, r_delay, r_down[M2M_MAX_LEVELS], r_blk[2 * M2M_MAX_BLOCKS];
+    float *e[M2M_MAX_LEVELS]; /* encoder outputs of the current chunk (U-Net skips) */
+    float *xn, *tmp, *u0, *u1, *delta, *work;
+};
+
+void nn_m2m_stream_destroy(nn_m2m_stream *s) {
+    if (!s) return;
+    free(s->r_in.buf);
+    free(s->r_delay.buf);
+    for (int i = 0; i < M2M_MAX_LEVELS; i++) {
+        free(s->r_down[i].buf);
+        free(s->e[i]);
+    }
+    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++)
+        free(s->r_blk[i].buf);
+    free(s->xn);
+    free(s->tmp);
+    free(s->u0);
+    free(s->u1);
+    free(s->delta);
+    free(s->work);
+    free(s);
+}
+
+static size_t max_sz(size_t a, size_t b) {
+    return a > b ? a : b;
+}
+
+nn_m2m_stream *nn_m2m_stream_create(const nn_mel2mel *n) {
+    if (!n || n->arch != ARCH_STREAM) return NULL;
+    nn_m2m_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->net = n;
+    const int D = n->nlev - 1, F = n->n_mels, k = n->kt - 1;
+    int fail = ring_init(&s->r_in, k, F) || ring_init(&s->r_delay, n->lookahead, F);
+    size_t work = layers_conv_work(&n->s_in), level_max = 0;
+    for (int i = 0; i <= D; i++) {
+        size_t sz = (size_t)(F >> i) * n->ch[i];
+        level_max = max_sz(level_max, sz);
+        fail |= !(s->e[i] = malloc(M2M_CHUNK * sz * sizeof(float)));
+        if (i < D) {
+            fail |= ring_init(&s->r_down[i], k, (int)sz);
+            work = max_sz(work, layers_conv_work(&n->s_down[i]));
+            work = max_sz(work, layers_convt_work(&n->s_up[i]));
+        }
+    }
+    for (int j = 0; j < 2 * n->nblk; j++) {
+        fail |= ring_init(&s->r_blk[j], j % 2 ? k : k * n->dil[j / 2], (F >> D) * n->ch[D]);
+        work = max_sz(work, layers_conv_work(&n->s_blk[j]));
+    }
+    work = max_sz(work, layers_conv_work(&n->s_out));
+    size_t chunk = M2M_CHUNK * level_max;
+    fail |= !(s->xn = malloc(M2M_CHUNK * (size_t)F * sizeof(float)));
+    fail |= !(s->delta = malloc(M2M_CHUNK * (size_t)F * sizeof(float)));
+    fail |= !(s->tmp = malloc(chunk * sizeof(float)));
+    fail |= !(s->u0 = malloc(chunk * sizeof(float)));
+    fail |= !(s->u1 = malloc(chunk * sizeof(float)));
+    fail |= !(s->work = malloc(work * sizeof(float)));
+    if (fail) {
+        nn_m2m_stream_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void ring_clear(ring *r) {
+    if (r->buf) memset(r->buf, 0, (size_t)r->cap * r->rowlen * sizeof *r->buf);
+    r->head = 0;
+}
+
+void nn_m2m_stream_reset(nn_m2m_stream *s) {
+    ring_clear(&s->r_in);
+    ring_clear(&s->r_delay);
+    for (int i = 0; i < M2M_MAX_LEVELS; i++)
+        ring_clear(&s->r_down[i]);
+    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++)
+        ring_clear(&s->r_blk[i]);
+}
+
+static void norm_act(const nn_mel2mel *n, float *x, int frames, int npf, int C, const affine *a,
+                     int act) {
+    int relu = act && n->act == LAYERS_ACT_RELU;
+    layers_frame_norm(x, frames, npf, C, a->g, a->b, n->eps, relu);
+    if (act && !relu) layers_act(x, (size_t)frames * npf * C, (layers_act_kind)n->act, 0.2f);
+}
+
+/* One step of at most M2M_CHUNK frames. */
+static void stream_step(nn_m2m_stream *s, const float *in, int n, float *out) {
+    const nn_mel2mel *net = s->net;
+    const int D = net->nlev - 1, F = net->n_mels;
+    for (int i = 0; i < n * F; i++)
+        s->xn[i] = (in[i] - net->mean) * net->scale;
+    ring_push(&s->r_in, s->xn, n);
+    ring_push(&s->r_delay, s->xn, n);
+
+    ring_conv(&net->s_in, &s->r_in, F, n, s->e[0], s->work);
+    norm_act(net, s->e[0], n, F, net->ch[0], &net->a_in, 1);
+    for (int i = 0; i < D; i++) {
+        ring_push(&s->r_down[i], s->e[i], n);
+        ring_conv(&net->s_down[i], &s->r_down[i], F >> i, n, s->e[i + 1], s->work);
+        norm_act(net, s->e[i + 1], n, F >> (i + 1), net->ch[i + 1], &net->a_down[i], 1);
+    }
+
+    const int FD = F >> D, CD = net->ch[D], rowD = FD * CD;
+    float *h = s->u0; /* running residual stream at the bottom level */
+    memcpy(h, s->e[D], (size_t)n * rowD * sizeof *h);
+    for (int b = 0; b < net->nblk; b++) {
+        ring *r1 = &s->r_blk[2 * b], *r2 = &s->r_blk[2 * b + 1];
+        ring_push(r1, h, n);
+        ring_conv(&net->s_blk[2 * b], r1, FD, n, s->tmp, s->work);
+        norm_act(net, s->tmp, n, FD, CD, &net->a_blk[2 * b], 1);
+        ring_push(r2, s->tmp, n);
+        ring_conv(&net->s_blk[2 * b + 1], r2, FD, n, s->tmp, s->work);
+        norm_act(net, s->tmp, n, FD, CD, &net->a_blk[2 * b + 1], 0);
+        for (int i = 0; i < n * rowD; i++)
+            h[i] += s->tmp[i];
+    }
+
+    float *cur = h, *nxt = s->u1;
+    for (int i = 0; i < D; i++) {
+        int lo = D - 1 - i, Fl = F >> lo, Cl = net->ch[lo];
+        layers_convt_forward(&net->s_up[i], cur, n, F >> (lo + 1), nxt, n, Fl, s->work);
+        norm_act(net, nxt, n, Fl, Cl, &net->a_up[i], 1);
+        for (int k = 0; k < n * Fl * Cl; k++)
+            nxt[k] += s->e[lo][k];
+        float *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    layers_conv_forward(&net->s_out, cur, 0, n, n, F, s->delta, n, F, s->work);
+    const float inv = 1.0f / net->scale;
+    for (int t = 0; t < n; t++) {
+        const float *xd = ring_row(&s->r_delay, n - 1 - t + net->lookahead);
+        for (int f = 0; f < F; f++)
+            out[t * F + f] = (xd[f] + s->delta[t * F + f]) * inv + net->mean;
+    }
+}
+
+void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out) {
+    const int F = s->net->n_mels;
+    for (int t = 0; t < n; t += M2M_CHUNK) {
+        int m = n - t < M2M_CHUNK ? n - t : M2M_CHUNK;
+        stream_step(s, in + (size_t)t * F, m, out + (size_t)t * F);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Offline                                                                                   */
+
+struct nn_m2m_offline {
+    const nn_mel2mel *net;
+    int max_frames;
+    nn_m2m_stream *stream; /* "stream" arch */
+    float *a, *b, *c, *work, *full;
+    double *scratch;
+};
+
+void nn_m2m_offline_destroy(nn_m2m_offline *o) {
+    if (!o) return;
+    nn_m2m_stream_destroy(o->stream);
+    free(o->a);
+    free(o->b);
+    free(o->c);
+    free(o->work);
+    free(o->full);
+    free(o->scratch);
+    free(o);
+}
+
+/* Height of each resnet level for a clip of T frames (level i after i stride-2 convs). */
+static int resnet_height(int T, int level) {
+    for (int i = 0; i < level; i++)
+        T = layers_conv_out_len(T, 3, 2, 1, 1);
+    return T;
+}
+
+nn_m2m_offline *nn_m2m_offline_create(const nn_mel2mel *n, int max_frames) {
+    if (!n || max_frames < 1) return NULL;
+    nn_m2m_offline *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->net = n;
+    o->max_frames = max_frames;
+    int fail = 0;
+    if (n->arch == ARCH_STREAM) {
+        fail |= !(o->stream = nn_m2m_stream_create(n));
+        fail |= !(o->full = malloc(((size_t)max_frames + (size_t)n->lookahead) * n->n_mels *
+                                   sizeof(float)));
+    } else {
+        const int D = n->n_down, F = n->n_mels;
+        size_t act = 0, work = max_sz(layers_conv_work(&n->r_in), layers_conv_work(&n->r_out));
+        for (int i = 0; i <= D; i++) {
+            size_t Hd = (size_t)resnet_height(max_frames, i);
+            size_t Hu = (size_t)resnet_height(max_frames, D) << (D - i);
+            act = max_sz(act, max_sz(Hd, Hu) * (size_t)(F >> i) * (size_t)(n->ngf << i));
+            if (i < D) {
+                work = max_sz(work, layers_conv_work(&n->r_down[i]));
+                work = max_sz(work, layers_convt_work(&n->r_up[i]));
+            }
+        }
+        if (n->n_blocks) work = max_sz(work, layers_conv_work(&n->r_blk[0]));
+        size_t Hout = (size_t)resnet_height(max_frames, D) << D;
+        fail |= !(o->a = malloc(act * sizeof(float)));
+        fail |= !(o->b = malloc(act * sizeof(float)));
+        fail |= !(o->c = malloc(act * sizeof(float)));
+        fail |= !(o->work = malloc(work * sizeof(float)));
+        fail |= !(o->full = malloc(Hout * F * sizeof(float)));
+        fail |= !(o->scratch = malloc(2 * ((size_t)n->ngf << D) * sizeof(double)));
+    }
+    if (fail) {
+        nn_m2m_offline_destroy(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void resnet_run(nn_m2m_offline *o, const float *in, int T, float *out) {
+    const nn_mel2mel *n = o->net;
+    const int D = n->n_down, F = n->n_mels;
+    float *a = o->a, *b = o->b, *c = o->c, *t;
+    int H = T, W = F, C = n->ngf;
+    layers_conv_forward(&n->r_in, in, 0, T, T, F, a, T, F, o->work);
+    layers_instance_norm(a, H * W, C, n->eps, o->scratch);
+    layers_act(a, (size_t)H * W * C, LAYERS_ACT_RELU, 0);
+    for (int i = 0; i < D; i++) {
+        int Ho = layers_conv_out_len(H, 3, 2, 1, 1), Wo = layers_conv_out_len(W, 3, 2, 1, 1);
+        layers_conv_forward(&n->r_down[i], a, 0, H, H, W, b, Ho, Wo, o->work);
+        H = Ho, W = Wo, C *= 2;
+        layers_instance_norm(b, H * W, C, n->eps, o->scratch);
+        layers_act(b, (size_t)H * W * C, LAYERS_ACT_RELU, 0);
+        t = a, a = b, b = t;
+    }
+    for (int j = 0; j < n->n_blocks; j++) {
+        layers_conv_forward(&n->r_blk[2 * j], a, 0, H, H, W, b, H, W, o->work);
+        layers_instance_norm(b, H * W, C, n->eps, o->scratch);
+        layers_act(b, (size_t)H * W * C, LAYERS_ACT_RELU, 0);
+        layers_conv_forward(&n->r_blk[2 * j + 1], b, 0, H, H, W, c, H, W, o->work);
+        layers_instance_norm(c, H * W, C, n->eps, o->scratch);
+        for (size_t k = 0; k < (size_t)H * W * C; k++)
+            a[k] += c[k];
+    }
+    for (int i = 0; i < D; i++) {
+        int Ho = layers_convt_out_len(H, 3, 2, 1, 1), Wo = layers_convt_out_len(W, 3, 2, 1, 1);
+        layers_convt_forward(&n->r_up[i], a, H, W, b, Ho, Wo, o->work);
+        H = Ho, W = Wo, C /= 2;
+        layers_instance_norm(b, H * W, C, n->eps, o->scratch);
+        layers_act(b, (size_t)H * W * C, LAYERS_ACT_RELU, 0);
+        t = a, a = b, b = t;
+    }
+    layers_conv_forward(&n->r_out, a, 0, H, H, W, o->full, H, W, o->work);
+    memcpy(out, o->full, (size_t)T * F * sizeof *out); /* crop to the input length */
+}
+
+int nn_m2m_offline_process(nn_m2m_offline *o, const float *in, int T, float *out) {
+    if (!o || T < 1 || T > o->max_frames) return -1;
+    const nn_mel2mel *n = o->net;
+    if (n->arch == ARCH_RESNET) {
+        resnet_run(o, in, T, out);
+        return 0;
+    }
+    const int F = n->n_mels, L = n->lookahead;
+    nn_m2m_stream_reset(o->stream);
+    nn_m2m_stream_process(o->stream, in, T, o->full);
+    for (int k = 0; k < L; k++)
+        nn_m2m_stream_process(o->stream, in + (size_t)(T - 1) * F, 1,
+                              o->full + (size_t)(T + k) * F);
+    memcpy(out, o->full + (size_t)L * F, (size_t)T * F * sizeof *out);
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* Mel2Mel: log2-mel in, cleaned log2-mel out.  Two architectures, chosen by the model file's
+ * "mel2mel" metadata (JSON, written by train/export.py from train/models.py):
+ *
+ *  "resnet"  the reference pix2pix ResNet generator (DESIGN section 1).  Whole-clip
+ *            InstanceNorm: offline only (nn_m2m_offline_*).
+ *  "stream"  causal in time, frequency-only downsampling, per-frame norm: runs in chunks of
+ *            any size with cached history (nn_m2m_stream_*); output frame t estimates the clean
+ *            frame t - nn_mel2mel_lookahead().  Chunked output equals whole-clip output.
+ *
+ * Frames are n_mels floats (128); a clip of T frames is T x n_mels, row-major; the networks see
+ * it as an image with H = time and W = frequency, as the PyTorch twins do.
+ *
+ * A loaded nn_mel2mel is immutable and may be shared by any number of streams/threads; each
+ * stream or offline runner owns all its mutable state, allocated at create: processing
+ * allocates nothing. */
+#ifndef MENHANCE_NN_MEL2MEL_H
+#define MENHANCE_NN_MEL2MEL_H
+#include <stddef.h>
+
+#include "nn/safetensors.h"
+
+typedef struct nn_mel2mel nn_mel2mel;
+typedef struct nn_m2m_stream nn_m2m_stream;
+typedef struct nn_m2m_offline nn_m2m_offline;
+
+/* Builds the network from f's metadata and "mel2mel.*" tensors.  NULL with a message on any
+ * inconsistency (bad JSON, absurd sizes, missing/mis-shaped/non-finite tensors). */
+nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen);
+void nn_mel2mel_free(nn_mel2mel *net);
+
+int nn_mel2mel_streaming(const nn_mel2mel *net); /* 1 for "stream" */
+/* Frames of look-ahead of the streaming model (0 for "resnet", which is offline). */
+int nn_mel2mel_lookahead(const nn_mel2mel *net);
+int nn_mel2mel_n_mels(const nn_mel2mel *net);
+double nn_mel2mel_macs_per_frame(const nn_mel2mel *net);
+long long nn_mel2mel_params(const nn_mel2mel *net);
+const char *nn_mel2mel_describe(const nn_mel2mel *net);
+
+/* Streaming runner: NULL if net is not a streaming model or memory runs out. */
+nn_m2m_stream *nn_m2m_stream_create(const nn_mel2mel *net);
+void nn_m2m_stream_destroy(nn_m2m_stream *s);
+/* Back to the state after create (history = silence at the normalisation mean). */
+void nn_m2m_stream_reset(nn_m2m_stream *s);
+/* in, out: n frames (n >= 0, any size); out[t] estimates the clean frame t - lookahead of
+ * the stream.  Real-time safe.  in and out may not overlap. */
+void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out);
+
+/* Whole-clip runner for either architecture, for clips up to max_frames frames.  Output is
+ * time-aligned with the input (for "stream": the clip is followed by lookahead copies of its
+ * last frame and the first lookahead outputs are dropped).  Returns 0, or -1 if T is out of
+ * range [1, max_frames]. */
+nn_m2m_offline *nn_m2m_offline_create(const nn_mel2mel *net, int max_frames);
+void nn_m2m_offline_destroy(nn_m2m_offline *o);
+int nn_m2m_offline_process(nn_m2m_offline *o, const float *in, int T, float *out);
+#endif

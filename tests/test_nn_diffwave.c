@@ -1,0 +1,288 @@
+/* DiffWave in C against its PyTorch twin (tests/golden/dw_*.safetensors, written by
+ * train/golden_diffwave.py): one network evaluation, full sampling with injected noise
+ * (fast and 50-step schedules), on every ISA this CPU runs; then streaming == whole
+ * utterance, conditioner cache == recompute, latency and seeding. */
+#include "nn/diffwave.h"
+#include "tests/check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef GOLDEN_DIR
+#define GOLDEN_DIR "tests/golden"
+#endif
+
+static const float *tensor(const st_file *f, const char *name, int64_t *shape, int *nd) {
+    *nd = st_tensor_shape(f, name, shape);
+    if (*nd < 0) return NULL;
+    char err[200];
+    return st_tensor_f32(f, name, *nd, shape, err, sizeof err);
+}
+
+/* max |a - b| / max |b| */
+static double rel_err(const float *a, const float *b, long n) {
+    double num = 0, den = 0;
+    for (long i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > num || isnan(d)) num = isnan(d) ? INFINITY : d;
+        if (fabs(b[i]) > den) den = fabs(b[i]);
+    }
+    return num / (den > 0 ? den : 1);
+}
+
+typedef struct {
+    const float *noise; /* [S][N] */
+    long N;
+} injected;
+
+static void inject(void *user, int k, long pos, int n, float *out) {
+    const injected *in = user;
+    for (int i = 0; i < n; i++)
+        out[i] = pos + i < in->N ? in->noise[(long)k * in->N + pos + i] : 0.0f;
+}
+
+static float *frame_major(const float *mel, int M, int F) {
+    float *t = malloc(sizeof(float) * M * F);
+    for (int m = 0; m < M; m++)
+        for (int f = 0; f < F; f++)
+            t[f * M + m] = mel[m * F + f];
+    return t;
+}
+
+/* Streams mel in chunks of `chunk` frames; returns the vocoded audio aligned to position 0. */
+static float *stream_run(const nn_diffwave *m, nn_diffwave_stream_config *cfg, const float *mel,
+                         int F, int chunk) {
+    char err[256];
+    cfg->max_frames = chunk;
+    nn_diffwave_stream *s = nn_diffwave_stream_create(m, cfg, err, sizeof err);
+    CHECK(s != NULL, "stream create: %s", err);
+    if (!s) return NULL;
+    const int M = nn_diffwave_get_info(m)->n_mels;
+    const long lat = nn_diffwave_lookahead(m, nn_diffwave_stream_steps(s));
+    float *buf = calloc((size_t)F * 256 + lat, sizeof(float));
+    long w = 0;
+    for (int f = 0; f < F; f += chunk) {
+        int k = F - f < chunk ? F - f : chunk;
+        int r = nn_diffwave_stream_process(s, mel + (size_t)f * M, k, buf + w);
+        CHECK(r == k * 256, "process returned %d", r);
+        w += k * 256;
+    }
+    int r = nn_diffwave_stream_finish(s, buf + w);
+    CHECK(r == lat, "finish returned %d, latency %ld", r, lat);
+    for (long i = 0; i < lat && i < w; i++)
+        CHECK(buf[i] == 0.0f, "output before the latency is not silent");
+    float *out = malloc(sizeof(float) * (size_t)F * 256);
+    memcpy(out, buf + lat, sizeof(float) * (size_t)F * 256);
+    free(buf);
+    nn_diffwave_stream_free(s);
+    return out;
+}
+
+static void test_file(const char *name) {
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/%s.safetensors", GOLDEN_DIR, name);
+    st_file *f = st_open(path, err, sizeof err);
+    CHECK(f != NULL, "open %s: %s", path, err);
+    if (!f) return;
+    int64_t sh[8];
+    int nd;
+    const float *mel = tensor(f, "golden.mel", sh, &nd);
+    const int M = (int)sh[0], F = (int)sh[1];
+    const long N = (long)F * 256;
+    const float *x = tensor(f, "golden.x", sh, &nd);
+    const float *tt = tensor(f, "golden.t", sh, &nd);
+    const float *eps_ref = tensor(f, "golden.eps", sh, &nd);
+    const float *nfast = tensor(f, "golden.noise_fast", sh, &nd);
+    const int S = (int)sh[0];
+    const float *afast = tensor(f, "golden.audio_fast", sh, &nd);
+    const float *nfull = tensor(f, "golden.noise_full", sh, &nd);
+    const float *afull = tensor(f, "golden.audio_full", sh, &nd);
+    CHECK(mel && x && tt && eps_ref && nfast && afast, "%s: golden tensors missing", name);
+    if (!(mel && x && tt && eps_ref && nfast && afast)) {
+        st_close(f);
+        return;
+    }
+    float *melf = frame_major(mel, M, F);
+    float *out = malloc(sizeof(float) * N), *out2 = malloc(sizeof(float) * N);
+    nn_cpu cpu = nn_cpu_detect();
+    nn_diffwave *keep = NULL;
+    for (int isa = 0; isa < NN_ISA_COUNT; isa++) {
+        if (!cpu.has[isa]) continue;
+        nn_diffwave *m = nn_diffwave_load_isa(f, (nn_isa)isa, err, sizeof err);
+        CHECK(m != NULL, "%s load: %s", name, err);
+        if (!m) continue;
+        const nn_diffwave_info *in = nn_diffwave_get_info(m);
+        /* parameter count as PyTorch counts it (golden metadata) */
+        const char *pc = st_meta(f, "params");
+        CHECK(pc && atol(pc) == in->params, "%s params %ld vs PyTorch %s", name, in->params,
+              pc ? pc : "?");
+        CHECK(in->n_mels == M, "n_mels %d vs %d", in->n_mels, M);
+
+        int rc = nn_diffwave_eps(m, melf, F, x, tt[0], out, err, sizeof err);
+        CHECK(rc == 0, "eps: %s", err);
+        double e = rel_err(out, eps_ref, N);
+        CHECK(e < 1e-4, "%s/%s one step: rel err %g", name, nn_isa_name((nn_isa)isa), e);
+        printf("%s %-7s one step      rel err %.2e\n", name, nn_isa_name((nn_isa)isa), e);
+
+        injected inj = {nfast, N};
+        nn_diffwave_stream_config cfg;
+        nn_diffwave_stream_config_default(&cfg);
+        cfg.noise = inject;
+        cfg.noise_user = &inj;
+        rc = nn_diffwave_vocode(m, &cfg, melf, F, out, err, sizeof err);
+        CHECK(rc == 0, "vocode: %s", err);
+        e = rel_err(out, afast, N);
+        CHECK(e < 1e-4, "%s/%s fast sampling (%d steps): rel err %g", name,
+              nn_isa_name((nn_isa)isa), S, e);
+        printf("%s %-7s fast %d steps rel err %.2e\n", name, nn_isa_name((nn_isa)isa), S, e);
+
+        if (nfull && afull) {
+            injected inj2 = {nfull, N};
+            cfg.noise_user = &inj2;
+            cfg.fast = 0;
+            rc = nn_diffwave_vocode(m, &cfg, melf, F, out, err, sizeof err);
+            e = rel_err(out, afull, N);
+            CHECK(rc == 0 && e < 1e-4, "%s/%s 50 steps: rel err %g", name, nn_isa_name((nn_isa)isa),
+                  e);
+            printf("%s %-7s 50 steps      rel err %.2e\n", name, nn_isa_name((nn_isa)isa), e);
+            /* the same with the conditioner recomputed each step instead of cached */
+            cfg.cond_cache_bytes = 1;
+            rc = nn_diffwave_vocode(m, &cfg, melf, F, out2, err, sizeof err);
+            e = rel_err(out2, afull, N);
+            CHECK(rc == 0 && e < 1e-4, "%s/%s 50 steps, no cache: rel err %g", name,
+                  nn_isa_name((nn_isa)isa), e);
+            /* and step after step over the whole utterance (the low-memory offline path) */
+            cfg.cond_cache_bytes = 0;
+            cfg.step_major = 1;
+            rc = nn_diffwave_vocode(m, &cfg, melf, F, out2, err, sizeof err);
+            e = rel_err(out2, afull, N);
+            CHECK(rc == 0 && e < 1e-4, "%s/%s 50 steps, step-major: rel err %g", name,
+                  nn_isa_name((nn_isa)isa), e);
+            printf("%s %-7s 50 steps step-major rel err %.2e\n", name, nn_isa_name((nn_isa)isa), e);
+        }
+        if (isa == (int)cpu.best)
+            keep = m;
+        else
+            nn_diffwave_free(m);
+    }
+    /* streaming == whole: built-in noise, several chunkings and block sizes */
+    if (keep) {
+        nn_diffwave_stream_config cfg;
+        nn_diffwave_stream_config_default(&cfg);
+        cfg.seed = 7;
+        cfg.max_frames = F;
+        cfg.block = 1024;
+        int rc = nn_diffwave_vocode(keep, &cfg, melf, F, out, err, sizeof err);
+        CHECK(rc == 0, "vocode: %s", err);
+        static const int chunks[] = {1, 2, 3};
+        static const int blocks[] = {256, 100, 512};
+        for (int c = 0; c < 3; c++) {
+            nn_diffwave_stream_config sc = cfg;
+            sc.block = blocks[c];
+            sc.cond_cache_bytes = c == 2 ? 1 : 0;
+            float *st = stream_run(keep, &sc, melf, F, chunks[c]);
+            if (!st) continue;
+            double e = rel_err(st, out, N);
+            CHECK(e < (c == 2 ? 1e-5 : 1e-6), "%s streaming (chunk %d, block %d%s) != whole: %g",
+                  name, chunks[c], blocks[c], c == 2 ? ", recompute" : "", e);
+            printf("%s stream chunk %d block %4d%s vs whole: max rel diff %.2e\n", name, chunks[c],
+                   blocks[c], c == 2 ? " (recompute)" : "", e);
+            free(st);
+        }
+        /* the step-major offline path draws the same built-in noise */
+        nn_diffwave_stream_config sm = cfg;
+        sm.step_major = 1;
+        rc = nn_diffwave_vocode(keep, &sm, melf, F, out2, err, sizeof err);
+        double e2 = rel_err(out2, out, N);
+        CHECK(rc == 0 && e2 < 1e-5, "%s step-major != pipelined: %g", name, e2);
+        printf("%s step-major vs pipelined (built-in noise): %.2e\n", name, e2);
+        /* seeds: same seed same audio, other seed other audio */
+        cfg.seed = 8;
+        nn_diffwave_vocode(keep, &cfg, melf, F, out2, err, sizeof err);
+        CHECK(rel_err(out2, out, N) > 1e-3, "seed has no effect");
+        cfg.seed = 7;
+        nn_diffwave_vocode(keep, &cfg, melf, F, out2, err, sizeof err);
+        CHECK(rel_err(out2, out, N) == 0.0, "same seed, different audio");
+        nn_diffwave_free(keep);
+    }
+    free(melf);
+    free(out);
+    free(out2);
+    st_close(f);
+}
+
+/* A longer utterance (many buffer shifts), 50 steps: streamed in 1-frame calls with small
+ * blocks == one call == step after step. */
+static void test_long(const char *name) {
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/%s.safetensors", GOLDEN_DIR, name);
+    st_file *f = st_open(path, err, sizeof err);
+    nn_diffwave *m = f ? nn_diffwave_load(f, err, sizeof err) : NULL;
+    CHECK(m != NULL, "%s: %s", path, err);
+    if (!m) {
+        st_close(f);
+        return;
+    }
+    const int M = nn_diffwave_get_info(m)->n_mels, F = 41;
+    const long N = (long)F * 256;
+    float *mel = malloc(sizeof(float) * M * F), *a = malloc(sizeof(float) * N),
+          *b = malloc(sizeof(float) * N);
+    for (int i = 0; i < M * F; i++)
+        mel[i] = (float)sin(0.37 * i) * 2.0f;
+    nn_diffwave_stream_config cfg;
+    nn_diffwave_stream_config_default(&cfg);
+    cfg.fast = 0;
+    cfg.seed = 42;
+    cfg.max_frames = F;
+    cfg.block = 1024;
+    cfg.step_major = -1;
+    int rc = nn_diffwave_vocode(m, &cfg, mel, F, a, err, sizeof err);
+    CHECK(rc == 0, "vocode: %s", err);
+    cfg.block = 64;
+    float *st = stream_run(m, &cfg, mel, F, 1);
+    if (st) {
+        double e = rel_err(st, a, N);
+        CHECK(e < 1e-6, "%s long stream != whole: %g", name, e);
+        printf("%s long (%ld samples, 50 steps) stream vs whole: %.2e\n", name, N, e);
+        free(st);
+    }
+    cfg.step_major = 1;
+    rc = nn_diffwave_vocode(m, &cfg, mel, F, b, err, sizeof err);
+    double e = rel_err(b, a, N);
+    CHECK(rc == 0 && e < 1e-6, "%s long step-major != pipelined: %g", name, e);
+    free(mel);
+    free(a);
+    free(b);
+    nn_diffwave_free(m);
+    st_close(f);
+}
+
+int main(void) {
+    test_long("dw_sym");
+    test_long("dw_limited");
+    test_file("dw_sym");
+    test_file("dw_causal");
+    test_file("dw_limited");
+
+    /* latency bookkeeping: causal models only wait for the upsampler */
+    char err[256];
+    st_file *f = st_open(GOLDEN_DIR "/dw_causal.safetensors", err, sizeof err);
+    if (f) {
+        nn_diffwave *m = nn_diffwave_load(f, err, sizeof err);
+        CHECK(m && nn_diffwave_lookahead(m, 4) == 136, "causal look-ahead");
+        CHECK(m && nn_diffwave_get_info(m)->step_lookahead == 0, "causal step look-ahead");
+        nn_diffwave_free(m);
+        st_close(f);
+    }
+    f = st_open(GOLDEN_DIR "/dw_sym.safetensors", err, sizeof err);
+    if (f) {
+        nn_diffwave *m = nn_diffwave_load(f, err, sizeof err);
+        /* 4 layers, cycle 3: dilations 1 2 4 1 -> 8 per step, the first layer's is free */
+        CHECK(m && nn_diffwave_get_info(m)->step_lookahead == 8, "symmetric step look-ahead");
+        CHECK(m && nn_diffwave_lookahead(m, 6) == 136 + 6 * 8 - 1, "symmetric look-ahead");
+        nn_diffwave_free(m);
+        st_close(f);
+    }
+    return check_summary("test_nn_diffwave");
+}

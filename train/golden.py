@@ -1,0 +1,123 @@
+"""Writes the committed C-vs-PyTorch parity files (random weights, fixed seeds):
+
+    tests/golden/nn_m2m_resnet_small.safetensors   reduced Mel2MelResNet (ngf 8, 2 blocks)
+    tests/golden/nn_m2m_stream_small.safetensors   Mel2MelStream channels 8/12/16, lookahead 2
+    tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
+    tests/fuzz/corpus/*                             tiny valid model files and truncations
+
+Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
+"golden.output" (what PyTorch computes; for stream models the raw streaming output, where
+output[t] estimates clean[t - lookahead]).  Run: /usr/bin/python3 train/golden.py
+(or `train/golden.py --full DIR` for full-size parity files that are not committed).
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export import export_mel2mel, save_file, mel2mel_tensors  # noqa: E402
+from models import FRONTEND, Mel2MelResNet, Mel2MelStream  # noqa: E402
+import json  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def randomize(net, seed):
+    """Non-trivial random weights everywhere (default init leaves norms at 1/0 and the stream
+    model's output conv at zero, which would hide bugs)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if p.dim() == 1 and "norm" in name:
+                p.copy_((1.0 + 0.2 * torch.randn(p.shape, generator=g)) if name.endswith("weight")
+                        else 0.2 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            else:
+                fan_in = p.shape[1] * p[0, 0].numel()
+                if isinstance(net, Mel2MelResNet) and name.startswith("up."):
+                    fan_in = p.shape[0] * p[0, 0].numel() / 4.0  # stride-2 transposed conv
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / fan_in) ** 0.5)
+
+
+def clip(T, n_mels, seed):
+    """A log2-mel-like input: a smooth spectral envelope, harmonics and noise."""
+    g = torch.Generator().manual_seed(seed)
+    f = torch.arange(n_mels, dtype=torch.float32)
+    t = torch.arange(T, dtype=torch.float32)[:, None]
+    x = -4.0 - 0.05 * f + 2.0 * torch.sin(f / 7.0 + t / 5.0) + 1.5 * torch.randn(T, n_mels,
+                                                                                 generator=g)
+    return x
+
+
+def write_golden(net, path, T, seed):
+    net.eval()
+    x = clip(T, net.n_mels, seed)
+    with torch.no_grad():
+        y = net(x[None])[0]
+    export_mel2mel(net, path, extra_meta={"golden": "train/golden.py seed %d" % seed},
+                   extra_tensors={"golden.input": x.numpy(), "golden.output": y.numpy()})
+    print("%-50s %7d bytes, output max |y| %.3f" % (os.path.relpath(path, ROOT),
+                                                     os.path.getsize(path), y.abs().max()))
+
+
+def fuzz_corpus(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    seeds = []
+    s = Mel2MelStream(channels=(2, 3), dilations=(1, 2), lookahead=1, n_mels=8)
+    randomize(s, 11)
+    r = Mel2MelResNet(ngf=1, n_blocks=1, n_down=1, n_mels=8)
+    randomize(r, 12)
+    for name, net in (("stream", s), ("resnet", r)):
+        path = os.path.join(outdir, "tiny_%s.safetensors" % name)
+        export_mel2mel(net, path)
+        seeds.append(path)
+    with open(seeds[0], "rb") as f:
+        data = f.read()
+    for cut in (7, 8, 40, len(data) // 2, len(data) - 1):
+        with open(os.path.join(outdir, "trunc_%d" % cut), "wb") as f:
+            f.write(data[:cut])
+    # A file with metadata but an F16 tensor and an I64 tensor (exercises the dtype paths).
+    save_file({"mel2mel.x": np.ones((2, 3), np.float16), "step": np.arange(3, dtype=np.int64)},
+              os.path.join(outdir, "dtypes.safetensors"),
+              {"mel2mel": json.dumps(s.hparams()), "frontend": json.dumps(FRONTEND)})
+
+
+def full_size(outdir):
+    """Full-size parity files (too big to commit, ~46 MB): the reference ResNet at 11.37 M
+    parameters and the default streaming model.  Checked by
+    MENHANCE_NN_FULL_GOLDEN=DIR build/tests/test_nn_mel2mel (make check-nn-full)."""
+    os.makedirs(outdir, exist_ok=True)
+    r = Mel2MelResNet()
+    randomize(r, 21)
+    write_golden(r, os.path.join(outdir, "nn_full_resnet.safetensors"), 185, 201)
+    s = Mel2MelStream()
+    randomize(s, 22)
+    write_golden(s, os.path.join(outdir, "nn_full_stream.safetensors"), 185, 202)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--full":
+        full_size(sys.argv[2])
+        return
+    torch.manual_seed(0)
+    gdir = os.path.join(ROOT, "tests", "golden")
+    os.makedirs(gdir, exist_ok=True)
+    r = Mel2MelResNet(ngf=8, n_blocks=2, n_down=2)
+    randomize(r, 1)
+    write_golden(r, os.path.join(gdir, "nn_m2m_resnet_small.safetensors"), 37, 101)
+    s = Mel2MelStream(channels=(8, 12, 16), dilations=(1, 2, 4), lookahead=2, norm_mean=-6.0,
+                      norm_scale=0.3)
+    randomize(s, 2)
+    write_golden(s, os.path.join(gdir, "nn_m2m_stream_small.safetensors"), 37, 102)
+    b = Mel2MelStream(channels=(8, 12), dilations=(1, 3), lookahead=0, kt=2, act="silu",
+                      norm_mean=-5.0, norm_scale=0.5)
+    randomize(b, 3)
+    write_golden(b, os.path.join(gdir, "nn_m2m_stream_b.safetensors"), 37, 103)
+    fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
+
+
+if __name__ == "__main__":
+    main()

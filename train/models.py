@@ -1,0 +1,361 @@
+"""PyTorch twins of the C Mel2Mel networks (nn/mel2mel.c) and of the log2-mel front end.
+
+Runs on Debian's torch 1.13 (CPU) and on torch 2.x (GPU) alike: only plain nn/functional ops.
+
+Tensor layout everywhere: a log2-mel clip is (B, T, n_mels) -- T frames of 128 mel bins.  Inside
+the networks it becomes an image (B, C, H=T time, W=n_mels frequency): H is TIME, W is FREQUENCY,
+and the C engine uses the same convention (channel-last [t][f][c]).
+
+Networks
+--------
+Mel2MelResNet   the reference pix2pix ResNet generator (DESIGN section 1), 11.37 M parameters at the
+                default size.  Uses InstanceNorm over the whole clip: offline only.  Dropout is left
+                out (the reference kept it on at inference, a defect).
+Mel2MelStream   the streaming model for the plugin.  Every convolution is causal in time (it only
+                sees the current and past frames), downsampling is in frequency only, and the
+                normalisation is per frame (over channels x frequency, with a per-channel affine),
+                so the network can run frame by frame with cached history.
+
+                LOOKAHEAD SEMANTICS: output[:, t] estimates clean[:, t - lookahead].  The network
+                therefore sees `lookahead` frames of future relative to the frame it restores.
+                For t < lookahead the output is warm-up (it refers to frames before the clip) and
+                must be excluded from the loss.  Use `stream_target(clean, L)` / `stream_loss`.
+                out = x[t - L] + net(x)[t] (a delayed identity path), so an untrained-ish network
+                is close to "do nothing" and the model is level-friendly.
+
+Front end
+---------
+MelFrontEnd     16 kHz waveform (B, N) -> (B, T, 128) log2-mel, T = 1 + N // 256, exactly the C
+                front end: centre-framed STFT (reflect padding of 511), n_fft = window = 1023,
+                hop 256, periodic Hann, power spectrum, 128 HTK-mel triangles 0..8000 Hz without
+                area normalisation, log2(max(mel, 1e-5)).
+
+Exporting
+---------
+    from models import Mel2MelStream
+    from export import export_mel2mel
+    net = Mel2MelStream(channels=(16, 32, 48), dilations=(1, 2, 4, 8, 1, 2, 4, 8), lookahead=2,
+                        norm_mean=-6.0, norm_scale=0.25)
+    ... train ...
+    export_mel2mel(net, "models/mel2mel_stream.safetensors", extra_meta={"trained_on": "..."})
+
+The exported file holds tensors "mel2mel.<state_dict name>" and metadata "mel2mel" (JSON of
+net.hparams()) and "frontend" (JSON of FRONTEND); the C loader builds the network from those alone.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+FRONTEND = {
+    "sample_rate": 16000,
+    "n_fft": 1023,
+    "hop": 256,
+    "n_mels": 128,
+    "fmin": 0.0,
+    "fmax": 8000.0,
+    "log": "log2",
+    "floor": 1e-5,
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Front end
+# ----------------------------------------------------------------------------------------------
+def hz_to_mel(f):
+    return 2595.0 * math.log10(1.0 + f / 700.0)
+
+
+def mel_to_hz(m):
+    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+
+def htk_mel_filters(sample_rate=16000, n_fft=1023, n_mels=128, fmin=0.0, fmax=8000.0):
+    """(n_mels, n_fft // 2 + 1) triangular HTK-mel filters, no area normalisation.
+
+    Built as torchaudio.functional.melscale_fbanks(norm=None, mel_scale="htk") and dsp/mel.c
+    build it (the reference used torchaudio): bin k sits at (sample_rate // 2) * k / (n_bins - 1)
+    Hz -- not the true bin frequency k * sample_rate / n_fft, 0.1 % apart for 1023 points.  The
+    corners are n_mels + 2 points equally spaced on the HTK mel scale between fmin and fmax.
+    Computed in float64 and returned as float32, like the C code."""
+    n_bins = n_fft // 2 + 1
+    mmin, mmax = hz_to_mel(fmin), hz_to_mel(fmax)
+    pts = [mel_to_hz(mmin + (mmax - mmin) * i / (n_mels + 1)) for i in range(n_mels + 2)]
+    fb = torch.zeros(n_mels, n_bins, dtype=torch.float64)
+    for m in range(n_mels):
+        lo, mid, hi = pts[m], pts[m + 1], pts[m + 2]
+        for k in range(n_bins):
+            f = (sample_rate // 2) * k / (n_bins - 1)
+            up = (f - lo) / (mid - lo)
+            down = (hi - f) / (hi - mid)
+            v = min(up, down)
+            if v > 0.0:
+                fb[m, k] = v
+    return fb.float()
+
+
+class MelFrontEnd(nn.Module):
+    """Waveform (B, N) at 16 kHz -> log2-mel (B, T, n_mels), T = 1 + N // hop (N > n_fft // 2)."""
+
+    def __init__(self, sample_rate=16000, n_fft=1023, hop=256, n_mels=128, fmin=0.0, fmax=8000.0,
+                 floor=1e-5):
+        super().__init__()
+        self.n_fft, self.hop, self.floor = n_fft, hop, floor
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+        self.register_buffer("fb", htk_mel_filters(sample_rate, n_fft, n_mels, fmin, fmax),
+                             persistent=False)
+
+    def forward(self, wav):
+        spec = torch.stft(wav, self.n_fft, hop_length=self.hop, win_length=self.n_fft,
+                          window=self.window, center=True, pad_mode="reflect",
+                          return_complex=True)
+        power = spec.real ** 2 + spec.imag ** 2  # (B, bins, T)
+        mel = torch.matmul(self.fb, power)  # (B, n_mels, T)
+        return torch.log2(torch.clamp(mel, min=self.floor)).transpose(1, 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference ResNet generator (pix2pix, DESIGN section 1)
+# ----------------------------------------------------------------------------------------------
+class _ResnetBlock(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        # pix2pix: use_bias = (norm_layer == InstanceNorm2d) -> biases on every conv.
+        self.conv1 = nn.Conv2d(ch, ch, 3, padding=0, bias=True)
+        self.conv2 = nn.Conv2d(ch, ch, 3, padding=0, bias=True)
+
+    def forward(self, x):
+        h = self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect"))
+        h = F.relu(F.instance_norm(h, eps=1e-5))
+        h = self.conv2(F.pad(h, (1, 1, 1, 1), mode="reflect"))
+        return x + F.instance_norm(h, eps=1e-5)
+
+
+class Mel2MelResNet(nn.Module):
+    """pix2pix ResnetGenerator(input_nc=1, output_nc=1, ngf, InstanceNorm, n_blocks) without the
+    final Tanh and without dropout.  Stride-2 convs zero-pad by 1 (as pix2pix); the 7x7 and the
+    residual 3x3 convs reflect-pad.  Input (B, T, n_mels); output cropped to (B, T, n_mels).
+    n_mels must be divisible by 2**n_down; T is free (padded by the network, then cropped)."""
+
+    def __init__(self, ngf=64, n_blocks=9, n_down=2, n_mels=128):
+        super().__init__()
+        self.ngf, self.n_blocks, self.n_down, self.n_mels = ngf, n_blocks, n_down, n_mels
+        self.conv_in = nn.Conv2d(1, ngf, 7, padding=0, bias=True)
+        self.down = nn.ModuleList(
+            [nn.Conv2d(ngf * 2 ** i, ngf * 2 ** (i + 1), 3, stride=2, padding=1, bias=True)
+             for i in range(n_down)])
+        ch = ngf * 2 ** n_down
+        self.blocks = nn.ModuleList([_ResnetBlock(ch) for _ in range(n_blocks)])
+        self.up = nn.ModuleList(
+            [nn.ConvTranspose2d(ngf * 2 ** (n_down - i), ngf * 2 ** (n_down - i - 1), 3, stride=2,
+                                padding=1, output_padding=1, bias=True)
+             for i in range(n_down)])
+        self.conv_out = nn.Conv2d(ngf, 1, 7, padding=0, bias=True)
+
+    def hparams(self):
+        return {"arch": "resnet", "n_mels": self.n_mels, "ngf": self.ngf,
+                "n_blocks": self.n_blocks, "n_down": self.n_down, "eps": 1e-5}
+
+    def forward(self, x):
+        T = x.shape[1]
+        h = x.unsqueeze(1)  # (B, 1, T, F)
+        h = F.relu(F.instance_norm(self.conv_in(F.pad(h, (3, 3, 3, 3), mode="reflect"))))
+        for conv in self.down:
+            h = F.relu(F.instance_norm(conv(h)))
+        for blk in self.blocks:
+            h = blk(h)
+        for conv in self.up:
+            h = F.relu(F.instance_norm(conv(h)))
+        h = self.conv_out(F.pad(h, (3, 3, 3, 3), mode="reflect"))
+        return h[:, 0, :T, :]
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming model
+# ----------------------------------------------------------------------------------------------
+def _act(name, x):
+    if name == "relu":
+        return F.relu(x)
+    if name == "leaky_relu":
+        return F.leaky_relu(x, 0.2)
+    if name == "silu":
+        return x * torch.sigmoid(x)
+    raise ValueError("unknown activation " + name)
+
+
+class FrameNorm(nn.Module):
+    """Per-frame normalisation: statistics over (channels x frequency) of each time frame, then a
+    per-channel affine.  Uses no time statistics, so it streams.  x: (B, C, T, F)."""
+
+    def __init__(self, ch, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(ch))
+        self.bias = nn.Parameter(torch.zeros(ch))
+
+    def forward(self, x):
+        mu = x.mean(dim=(1, 3), keepdim=True)
+        var = ((x - mu) ** 2).mean(dim=(1, 3), keepdim=True)
+        y = (x - mu) / torch.sqrt(var + self.eps)
+        return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+class CausalConv2d(nn.Conv2d):
+    """kt x kf conv, causal in time (zero history before the clip, (kt-1)*dilation frames),
+    zero padding (kf-1)/2 in frequency, stride in frequency only."""
+
+    def __init__(self, cin, cout, kt=3, kf=3, dilation=1, stride_f=1):
+        super().__init__(cin, cout, (kt, kf), stride=(1, stride_f), dilation=(dilation, 1),
+                         padding=0, bias=True)
+        self.kt, self.kf, self.dil_t = kt, kf, dilation
+
+    def forward(self, x):
+        pf = (self.kf - 1) // 2
+        return super().forward(F.pad(x, (pf, pf, (self.kt - 1) * self.dil_t, 0)))
+
+
+class _StreamBlock(nn.Module):
+    def __init__(self, ch, dilation, kt, act, eps):
+        super().__init__()
+        self.act = act
+        self.conv1 = CausalConv2d(ch, ch, kt, 3, dilation)
+        self.norm1 = FrameNorm(ch, eps)
+        self.conv2 = CausalConv2d(ch, ch, kt, 3, 1)
+        self.norm2 = FrameNorm(ch, eps)
+
+    def forward(self, x):
+        h = _act(self.act, self.norm1(self.conv1(x)))
+        return x + self.norm2(self.conv2(h))
+
+
+class _Stage(nn.Module):
+    """conv (causal, or a frequency-only transposed conv) -> FrameNorm -> activation."""
+
+    def __init__(self, conv, ch, act, eps):
+        super().__init__()
+        self.conv, self.norm, self.act = conv, FrameNorm(ch, eps), act
+
+    def forward(self, x):
+        return _act(self.act, self.norm(self.conv(x)))
+
+
+class Mel2MelStream(nn.Module):
+    """Streaming Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel where
+    output[:, t] estimates clean[:, t - lookahead] (see the module docstring).
+
+    channels   (c0, c1, ..., cD): c0 at full frequency resolution after the input conv, then D
+               stride-2 frequency downsamplings to c1..cD; residual blocks run at cD channels and
+               n_mels / 2**D bins; transposed convs (kernel (1,4), stride (1,2)) mirror the way up
+               with additive skips from the encoder (U-Net style); a 1x1 conv c0 -> 1 gives the
+               correction added to the delayed input.
+    dilations  time dilation of the first conv of each residual block (one block per entry).
+    lookahead  frames of future the network may use (0..8).
+    kt         time kernel of every causal conv.
+    norm_mean, norm_scale   input normalisation: xn = (x - mean) * scale; out = yn / scale + mean.
+    Cost per frame: nn_mel2mel / `macs_per_frame()`."""
+
+    def __init__(self, channels=(16, 32, 48), dilations=(1, 2, 4, 8, 1, 2, 4, 8), lookahead=2,
+                 kt=3, act="relu", norm_mean=-6.0, norm_scale=0.25, n_mels=128, eps=1e-5):
+        super().__init__()
+        channels, dilations = tuple(int(c) for c in channels), tuple(int(d) for d in dilations)
+        D = len(channels) - 1
+        if D < 0 or n_mels % (2 ** D) != 0:
+            raise ValueError("n_mels must be divisible by 2**(len(channels)-1)")
+        if not 0 <= lookahead <= 8:
+            raise ValueError("lookahead must be in 0..8")
+        _act(act, torch.zeros(1))
+        self.channels, self.dilations, self.lookahead = channels, dilations, int(lookahead)
+        self.kt, self.act, self.n_mels, self.eps = int(kt), act, int(n_mels), float(eps)
+        self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
+        self.conv_in = _Stage(CausalConv2d(1, channels[0], kt, 3), channels[0], act, eps)
+        self.down = nn.ModuleList(
+            [_Stage(CausalConv2d(channels[i], channels[i + 1], kt, 3, 1, 2), channels[i + 1], act,
+                    eps) for i in range(D)])
+        self.blocks = nn.ModuleList(
+            [_StreamBlock(channels[-1], d, kt, act, eps) for d in dilations])
+        self.up = nn.ModuleList(
+            [_Stage(nn.ConvTranspose2d(channels[i + 1], channels[i], (1, 4), stride=(1, 2),
+                                       padding=(0, 1), bias=True), channels[i], act, eps)
+             for i in reversed(range(D))])
+        self.conv_out = nn.Conv2d(channels[0], 1, 1, bias=True)
+        # Zero-initialised output: an untrained model is exactly the delayed identity.
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def hparams(self):
+        return {"arch": "stream", "n_mels": self.n_mels, "channels": list(self.channels),
+                "dilations": list(self.dilations), "lookahead": self.lookahead, "kt": self.kt,
+                "act": self.act, "norm_mean": self.norm_mean, "norm_scale": self.norm_scale,
+                "eps": self.eps}
+
+    def receptive_field(self):
+        """Past frames that influence one output frame (besides the current one)."""
+        k = self.kt - 1
+        return k * (1 + len(self.down)) + sum(k * d + k for d in self.dilations)
+
+    def macs_per_frame(self):
+        c, F_ = self.channels, self.n_mels
+        k = self.kt * 3
+        macs = F_ * c[0] * k
+        for i in range(len(c) - 1):
+            macs += (F_ >> (i + 1)) * c[i] * c[i + 1] * k  # down
+            macs += (F_ >> (i + 1)) * c[i + 1] * c[i] * 4  # up (input positions x kernel 4)
+        macs += len(self.dilations) * 2 * (F_ >> (len(c) - 1)) * c[-1] * c[-1] * k
+        return macs + F_ * c[0]
+
+    def forward(self, x):
+        L = self.lookahead
+        xn = (x - self.norm_mean) * self.norm_scale
+        h = self.conv_in(xn.unsqueeze(1))
+        skips = [h]
+        for st in self.down:
+            h = st(h)
+            skips.append(h)
+        for blk in self.blocks:
+            h = blk(h)
+        for i, st in enumerate(self.up):
+            h = st(h) + skips[-2 - i]
+        delta = self.conv_out(h)[:, 0]
+        # Delayed identity: frames before the clip are zero in the normalised domain.
+        xd = F.pad(xn, (0, 0, L, 0))[:, : x.shape[1]] if L > 0 else xn
+        return (xd + delta) / self.norm_scale + self.norm_mean
+
+
+def stream_target(clean, lookahead):
+    """clean (B, T, F) -> target aligned with Mel2MelStream's output: target[:, t] =
+    clean[:, t - lookahead]; valid for t >= lookahead.  Returns (target, first_valid_frame)."""
+    if lookahead == 0:
+        return clean, 0
+    return F.pad(clean, (0, 0, lookahead, 0))[:, : clean.shape[1]], lookahead
+
+
+def stream_loss(out, clean, lookahead):
+    """L1 between Mel2MelStream output and clean, skipping the warm-up frames."""
+    L = lookahead
+    if L == 0:
+        return (out - clean).abs().mean()
+    return (out[:, L:] - clean[:, :-L]).abs().mean()
+
+
+def count_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    ref = Mel2MelResNet()
+    print("Mel2MelResNet params: %d" % count_params(ref))
+    s = Mel2MelStream()
+    print("Mel2MelStream params: %d, MMAC/frame %.2f, receptive field %d frames, lookahead %d"
+          % (count_params(s), s.macs_per_frame() / 1e6, s.receptive_field(), s.lookahead))
+    x = torch.randn(2, 37, 128) * 3 - 6
+    y = s(x)
+    # Causality check: changing future frames must not change earlier outputs.
+    x2 = x.clone()
+    x2[:, 20:] += 1.0
+    y2 = s(x2)
+    assert torch.equal(y[:, :20], y2[:, :20]), "stream model is not causal"
+    print("causal: ok; resnet out", tuple(ref(x).shape))
+    fe = MelFrontEnd()
+    print("frontend", tuple(fe(torch.randn(1, 16000)).shape))
