@@ -48,7 +48,9 @@
 #define MAX_SLACK_CHUNKS 12
 #define HIST16 8192 /* x16 history, enough for D16 + a chunk (checked at create) */
 #define RAMP_SECONDS 0.02f
-#define OUT_LIMIT 8.0f /* +18 dBFS: nothing louder ever leaves, NaN never does */
+#define VOC_LATE_LIMIT 4
+#define VOC_HOLD_CHUNKS 625 /* 10 s */
+#define OUT_LIMIT 8.0f      /* +18 dBFS: nothing louder ever leaves, NaN never does */
 
 typedef struct {
     float x[MAX_CH][HOP];
@@ -87,7 +89,10 @@ struct menhance {
     float g_wet, g_hi; /* smoothed amount*enabled and high-band amount */
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
-    _Atomic int debug_delay_us;
+    _Atomic int debug_delay_us, debug_voc_delay_us;
+    /* Automatic fallback from the vocoder when the worker cannot keep up with it. */
+    unsigned long long late_bits; /* fate of the last 64 chunks, 1 = late */
+    int voc_hold;                 /* chunks left in the fallback */
     _Atomic int effective_mode;
 
     /* shared between the audio thread and the worker */
@@ -147,8 +152,15 @@ static void pick_up_model(menhance *e) {
     e->active = p;
 }
 
-/* Processes up to `limit` published chunks in order; returns 1 if more are waiting. */
-static int process_pending(menhance *e, int limit) {
+static void debug_sleep(int us) {
+    if (us <= 0) return;
+    struct timespec d = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&d, NULL);
+}
+
+/* Processes up to `limit` published chunks in order; returns 1 if more are waiting.
+ * on_worker: called by the worker thread (the only one allowed to be slow on purpose). */
+static int process_pending(menhance *e, int limit, int on_worker) {
     for (int done = 0;; done++) {
         long long produced = atomic_load_explicit(&e->produced, memory_order_acquire);
         if (e->next >= produced) return 0;
@@ -164,6 +176,8 @@ static int process_pending(menhance *e, int limit) {
         memcpy(&local, &e->in[j % NSLOT], sizeof local);
         if (atomic_load_explicit(&e->produced, memory_order_acquire) - j >= NSLOT) continue;
         pick_up_model(e);
+        if (on_worker && local.p.mode == MENHANCE_MODE_MEL2MEL_VOCODER)
+            debug_sleep(atomic_load(&e->debug_voc_delay_us));
         out_slot *o = &e->out[j % NSLOT];
         const float *in[MAX_CH] = {local.x[0], local.x[1]};
         float *out[MAX_CH] = {o->y[0], o->y[1]};
@@ -198,15 +212,11 @@ static void *worker_main(void *arg) {
         }
         more = 0;
         if (atomic_load(&e->sync_mode)) continue;
-        int stall = atomic_load(&e->debug_delay_us);
-        if (stall > 0) {
-            struct timespec d = {stall / 1000000, (stall % 1000000) * 1000L};
-            nanosleep(&d, NULL);
-        }
+        debug_sleep(atomic_load(&e->debug_delay_us));
         int expect = 0;
         if (!atomic_compare_exchange_strong(&e->busy, &expect, 1)) continue;
         /* One chunk at a time, so a switch to synchronous mode waits for one chunk at most. */
-        if (!atomic_load(&e->sync_mode)) more = process_pending(e, 1);
+        if (!atomic_load(&e->sync_mode)) more = process_pending(e, 1, 1);
         atomic_store_explicit(&e->busy, 0, memory_order_release);
     }
     return NULL;
@@ -405,6 +415,8 @@ void menhance_reset(menhance *e) {
     e->w_prev = 0.0f;
     e->avail_next = 0;
     e->emitted = -e->Sc;
+    e->late_bits = 0;
+    e->voc_hold = 0;
     e->g_wet = e->params.enabled ? e->params.amount : 0.0f;
     e->g_hi = e->params.hiband;
 }
@@ -444,6 +456,15 @@ static void emit_chunk(menhance *e) {
         atomic_fetch_add_explicit(&e->n_ok, 1, memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&e->n_late, 1, memory_order_relaxed);
+    /* More than 4 late chunks in the last 64 (about a second) while the vocoder is asked
+     * for: the machine does not keep up with it, so run the cheaper cleaned-magnitude path
+     * for ~10 s, then try again.  The latency does not change; the switch is a crossfade. */
+    e->late_bits = (e->late_bits << 1) | (here ? 0u : 1u);
+    if (e->params.mode == MENHANCE_MODE_MEL2MEL_VOCODER && e->voc_hold == 0 &&
+        __builtin_popcountll(e->late_bits) > VOC_LATE_LIMIT) {
+        e->voc_hold = VOC_HOLD_CHUNKS;
+        e->late_bits = 0;
+    }
     const out_slot *o = &e->out[j % NSLOT];
     for (int c = 0; c < e->C; c++) {
         if (!here) {
@@ -464,6 +485,10 @@ static void publish_chunk(menhance *e) {
     for (int c = 0; c < e->C; c++)
         memcpy(s->x[c], e->acc[c], sizeof(float) * HOP);
     s->p.mode = e->params.mode;
+    if (s->p.mode == MENHANCE_MODE_MEL2MEL_VOCODER && e->voc_hold > 0) {
+        s->p.mode = MENHANCE_MODE_MEL2MEL;
+        e->voc_hold--;
+    }
     s->p.strength = e->params.strength;
     s->p.max_atten_db = e->params.max_atten_db;
     atomic_store_explicit(&e->produced, i + 1, memory_order_release);
@@ -479,7 +504,7 @@ static void publish_chunk(menhance *e) {
             _mm_pause();
 #endif
         }
-        process_pending(e, NSLOT);
+        process_pending(e, NSLOT, 0);
         atomic_store_explicit(&e->busy, 0, memory_order_release);
     } else {
         atomic_store(&e->sync_mode, 0);
@@ -615,8 +640,9 @@ menhance_model *menhance_collect_model(menhance *e) {
     return m;
 }
 
-void menhance_debug_set_worker_delay(menhance *e, int microseconds) {
+void menhance_debug_set_worker_delay(menhance *e, int microseconds, int vocoder_microseconds) {
     atomic_store(&e->debug_delay_us, microseconds);
+    atomic_store(&e->debug_voc_delay_us, vocoder_microseconds);
 }
 
 void menhance_get_stats(const menhance *e, menhance_stats *s) {

@@ -94,9 +94,9 @@ typedef struct {
 } menhance_stats;
 void menhance_get_stats(const menhance *e, menhance_stats *s);
 
-/* Tests only: makes the worker thread sleep this long before each chunk, to simulate a
- * machine that cannot keep up. */
-void menhance_debug_set_worker_delay(menhance *e, int microseconds);
+/* Tests only: makes the worker thread sleep this long before each chunk (and the second
+ * value more for chunks in vocoder mode), to simulate a machine that cannot keep up. */
+void menhance_debug_set_worker_delay(menhance *e, int microseconds, int vocoder_microseconds);
 
 #ifdef __cplusplus
 }

@@ -201,7 +201,7 @@ static void test_late_worker(void) {
     menhance_stats st;
     for (int pos = 0; pos + blk <= n; pos += blk) {
         /* second one: the worker needs 100 ms per 16 ms chunk */
-        menhance_debug_set_worker_delay(e, pos >= rate && pos < 2 * rate ? 100000 : 0);
+        menhance_debug_set_worker_delay(e, pos >= rate && pos < 2 * rate ? 100000 : 0, 0);
         if (pos / blk == (2 * rate + rate / 2) / blk) menhance_get_stats(e, &st);
         const float *in[1] = {x + pos};
         float *out[1] = {y + pos};

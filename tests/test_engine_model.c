@@ -169,7 +169,52 @@ static void test_bad_files(void) {
     remove(tmp);
 }
 
+/* A vocoder the machine cannot keep up with: the engine drops to the cleaned-magnitude path
+ * by itself, the output stays processed (not dry), and the latency does not move. */
+static void test_vocoder_fallback(void) {
+    char err[512];
+    menhance_model *m = menhance_model_load(MODEL, err, sizeof err);
+    menhance_config cfg = {48000, 1, 256, 256, 1};
+    menhance *e = menhance_create(&cfg, m, err, sizeof err);
+    CHECK(e != NULL, "create");
+    if (!e) return;
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = 2;
+    menhance_set_params(e, &p);
+    int L = menhance_latency(e);
+    menhance_debug_set_worker_delay(e, 0, 30000); /* 30 ms per 16 ms chunk in vocoder mode */
+    float x[256], y[256];
+    const float *in[1] = {x};
+    float *out[1] = {y};
+    menhance_stats st = {0};
+    int k;
+    for (k = 0; k < 48000 * 4 / 256; k++) {
+        for (int i = 0; i < 256; i++)
+            x[i] = 0.2f * sinf(0.05f * (float)(k * 256 + i));
+        menhance_process(e, in, out, 256);
+        struct timespec ts = {0, 5333333};
+        nanosleep(&ts, NULL);
+    }
+    unsigned long long late0;
+    menhance_get_stats(e, &st);
+    late0 = st.chunks_late;
+    CHECK(st.effective_mode == 1, "fell back to mode %d", st.effective_mode);
+    CHECK(late0 > 0 && late0 < 100, "late chunks %llu", late0);
+    for (k = 0; k < 48000 / 256; k++) {
+        menhance_process(e, in, out, 256);
+        struct timespec ts = {0, 5333333};
+        nanosleep(&ts, NULL);
+    }
+    menhance_get_stats(e, &st);
+    CHECK(st.chunks_late == late0, "still late in the fallback (%llu -> %llu)", late0,
+          st.chunks_late);
+    CHECK(menhance_latency(e) == L, "latency moved");
+    menhance_destroy(e);
+}
+
 int main(void) {
+    test_vocoder_fallback();
     test_modes();
     test_swap();
     test_bad_files();
