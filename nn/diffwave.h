@@ -82,8 +82,8 @@ nn_diffwave_stream *nn_diffwave_stream_create(const nn_diffwave *m,
                                               const nn_diffwave_stream_config *cfg, char *err,
                                               size_t errlen);
 void nn_diffwave_stream_free(nn_diffwave_stream *s);
-/* Back to the start of an utterance (state cleared, noise re-seeded).  Allocates nothing, but
- * clears all state (milliseconds for big models): call it off the audio thread. */
+/* Back to the start of an utterance (noise re-seeded).  Real-time safe: allocates nothing and
+ * clears only the layers' zero history (sum of 2 x dilation x C floats per step). */
 void nn_diffwave_stream_reset(nn_diffwave_stream *s, uint64_t seed);
 int nn_diffwave_stream_steps(const nn_diffwave_stream *s);
 /* Bytes allocated by the stream (state, caches, scratch). */

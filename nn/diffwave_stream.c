@@ -81,8 +81,11 @@ static int sb_init(nn_diffwave_stream *s, sbuf *b, int rows, int cap, long base)
     return 0;
 }
 
-static void sb_clear(sbuf *b, long base) {
-    memset(b->data, 0, sizeof(float) * (size_t)b->rows * b->ld);
+/* Restarts at `base`, zeroing only the first zero_cols columns: everything else is written
+ * before it is read, which keeps a reset proportional to the history, not the state. */
+static void sb_clear(sbuf *b, long base, int zero_cols) {
+    for (int r = 0; r < b->rows && zero_cols > 0; r++)
+        memset(b->data + (size_t)r * b->ld, 0, sizeof(float) * (size_t)zero_cols);
     b->base = base;
 }
 
@@ -177,18 +180,44 @@ static void upsample(const sbuf *in, long in_end, const float *w, float bias, in
                      sbuf *out) {
     for (int mm = 0; mm < M; mm++) {
         float *o = sb_at(out, a) + (size_t)mm * out->ld;
-        for (long p = a; p < b; p++) {
+        const float *rows[3];
+        const float *wt[3];
+        int nt = 0;
+        for (int t = 0; t < 3; t++) {
+            const int src = mm + 1 - t;
+            if (src < 0 || src >= M) continue;
+            rows[nt] = in->data + (size_t)src * in->ld - in->base;
+            wt[nt++] = w + t * 32;
+        }
+        for (long p = a; p < b;) {
             const long ihi = (p + 8) >> 4, ilo = ihi - 1;
-            const int kh = (int)(p + 8 - 16 * ihi);
-            float acc = bias;
-            for (int t = 0; t < 3; t++) {
-                const int src = mm + 1 - t;
-                if (src < 0 || src >= M) continue;
-                const float *row = in->data + (size_t)src * in->ld;
-                if (ihi >= 0 && ihi < in_end) acc += row[ihi - in->base] * w[t * 32 + kh];
-                if (ilo >= 0 && ilo < in_end) acc += row[ilo - in->base] * w[t * 32 + kh + 16];
+            const int ph = (int)(p + 8 - 16 * ihi);
+            /* the run of outputs sharing these two input frames (one phase cycle) */
+            const int run = (int)lmin(16 - ph, b - p);
+            float xh[3] = {0, 0, 0}, xl[3] = {0, 0, 0};
+            for (int t = 0; t < nt; t++) {
+                if (ihi >= 0 && ihi < in_end) xh[t] = rows[t][ihi];
+                if (ilo >= 0 && ilo < in_end) xl[t] = rows[t][ilo];
             }
-            o[p - a] = acc > 0.0f ? acc : 0.4f * acc;
+            float *op = o + (p - a);
+            if (run == 16) {
+                float acc[16];
+                for (int k = 0; k < 16; k++)
+                    acc[k] = bias;
+                for (int t = 0; t < nt; t++)
+                    for (int k = 0; k < 16; k++)
+                        acc[k] += xh[t] * wt[t][k] + xl[t] * wt[t][k + 16];
+                for (int k = 0; k < 16; k++)
+                    op[k] = acc[k] > 0.0f ? acc[k] : 0.4f * acc[k];
+            } else {
+                for (int k = 0; k < run; k++) {
+                    float acc = bias;
+                    for (int t = 0; t < nt; t++)
+                        acc += xh[t] * wt[t][ph + k] + xl[t] * wt[t][ph + k + 16];
+                    op[k] = acc > 0.0f ? acc : 0.4f * acc;
+                }
+            }
+            p += run;
         }
     }
 }
@@ -481,24 +510,25 @@ static void stream_clear(nn_diffwave_stream *s) {
         for (int i = 0; i < s->L; i++) {
             dw_lstate *l = &st->ls[i];
             const dw_layer *ly = &m->layers[i];
-            sb_clear(&l->x, 0);
-            sb_clear(&l->y, -2L * ly->d); /* zero history = PyTorch's left padding */
+            sb_clear(&l->x, 0, 0);
+            /* the 2d samples before the start read as zeros: PyTorch's left padding */
+            sb_clear(&l->y, -2L * ly->d, 2 * ly->d);
             l->in_end = 0;
             l->out_pos = 0;
             l->padded = 0;
         }
-        sb_clear(&st->skip, 0);
-        sb_clear(&st->xin, 0);
+        sb_clear(&st->skip, 0, 0);
+        sb_clear(&st->xin, 0, 0);
         st->in_end = st->out_pos = 0;
     }
-    sb_clear(&s->mel, -1);
-    sb_clear(&s->u1, -1);
+    sb_clear(&s->mel, -1, 0); /* the upsampler never reads frames before 0 or past the end */
+    sb_clear(&s->u1, -1, 0);
     if (s->cache)
         for (int i = 0; i < s->L; i++)
-            sb_clear(&s->cp[i], 0);
+            sb_clear(&s->cp[i], 0, 0);
     else
-        sb_clear(&s->spec, 0);
-    sb_clear(&s->outq, 0);
+        sb_clear(&s->spec, 0, 0);
+    sb_clear(&s->outq, 0, 0);
     s->frames = s->u1_end = s->spec_end = s->emitted = 0;
     s->n_end = LONG_MAX;
     s->finished = 0;
@@ -552,10 +582,10 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
     const int L = s->L, C = s->C, B = s->block;
     const long D = in->step_lookahead;
     s->gld = nn_gemm_ld(B);
-    const long span = (long)S * D + 6L * B + 64; /* positions the conditioner must keep */
+    const long span = (long)S * D + 3L * B + 64; /* positions the conditioner must keep */
     const size_t cache_bytes =
         (size_t)L * 2 * C * (size_t)nn_gemm_ld((int)lmin(span, INT_MAX / 2)) * 4;
-    const size_t budget = c.cond_cache_bytes ? c.cond_cache_bytes : (size_t)512 << 20;
+    const size_t budget = c.cond_cache_bytes ? c.cond_cache_bytes : (size_t)256 << 20;
     s->cache = cache_bytes <= budget && span < INT_MAX / 4;
     double *alpha = malloc(sizeof(double) * 2 * (size_t)(S + 1));
     float *T = malloc(sizeof(float) * (size_t)(S + 1));
@@ -606,12 +636,12 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         dw_step_projection(m, s->eps_mode ? t_override : T[n], st->dproj);
         for (int i = 0; i < L && !fail; i++) {
             const dw_layer *ly = &m->layers[i];
-            fail |= sb_init(s, &st->ls[i].x, C, ly->sh + 3 * B + 64, 0);
-            fail |= sb_init(s, &st->ls[i].y, C, 2 * ly->d + ly->sh + 3 * B + 64, 0);
+            fail |= sb_init(s, &st->ls[i].x, C, ly->sh + 2 * B + 64, 0);
+            fail |= sb_init(s, &st->ls[i].y, C, 2 * ly->d + ly->sh + 2 * B + 64, 0);
         }
         if (!fail) {
-            fail |= sb_init(s, &st->skip, C, (int)D + 4 * B + 64, 0);
-            fail |= sb_init(s, &st->xin, 1, (int)D + 4 * B + 64, 0);
+            fail |= sb_init(s, &st->skip, C, (int)D + 2 * B + 64, 0);
+            fail |= sb_init(s, &st->xin, 1, (int)D + 2 * B + 64, 0);
         }
     }
     free(alpha);

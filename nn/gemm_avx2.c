@@ -21,6 +21,7 @@
 #define V_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 #define V_ADD(a, b) _mm256_add_ps((a), (b))
 #define V_MUL(a, b) _mm256_mul_ps((a), (b))
+#define V_SUB(a, b) _mm256_sub_ps((a), (b))
 #define V_DIV(a, b) _mm256_div_ps((a), (b))
 #define V_MAX(a, b) _mm256_max_ps((a), (b))
 #define V_MIN(a, b) _mm256_min_ps((a), (b))

@@ -22,6 +22,7 @@
 #define V_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define V_ADD(a, b) _mm512_add_ps((a), (b))
 #define V_MUL(a, b) _mm512_mul_ps((a), (b))
+#define V_SUB(a, b) _mm512_sub_ps((a), (b))
 #define V_DIV(a, b) _mm512_div_ps((a), (b))
 #define V_MAX(a, b) _mm512_max_ps((a), (b))
 #define V_MIN(a, b) _mm512_min_ps((a), (b))

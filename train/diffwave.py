@@ -198,14 +198,15 @@ def sample(model, spectrogram, fast=True, betas_infer=None, noise=None, generato
 
     def draw(k):
         if noise is not None:
-            return noise[k].to(spectrogram.dtype)
-        return torch.randn(B, N, generator=generator, dtype=spectrogram.dtype)
+            return noise[k].to(device=spectrogram.device, dtype=spectrogram.dtype)
+        return torch.randn(B, N, generator=generator, dtype=spectrogram.dtype,
+                           device=spectrogram.device)
 
     audio = draw(0)
     for n in range(S - 1, -1, -1):
         c1 = 1 / alpha[n] ** 0.5
         c2 = beta[n] / (1 - alpha_cum[n]) ** 0.5
-        t = torch.full((B,), float(T[n]), dtype=torch.float32)
+        t = torch.full((B,), float(T[n]), dtype=torch.float32, device=spectrogram.device)
         eps = model(audio, spectrogram, t)
         audio = c1 * (audio - c2 * eps)
         if n > 0:
@@ -217,11 +218,13 @@ def sample(model, spectrogram, fast=True, betas_infer=None, noise=None, generato
 
 def training_loss(model, audio, spectrogram, generator=None):
     """MSE between the true and predicted noise at a random training step per example."""
+    dev = audio.device
     betas = torch.tensor(model.hp["betas_train"], dtype=torch.float64)
-    alpha_cum = torch.cumprod(1 - betas, 0).to(audio.dtype)
+    alpha_cum = torch.cumprod(1 - betas, 0).to(device=dev, dtype=audio.dtype)
     B = audio.shape[0]
-    t = torch.randint(0, len(betas), (B,), generator=generator)
-    noise = torch.randn(audio.shape, generator=generator, dtype=audio.dtype)
+    # generator (optional) must live on audio's device, as torch requires
+    t = torch.randint(0, len(betas), (B,), generator=generator, device=dev)
+    noise = torch.randn(audio.shape, generator=generator, dtype=audio.dtype, device=dev)
     a = alpha_cum[t].unsqueeze(1)
     noisy = a.sqrt() * audio + (1 - a).sqrt() * noise
     return F.mse_loss(model(noisy, spectrogram, t), noise)

@@ -84,6 +84,17 @@ def export_mel2mel(net, path, extra_meta=None, extra_tensors=None):
     save_file(tensors, path, meta)
 
 
+def load_mel2mel(path):
+    """The Mel2Mel (models.py class, eval mode) stored in a safetensors model file."""
+    import torch
+    from models import mel2mel_from_hparams
+    t, meta = load_file(path)
+    net = mel2mel_from_hparams(json.loads(meta["mel2mel"]))
+    net.load_state_dict({k[len("mel2mel."):]: torch.from_numpy(v) for k, v in t.items()
+                         if k.startswith("mel2mel.")})
+    return net.eval()
+
+
 if __name__ == "__main__":
     # Usage: export.py FILE  -- prints the metadata and tensor shapes of a safetensors file.
     t, m = load_file(sys.argv[1])

@@ -338,6 +338,18 @@ def stream_loss(out, clean, lookahead):
     return (out[:, L:] - clean[:, :-L]).abs().mean()
 
 
+def mel2mel_from_hparams(hp):
+    """Builds the network described by the "mel2mel" metadata (net.hparams()) of a model file."""
+    hp = dict(hp)
+    arch = hp.pop("arch", "stream")
+    if arch == "stream":
+        return Mel2MelStream(**hp)
+    if arch == "resnet":
+        hp.pop("eps", None)
+        return Mel2MelResNet(**hp)
+    raise ValueError("unknown Mel2Mel arch %r" % arch)
+
+
 def count_params(net):
     return sum(p.numel() for p in net.parameters())
 
