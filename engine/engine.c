@@ -513,8 +513,10 @@ static void publish_chunk(menhance *e) {
     emit_chunk(e);
 }
 
+/* Non-finite samples are dropped (an Inf burst must not come out as a full-scale burst);
+ * finite ones are limited to +-OUT_LIMIT. */
 static float sanitize(float v) {
-    if (!(v == v)) return 0.0f;
+    if (!isfinite(v)) return 0.0f;
     return fminf(fmaxf(v, -OUT_LIMIT), OUT_LIMIT);
 }
 
