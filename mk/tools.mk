@@ -1,6 +1,7 @@
 # Command-line tools (cli helper): build/menhance, build/menhance-bench, `make demo`, `make bench`.
 TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f 2>/dev/null)
-MENHANCE_CLI_SRC := tools/menhance.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c
+MENHANCE_CLI_SRC := tools/menhance.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
+    tools/offline.c tools/griffinlim.c
 MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
 MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
 
@@ -14,7 +15,7 @@ $(BUILDDIR)/menhance-bench: $(MENHANCE_BENCH_OBJ) $(LIB)
 
 -include $(MENHANCE_CLI_OBJ:.o=.d) $(MENHANCE_BENCH_OBJ:.o=.d)
 
-TEST_PROGS += tests/test_cli.sh
+TEST_PROGS += tests/test_cli.sh tests/test_cli_offline.sh
 
 # The bundled demo: a synthetic recording degraded like a phone in a room (see
 # scripts/make_demo_clip.py, which regenerates tests/data/demo_*.flac).
@@ -61,3 +62,7 @@ install-cli: $(BUILDDIR)/menhance
 	install -m 755 $(BUILDDIR)/menhance $(DESTDIR)$(BINDIR)/menhance
 uninstall-cli:
 	rm -f $(DESTDIR)$(BINDIR)/menhance
+
+# tests/test_cli_offline.c compiles the offline path in (tools/offline.c, tools/griffinlim.c).
+$(BUILDDIR)/tests/test_cli_offline: tools/offline.c tools/offline.h tools/griffinlim.c \
+    tools/griffinlim.h

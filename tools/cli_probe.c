@@ -2,13 +2,15 @@
  * test needs nothing beyond this program and build/menhance.
  *
  *   cli_probe gen OUT RATE CHANNELS SECONDS KIND [SUBTYPE]
- *       KIND: music | impulse:N (0.5 at frame N, every channel) | silence
+ *       KIND: music | impulse:N (0.5 at frame N, every channel) | sine:F (0.3, F Hz) | silence
  *       SUBTYPE: pcm16 | pcm24 | float (default pcm16; FLAC takes pcm16/pcm24)
  *   cli_probe info FILE      -> "frames rate channels container subtype"
  *   cli_probe peak FILE      -> "index value" of the largest |sample| over all channels
  *   cli_probe onset FILE T   -> first frame whose |sample| exceeds T times the peak
  *   cli_probe diff A B       -> "maxabs rms" of A - B (same frame count and channels)
- *   cli_probe rms FILE       -> RMS over all samples
+ *   cli_probe rms FILE       -> RMS over all samples ("nan" if any sample is not finite)
+ *   cli_probe freq FILE      -> frequency (Hz, 1 Hz grid, 50 Hz..min(8 kHz, Nyquist)) of the
+ *                               strongest component of 0.25 s from the middle of channel 1
  *   cli_probe lag A B MAX    -> the shift of B against A (|shift| <= MAX) that correlates best,
  *                               on mono downmixes: 0 when B lines up with A
  * Exit status 0 on success, 1 on any error. */
@@ -78,6 +80,11 @@ static int gen(int argc, char **argv) {
         if (at < 0 || at >= frames) return fail("impulse position outside the signal", kind);
         for (int c = 0; c < ch; c++)
             x[at * ch + c] = 0.5f;
+    } else if (!strncmp(kind, "sine:", 5)) {
+        double f = atof(kind + 5);
+        for (long long i = 0; i < frames; i++)
+            for (int c = 0; c < ch; c++)
+                x[i * ch + c] = (float)(0.3 * sin(2 * M_PI * f * (double)i / rate));
     } else if (strcmp(kind, "silence")) {
         return fail("unknown KIND", kind);
     }
@@ -144,8 +151,24 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "rms")) {
         double s = 0;
         for (size_t i = 0; i < n; i++)
-            s += (double)x[i] * x[i];
+            s += isfinite(x[i]) ? (double)x[i] * x[i] : NAN;
         printf("%g\n", n ? sqrt(s / n) : 0.0);
+    } else if (!strcmp(cmd, "freq")) {
+        /* Goertzel on a 1 Hz grid: slow-ish but exact enough and dependency-free */
+        long long m = a.frames / 2 < a.samplerate / 4 ? a.frames / 2 : a.samplerate / 4;
+        long long start = (a.frames - m) / 2;
+        double best = -1, bf = 0, top = a.samplerate / 2.0 < 8000 ? a.samplerate / 2.0 : 8000;
+        for (double f = 50; f < top; f += 1.0) {
+            double k = 2 * cos(2 * M_PI * f / a.samplerate), s1 = 0, s2 = 0;
+            for (long long i = 0; i < m; i++) {
+                double s0 = x[(start + i) * a.channels] + k * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            double p = s1 * s1 + s2 * s2 - k * s1 * s2;
+            if (p > best) best = p, bf = f;
+        }
+        printf("%.0f\n", bf);
     } else if (!strcmp(cmd, "lag")) {
         SF_INFO b;
         if (argc < 5) return fail("lag A B MAX", NULL);

@@ -8,6 +8,7 @@
  * file and the input is never touched. */
 #include "engine/menhance.h"
 #include "tools/audio_file.h"
+#include "tools/offline.h"
 #include "tools/spectrogram.h"
 
 #include <errno.h>
@@ -44,6 +45,9 @@ typedef struct {
     const char *spectrogram;
     int no_model, strict, quiet, linear_freq, block, mode_set;
     menhance_params params;
+    /* --offline: the reference path (tools/offline.h) instead of the engine */
+    int offline, engine_opt;
+    offline_config off;
 } cli_options;
 
 /* Set from the SIGINT/SIGTERM handler, polled between blocks so the temporary output is
@@ -100,6 +104,17 @@ static void usage(FILE *f) {
             "      --linear           linear frequency axis in the spectrogram (default log)\n"
             "      --block N          processing block in samples, 1..%d (default %d)\n"
             "      --which-model      print the default model's path and exit (1: none found)\n"
+            "\n"
+            "Offline reference path (best quality, not real time; whole file in memory):\n"
+            "      --offline          Mel2Mel over the whole clip + DiffWave (or Griffin-Lim)\n"
+            "                         at 16 kHz, as the reference system; mono result\n"
+            "      --mel2mel PATH     Mel2Mel model (default: --model or the shipped model;\n"
+            "                         'none': vocoder resynthesis only)\n"
+            "      --vocoder PATH     DiffWave model (default: the Mel2Mel file if it holds\n"
+            "                         one, else Griffin-Lim %d iterations)\n"
+            "      --steps N          DiffWave steps: the training schedule's count (50,\n"
+            "                         default), the fast schedule's (6), or N respaced\n"
+            "      --griffin-lim N    Griffin-Lim with N iterations instead of DiffWave\n"
             "  -q, --quiet            no progress or summary, only warnings and errors\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
@@ -111,7 +126,7 @@ static void usage(FILE *f) {
             "\n"
             "Exit status: 0 success, 1 a file could not be read or written, 2 usage error,\n"
             "3 model unusable with --strict, 4 engine error, 130 interrupted.\n",
-            MAX_BLOCK, DEFAULT_BLOCK);
+            MAX_BLOCK, DEFAULT_BLOCK, OFFLINE_DEFAULT_GL_ITERS);
 }
 
 static int parse_float(const char *opt, const char *s, float lo, float hi, float *out) {
@@ -138,7 +153,12 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_SPECTRO,
         OPT_LINEAR,
         OPT_BLOCK,
-        OPT_WHICH
+        OPT_WHICH,
+        OPT_OFFLINE,
+        OPT_MEL2MEL,
+        OPT_VOCODER,
+        OPT_STEPS,
+        OPT_GL
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -154,6 +174,11 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"linear", no_argument, NULL, OPT_LINEAR},
         {"block", required_argument, NULL, OPT_BLOCK},
         {"which-model", no_argument, NULL, OPT_WHICH},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"mel2mel", required_argument, NULL, OPT_MEL2MEL},
+        {"vocoder", required_argument, NULL, OPT_VOCODER},
+        {"steps", required_argument, NULL, OPT_STEPS},
+        {"griffin-lim", required_argument, NULL, OPT_GL},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -164,7 +189,12 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     menhance_params_default(&o->params);
     int c;
     float v;
+    int offline_opt = 0;
     while ((c = getopt_long(argc, argv, "o:m:qhV", longopts, NULL)) != -1) {
+        /* engine settings that mean nothing to the offline path */
+        o->engine_opt |=
+            c == 'm' || (c >= OPT_AMOUNT && c <= OPT_MAXATT) || c == OPT_NOMODEL || c == OPT_BLOCK;
+        offline_opt |= c >= OPT_MEL2MEL && c <= OPT_GL;
         switch (c) {
         case 'o':
             o->output = optarg;
@@ -211,6 +241,24 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
                 return EXIT_USAGE;
             o->block = (int)v;
             break;
+        case OPT_OFFLINE:
+            o->offline = 1;
+            break;
+        case OPT_MEL2MEL:
+            o->off.mel2mel_path = optarg;
+            break;
+        case OPT_VOCODER:
+            o->off.vocoder_path = optarg;
+            break;
+        case OPT_STEPS:
+            if (parse_float("--steps", optarg, 1, 1000, &v) || v != floorf(v)) return EXIT_USAGE;
+            o->off.steps = (int)v;
+            break;
+        case OPT_GL:
+            if (parse_float("--griffin-lim", optarg, 1, 10000, &v) || v != floorf(v))
+                return EXIT_USAGE;
+            o->off.griffin_lim = (int)v;
+            break;
         case OPT_WHICH: {
             char path[PATH_MAX];
             if (!menhance_default_model_path(path, sizeof path)) {
@@ -247,6 +295,26 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         fprintf(stderr, "menhance: --no-model and --model contradict each other\n");
         return EXIT_USAGE;
     }
+    if (offline_opt && !o->offline) {
+        fprintf(stderr,
+                "menhance: --mel2mel, --vocoder, --steps and --griffin-lim need --offline\n");
+        return EXIT_USAGE;
+    }
+    if (o->offline && o->engine_opt) {
+        fprintf(stderr, "menhance: --offline takes no engine settings (--mode, --amount, --hiband, "
+                        "--strength, --max-atten, --no-model, --block)\n");
+        return EXIT_USAGE;
+    }
+    if (o->off.steps && o->off.griffin_lim) {
+        fprintf(stderr, "menhance: --steps (DiffWave) and --griffin-lim exclude each other\n");
+        return EXIT_USAGE;
+    }
+    if (o->offline && o->off.griffin_lim && o->off.vocoder_path) {
+        fprintf(stderr, "menhance: --vocoder and --griffin-lim exclude each other\n");
+        return EXIT_USAGE;
+    }
+    /* --model names the file the offline path takes its networks from by default */
+    if (o->offline && !o->off.mel2mel_path) o->off.mel2mel_path = o->model_path;
     if (o->no_model && o->mode_set && o->params.mode != MENHANCE_MODE_CLASSICAL) {
         fprintf(stderr, "menhance: --no-model allows only --mode classical\n");
         return EXIT_USAGE;
@@ -594,6 +662,146 @@ done:
     return rc;
 }
 
+/* ---- offline reference path ---- */
+
+static void offline_progress(void *user, double fraction) {
+    progress_update(user, (long long)(fraction * 1000.0), 1000);
+}
+
+/* The whole input (interleaved), however reliable the header's frame count is. */
+static float *read_whole(SNDFILE *sf, int ch, long long *frames) {
+    size_t cap = 1 << 16, n = 0;
+    float *x = malloc(cap * ch * sizeof *x);
+    while (x) {
+        if (n == cap) {
+            float *t = realloc(x, 2 * cap * ch * sizeof *x);
+            if (!t) break;
+            x = t;
+            cap *= 2;
+        }
+        sf_count_t got = sf_readf_float(sf, x + n * ch, (sf_count_t)(cap - n));
+        if (got <= 0) {
+            *frames = (long long)n;
+            return x;
+        }
+        n += (size_t)got;
+    }
+    free(x);
+    return NULL;
+}
+
+/* Like process_file, through the offline path (tools/offline.h) on the whole file. */
+static int process_file_offline(const cli_options *o, offline *off, const char *in_path,
+                                const char *out_path, const char *png_path) {
+    job j = {0};
+    char err[512];
+    SF_INFO ii, oi;
+    int rc = EXIT_FILE;
+    long long frames = 0, overs = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    j.in = audio_file_open_input(in_path, &ii, err, sizeof err);
+    if (!j.in) {
+        fprintf(stderr, "menhance: error: %s\n", err);
+        return EXIT_FILE;
+    }
+    if (audio_file_same(in_path, out_path) || (png_path && audio_file_same(in_path, png_path)) ||
+        (png_path && !strcmp(png_path, out_path))) {
+        fprintf(stderr, "menhance: error: %s: refusing to overwrite the input or the output\n",
+                in_path);
+        goto done;
+    }
+    oi = (SF_INFO){.samplerate = ii.samplerate, .channels = ii.channels};
+    if (audio_file_output_format(out_path, &ii, &oi.format, err, sizeof err) != 0) {
+        fprintf(stderr, "menhance: error: %s\n", err);
+        goto done;
+    }
+    const int ch = ii.channels;
+    if (!(j.ibuf = read_whole(j.in, ch, &frames))) goto oom;
+    if (sf_error(j.in) != SF_ERR_NO_ERROR) {
+        fprintf(stderr, "menhance: error: %s: read failed (%s)\n", in_path, sf_strerror(j.in));
+        goto done;
+    }
+    if (frames == 0) {
+        fprintf(stderr, "menhance: error: %s: contains no audio\n", in_path);
+        goto done;
+    }
+    if (!(j.obuf = malloc((size_t)frames * ch * sizeof *j.obuf))) goto oom;
+    progress prog = {
+        .enabled = !o->quiet && isatty(STDERR_FILENO), .last = -1, .name = base_name(in_path)};
+    if (offline_process(off, j.ibuf, (long)frames, ch, ii.samplerate, j.obuf, offline_progress,
+                        &prog, err, sizeof err) != 0) {
+        progress_clear(&prog);
+        fprintf(stderr, "menhance: error: %s: %s\n", in_path, err);
+        rc = EXIT_ENGINE;
+        goto done;
+    }
+    progress_clear(&prog);
+    errno = 0;
+    j.out = open_temp_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
+    if (!j.out) {
+        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", out_path,
+                errno ? strerror(errno) : sf_strerror(NULL));
+        goto done;
+    }
+    sf_command(j.out, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    int sub = oi.format & SF_FORMAT_SUBMASK;
+    if (sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE && sub != SF_FORMAT_VORBIS)
+        for (long long i = 0; i < frames * ch; i++)
+            overs += fabsf(j.obuf[i]) > 1.0f;
+    if (sf_writef_float(j.out, j.obuf, frames) != frames) {
+        fprintf(stderr, "menhance: error: %s: write failed (%s)\n", out_path, sf_strerror(j.out));
+        goto done;
+    }
+    int close_rc = sf_close(j.out);
+    j.out = NULL;
+    if (close_rc != 0 || rename(j.tmp, out_path) != 0) {
+        fprintf(stderr, "menhance: error: %s: %s\n", out_path,
+                close_rc ? sf_error_number(close_rc) : strerror(errno));
+        goto done;
+    }
+    j.tmp_made = 0;
+    if (overs)
+        fprintf(stderr, "menhance: warning: %s: %lld samples above full scale were clipped\n",
+                out_path, overs);
+    if (png_path) {
+        j.before = spectrogram_create(ii.samplerate, frames, SPECTROGRAM_WIDTH);
+        j.after = spectrogram_create(ii.samplerate, frames, SPECTROGRAM_WIDTH);
+        if (!j.before || !j.after || !(j.mono = malloc((size_t)frames * sizeof *j.mono))) goto oom;
+        for (int k = 0; k < 2; k++) {
+            const float *src = k ? j.obuf : j.ibuf;
+            for (long long i = 0; i < frames; i++)
+                j.mono[i] = ch == 1 ? src[i] : 0.5f * (src[2 * i] + src[2 * i + 1]);
+            spectrogram_push(k ? j.after : j.before, j.mono, (int)frames);
+            spectrogram_finish(k ? j.after : j.before);
+        }
+        char t_before[PATH_MAX + 32], t_after[PATH_MAX + 64];
+        snprintf(t_before, sizeof t_before, "BEFORE: %s", base_name(in_path));
+        snprintf(t_after, sizeof t_after, "AFTER: %s (offline)", base_name(out_path));
+        spectrogram_panel panels[2] = {{j.before, t_before}, {j.after, t_after}};
+        if (spectrogram_write_png(png_path, panels, 2,
+                                  o->linear_freq ? SPECTROGRAM_LINEAR_FREQ : SPECTROGRAM_LOG_FREQ,
+                                  err, sizeof err) != 0) {
+            fprintf(stderr, "menhance: error: spectrogram: %s\n", err);
+            goto done;
+        }
+    }
+    if (!o->quiet) {
+        double secs = (double)frames / ii.samplerate, wall = elapsed_s(&t0);
+        fprintf(stderr, "menhance: %s -> %s (%s %s, %d Hz, %s, %.2f s, offline, %.2fx real time)\n",
+                in_path, out_path, audio_file_container_name(oi.format),
+                audio_file_sample_name(oi.format), ii.samplerate, ch == 1 ? "mono" : "stereo", secs,
+                wall > 0 ? secs / wall : 0.0);
+    }
+    rc = EXIT_OK;
+    goto done;
+oom:
+    fprintf(stderr, "menhance: error: out of memory\n");
+done:
+    job_release(&j);
+    return rc;
+}
+
 /* ---- model ---- */
 
 /* Which model file the mode needs (NULL for classical); writes a reason into err when none. */
@@ -653,11 +861,24 @@ int main(int argc, char **argv) {
         return EXIT_FILE;
     }
 
-    menhance_model *model;
-    int mode;
+    menhance_model *model = NULL;
+    int mode = MENHANCE_MODE_CLASSICAL;
     char model_path[PATH_MAX];
-    rc = prepare_model(&o, &model, &mode, model_path, sizeof model_path);
-    if (rc != EXIT_OK) return rc;
+    offline *off = NULL;
+    if (o.offline) {
+        /* Networks are read-only while processing: one load serves every file. */
+        char err[512], warn[512];
+        off = offline_create(&o.off, err, sizeof err, warn, sizeof warn);
+        if (!off) {
+            fprintf(stderr, "menhance: error: %s\n", err);
+            return EXIT_MODEL;
+        }
+        if (warn[0]) fprintf(stderr, "menhance: warning: %s\n", warn);
+        if (!o.quiet) fprintf(stderr, "menhance: offline: %s\n", offline_describe(off));
+    } else {
+        rc = prepare_model(&o, &model, &mode, model_path, sizeof model_path);
+        if (rc != EXIT_OK) return rc;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -702,7 +923,8 @@ int main(int argc, char **argv) {
             }
         }
         if (file_rc == EXIT_OK) {
-            file_rc = process_file(&o, &model, mode, inputs[i], out, png_path);
+            file_rc = off ? process_file_offline(&o, off, inputs[i], out, png_path)
+                          : process_file(&o, &model, mode, inputs[i], out, png_path);
         }
         if (file_rc != EXIT_OK) {
             failures++;
@@ -710,6 +932,7 @@ int main(int argc, char **argv) {
         }
     }
     menhance_model_free(model); /* one never handed to an engine */
+    offline_destroy(off);
     if (interrupted) {
         fprintf(stderr, "menhance: interrupted\n");
         return EXIT_SIGNAL;
