@@ -1,0 +1,158 @@
+# mk/plugin.mk: the LV2 bundle (plugin/, ttl/, presets/), its checks, install, and the plugin
+# tests (tests/host/).  Included by the root Makefile after LIB, DEPLIBS and the install
+# directories are defined.
+#
+#   make                 builds build/menhance.lv2/ (part of `all`)
+#   make check-ttl       serdi + lv2_validate on every generated .ttl
+#   make install         bundle into $(DESTDIR)$(LV2DIR), models into $(DESTDIR)$(DATADIR)/models
+#   make test            runs the plugin tests registered below in TEST_PROGS
+#   make test-hosts      jalv on a dummy JACK server and Ardour 7 headless (slow; not in `test`)
+
+LV2_URI          := https://menhance.org/plugins/menhance
+LV2_BUNDLE       := $(BUILDDIR)/menhance.lv2
+LV2_SO           := $(LV2_BUNDLE)/menhance.so
+# The mode port's default (0 classical, 1 Mel2Mel, 2 Mel2Mel + DiffWave).
+LV2_DEFAULT_MODE ?= 0
+# 1: the model file is a patch parameter (hosts show a file chooser) with two atom ports.
+# Off by default because lv2proc refuses any atom port; the tests cover both bundles (the
+# .so is the same, only the TTL differs).
+LV2_MODEL_PARAM  ?= 0
+# LV2 versioning: an odd minor version marks development builds; micro counts commits.
+LV2_MINOR        := 1
+LV2_MICRO        := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+LV2_TTL          := $(LV2_BUNDLE)/manifest.ttl $(LV2_BUNDLE)/menhance.ttl $(LV2_BUNDLE)/presets.ttl
+
+# The test scripts find the build tree through this.
+export MENHANCE_BUILDDIR := $(abspath $(BUILDDIR))
+LILV_CFLAGS = $(shell pkg-config --cflags lilv-0 2>/dev/null)
+LILV_LIBS   = $(shell pkg-config --libs lilv-0 2>/dev/null)
+
+.PHONY: plugin-bundle lv2-alt-bundle install-plugin uninstall-plugin check-ttl test-hosts
+all: plugin-bundle
+install: install-plugin
+uninstall: uninstall-plugin
+
+plugin-bundle: $(LV2_SO) $(LV2_TTL)
+
+# Only lv2_descriptor leaves the shared object: -fvisibility=hidden covers this file, the
+# version script covers the engine library linked into it (so two plugins built against
+# different engine versions can never bind to each other's symbols).
+$(LV2_SO): plugin/menhance_lv2.c plugin/menhance.map engine/menhance.h $(LIB) mk/plugin.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPCFLAGS) -fvisibility=hidden -DMENHANCE_LV2_DEFAULT_MODE=$(LV2_DEFAULT_MODE) \
+	    -shared -Wl,--version-script=plugin/menhance.map -Wl,--no-undefined \
+	    $< $(LIB) $(DEPLIBS) -o $@
+
+# TTL templates: one port list, two variants.  Lines tagged @MONO@ / @STEREO@ belong to one
+# variant; the stereo copy drops the prefixes and shared resources the mono copy declared.
+LV2_SED = sed -e 's|@URI@|$(LV2_URI)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIB_EXT@|.so|g' \
+              -e 's|@MINOR@|$(LV2_MINOR)|g' -e 's|@MICRO@|$(LV2_MICRO)|g' \
+              -e 's|@DEFAULT_MODE@|$(LV2_DEFAULT_MODE)|g'
+
+# lv2_ttl_variants(template, param 0/1): both variants, mono then stereo, on stdout.
+lv2_param_sed = $(if $(filter 1,$(2)),-e 's|^@PARAM@||',-e '/^@PARAM@/d')
+define lv2_ttl_variants
+{ $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@STEREO@/d' -e 's|^@MONO@||' \
+      -e 's|@VARIANT@|mono|g' -e 's|@CONTROL_INDEX@|10|g' -e 's|@NOTIFY_INDEX@|11|g' \
+      -e 's|@VARIANT_NAME@|mono|g' -e 's|@VARIANT_COMMENT@|One channel.|g' $(1) ; \
+  echo ; \
+  sed -e '/^@prefix/d' -e '/^<@URI@#model>/,/^$$/d' $(1) | \
+  $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@MONO@/d' -e 's|^@STEREO@||' \
+      -e 's|@VARIANT@|stereo|g' -e 's|@CONTROL_INDEX@|12|g' -e 's|@NOTIFY_INDEX@|13|g' \
+      -e 's|@VARIANT_NAME@|stereo|g' \
+      -e 's|@VARIANT_COMMENT@|Two channels, linked: one gain decision for both, so the stereo image stays put.|g' ; \
+}
+endef
+
+$(LV2_BUNDLE)/menhance.ttl: ttl/menhance.ttl.in mk/plugin.mk
+	@mkdir -p $(dir $@)
+	$(call lv2_ttl_variants,$<,$(LV2_MODEL_PARAM)) > $@.tmp && mv $@.tmp $@
+
+$(LV2_BUNDLE)/manifest.ttl: ttl/manifest.ttl.in mk/plugin.mk
+	@mkdir -p $(dir $@)
+	$(LV2_SED) $< > $@.tmp && mv $@.tmp $@
+
+$(LV2_BUNDLE)/presets.ttl: presets/presets.ttl.in mk/plugin.mk
+	@mkdir -p $(dir $@)
+	$(LV2_SED) $< > $@.tmp && mv $@.tmp $@
+
+# serdi exits nonzero on syntax errors; lv2_validate (sord_validate against the LV2 schemas)
+# exits 0 even then, so its output decides.
+LV2_CHECK_TTL = $(LV2_TTL) $(LV2_ALT_BUNDLE)/menhance.ttl
+check-ttl: plugin-bundle lv2-alt-bundle
+	@for f in $(LV2_CHECK_TTL); do \
+	  serdi -q -i turtle -o ntriples "$$f" > /dev/null || { echo "check-ttl: syntax error in $$f"; exit 1; }; \
+	done
+	@command -v sord_validate > /dev/null || { echo "check-ttl: sord_validate missing (Debian: sordi)"; exit 1; }
+	@out=$$(lv2_validate $(LV2_CHECK_TTL) 2>&1); \
+	if printf '%s\n' "$$out" | grep -qiE '^(error|warning)|not found' || \
+	   ! printf '%s\n' "$$out" | grep -q 'Found 0 errors'; then \
+	  printf '%s\n' "$$out"; echo "check-ttl: lv2_validate found problems"; exit 1; fi
+	@echo "check-ttl: $(words $(LV2_CHECK_TTL)) files OK (serdi, lv2_validate)"
+
+# Models go where menhance_default_model_path() looks: $(DATADIR)/models.
+install-plugin: plugin-bundle
+	install -d $(DESTDIR)$(LV2DIR)/menhance.lv2
+	install -m 644 $(LV2_TTL) $(DESTDIR)$(LV2DIR)/menhance.lv2/
+	install -m 755 $(LV2_SO) $(DESTDIR)$(LV2DIR)/menhance.lv2/
+	install -d $(DESTDIR)$(DATADIR)/models
+	for m in $(wildcard models/*.safetensors); do install -m 644 "$$m" $(DESTDIR)$(DATADIR)/models/; done
+
+uninstall-plugin:
+	rm -f $(DESTDIR)$(LV2DIR)/menhance.lv2/menhance.so $(DESTDIR)$(LV2DIR)/menhance.lv2/*.ttl
+	-rmdir $(DESTDIR)$(LV2DIR)/menhance.lv2
+	rm -f $(patsubst models/%,$(DESTDIR)$(DATADIR)/models/%,$(wildcard models/*.safetensors))
+	-rmdir $(DESTDIR)$(DATADIR)/models
+
+# ---- tests ---------------------------------------------------------------------------------
+PLUGIN_TEST_DIR := $(BUILDDIR)/tests/host
+
+# The same plugin binary with the other TTL choice (model patch parameter on if the shipped
+# bundle has it off, and the reverse), so the tests cover both.
+LV2_ALT_BUNDLE := $(PLUGIN_TEST_DIR)/alt/menhance.lv2
+LV2_ALT_PARAM  := $(if $(filter 1,$(LV2_MODEL_PARAM)),0,1)
+$(LV2_ALT_BUNDLE)/menhance.ttl: ttl/menhance.ttl.in mk/plugin.mk
+	@mkdir -p $(dir $@)
+	$(call lv2_ttl_variants,$<,$(LV2_ALT_PARAM)) > $@.tmp && mv $@.tmp $@
+$(LV2_ALT_BUNDLE)/manifest.ttl $(LV2_ALT_BUNDLE)/presets.ttl: $(LV2_ALT_BUNDLE)/%: $(LV2_BUNDLE)/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(LV2_ALT_BUNDLE)/menhance.so: $(LV2_SO)
+	@mkdir -p $(dir $@)
+	cp $< $@
+lv2-alt-bundle: $(addprefix $(LV2_ALT_BUNDLE)/,menhance.so manifest.ttl menhance.ttl presets.ttl)
+
+# lilv host: block-size invariance, latency, in-place, hostile input, bypass.
+$(PLUGIN_TEST_DIR)/plugin_host: tests/host/lilv_host.c tests/host/host_common.h tests/check.h \
+                                $(LIB) | plugin-bundle
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPCFLAGS) $(LILV_CFLAGS) -DHOST_BUNDLE='"$(abspath $(LV2_BUNDLE))"' \
+	    -DHOST_ALT_BUNDLE='"$(abspath $(LV2_ALT_BUNDLE))"' $< $(LIB) $(LILV_LIBS) $(DEPLIBS) -o $@
+
+# Real-time host: run() inside a nonblocking function (RTSan) and inside the trap flag.
+$(PLUGIN_TEST_DIR)/rt_host: tests/host/rt_host.c tests/host/host_common.h tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LILV_CFLAGS) -DHOST_BUNDLE='"$(abspath $(LV2_BUNDLE))"' \
+	    -DHOST_ALT_BUNDLE='"$(abspath $(LV2_ALT_BUNDLE))"' \
+	    $< $(LILV_LIBS) -lpthread -lm -ldl -o $@
+
+RTSAN_CC ?= clang-22
+$(PLUGIN_TEST_DIR)/rt_host_rtsan: tests/host/rt_host.c tests/host/host_common.h tests/check.h
+	@mkdir -p $(dir $@)
+	$(RTSAN_CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wno-function-effects \
+	    -fsanitize=realtime -I. $(LILV_CFLAGS) -DHOST_BUNDLE='"$(abspath $(LV2_BUNDLE))"' \
+	    -DHOST_ALT_BUNDLE='"$(abspath $(LV2_ALT_BUNDLE))"' \
+	    $< $(LILV_LIBS) -lpthread -lm -ldl -o $@
+
+$(PLUGIN_TEST_DIR)/rt_trap.so: tests/host/rt_trap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared $< -ldl -lpthread -o $@
+
+PLUGIN_TEST_BINS := $(PLUGIN_TEST_DIR)/plugin_host $(PLUGIN_TEST_DIR)/rt_host \
+                    $(PLUGIN_TEST_DIR)/rt_host_rtsan $(PLUGIN_TEST_DIR)/rt_trap.so
+all-tests: plugin-bundle lv2-alt-bundle $(PLUGIN_TEST_BINS)
+
+TEST_PROGS += $(PLUGIN_TEST_DIR)/plugin_host tests/host/rt_checks.sh tests/host/hosts_smoke.sh
+
+test-hosts: plugin-bundle
+	sh tests/host/real_hosts.sh

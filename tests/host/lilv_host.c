@@ -1,0 +1,627 @@
+/* The plugin as hosts see it, loaded through lilv from build/menhance.lv2:
+ * freewheeling (synchronous, deterministic) runs at four rates, mono and stereo, must equal a
+ * whole-file run of the engine whatever the block sizes; the latency port must report the
+ * engine's latency from the first run on and never change; in-place buffers must give what
+ * separate ones give; hostile input must never turn into NaN/Inf or huge samples; bypass
+ * must keep the latency, not click, and pass the input delayed by the latency; poor hosts
+ * (no features, a NULL feature URI, unconnected controls) must work; state must tolerate
+ * missing keys and missing model files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/patch/patch.h>
+
+#include "engine/menhance.h"
+#include "tests/check.h"
+#include "tests/host/host_common.h"
+
+#define MAX_CH 2
+
+static unsigned rng = 2024u;
+static unsigned rnd(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+static float frand(void) {
+    return (float)(rnd() & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
+}
+
+/* Music-like: partials with vibrato, a decaying pluck every 0.25 s, a little noise. */
+static float *make_signal(int rate, int n, int channels) {
+    float *x = calloc((size_t)n * channels, sizeof(float));
+    for (int i = 0; i < n; i++) {
+        double t = (double)i / rate, tp = fmod(t, 0.25);
+        double s = 0.25 * sin(2 * M_PI * 220 * t + 2 * sin(2 * M_PI * 5 * t)) +
+                   0.15 * sin(2 * M_PI * 660 * t) +
+                   0.2 * exp(-tp * 30) * sin(2 * M_PI * 1500 * tp) +
+                   0.04 * sin(2 * M_PI * 9000 * t) * (rate > 20000);
+        for (int c = 0; c < channels; c++)
+            x[(size_t)c * n + i] = (float)s * (c ? 0.8f : 1.0f) + 0.01f * frand();
+    }
+    return x;
+}
+
+typedef struct {
+    float enabled, freewheel, latency, amount, mode, hiband, strength, max_atten;
+} Controls;
+
+static Controls controls_default(void) {
+    return (Controls){1, 1, -1, 1, 0, 1, 1, 18};
+}
+
+static const char *in_sym(int channels, int c) {
+    return channels == 1 ? "in" : c ? "in_r" : "in_l";
+}
+static const char *out_sym(int channels, int c) {
+    return channels == 1 ? "out" : c ? "out_r" : "out_l";
+}
+
+static void connect_controls(Host *h, Controls *k) {
+    host_connect(h, "enabled", &k->enabled);
+    host_connect(h, "freewheel", &k->freewheel);
+    host_connect(h, "latency", &k->latency);
+    host_connect(h, "amount", &k->amount);
+    host_connect(h, "mode", &k->mode);
+    host_connect(h, "hiband", &k->hiband);
+    host_connect(h, "strength", &k->strength);
+    host_connect(h, "max_atten", &k->max_atten);
+}
+
+/* One run of the plugin over x (planar, C x n) into y.  block > 0: fixed size; 0: random
+ * sizes 1..8192.  inplace: the host copies the input into the output buffer and connects
+ * both ports to it (what Ardour does).  schedule(k, pos) may change controls before each
+ * block.  Returns the latency reported after the first run, or -1; *lat_const says whether
+ * it never changed afterwards. */
+typedef void (*ControlSchedule)(Controls *k, int pos, int rate);
+
+typedef struct {
+    int rate, channels, kind, block, inplace, connect_controls;
+    Controls k;
+    ControlSchedule schedule;
+} RunSpec;
+
+static int run_plugin(LilvWorld *w, const RunSpec *rs, const float *x, int n, float *y,
+                      int *lat_const, Host *keep) {
+    Host host, *h = keep ? keep : &host;
+    const char *uri = rs->channels == 1 ? HOST_URI_MONO : HOST_URI_STEREO;
+    if (host_open(h, w, uri, rs->rate, rs->kind, 8192, 1024)) return -1;
+    /* A kept instance keeps pointing at its controls after we return. */
+    static Controls kept;
+    Controls local, *kp = keep ? &kept : &local;
+    *kp = rs->k;
+    if (rs->connect_controls) connect_controls(h, kp);
+    lilv_instance_activate(h->instance);
+    float *buf[MAX_CH] = {NULL, NULL};
+    for (int c = 0; c < rs->channels; c++)
+        buf[c] = malloc(sizeof(float) * 8192);
+    int first = -1;
+    *lat_const = 1;
+    for (int pos = 0; pos < n;) {
+        int b = rs->block > 0 ? rs->block : 1 + (int)(rnd() % 8192);
+        if (b > n - pos) b = n - pos;
+        if (rs->schedule) rs->schedule(kp, pos, rs->rate);
+        for (int c = 0; c < rs->channels; c++) {
+            float *out = rs->inplace ? buf[c] : y + (size_t)c * n + pos;
+            const float *in = rs->inplace ? buf[c] : x + (size_t)c * n + pos;
+            if (rs->inplace) memcpy(buf[c], x + (size_t)c * n + pos, sizeof(float) * b);
+            host_connect(h, in_sym(rs->channels, c), (void *)in);
+            host_connect(h, out_sym(rs->channels, c), out);
+        }
+        lilv_instance_run(h->instance, (uint32_t)b);
+        if (rs->inplace)
+            for (int c = 0; c < rs->channels; c++)
+                memcpy(y + (size_t)c * n + pos, buf[c], sizeof(float) * b);
+        host_worker_work(h);
+        host_worker_respond(h);
+        if (first < 0)
+            first = (int)kp->latency;
+        else if ((int)kp->latency != first)
+            *lat_const = 0;
+        pos += b;
+    }
+    for (int c = 0; c < rs->channels; c++)
+        free(buf[c]);
+    if (!keep) host_close(h);
+    return first;
+}
+
+/* The reference: the engine itself, the whole signal in one call, synchronous, with the
+ * same model and block configuration the plugin gets. */
+static int run_reference(int rate, int channels, int mode, const float *x, int n, float *y) {
+    char err[256], path[2048];
+    menhance_model *m = NULL;
+    if (menhance_default_model_path(path, sizeof path))
+        m = menhance_model_load(path, err, sizeof err);
+    menhance_config cfg = {rate, channels, n, 1024, 0};
+    menhance *e = menhance_create(&cfg, m, err, sizeof err);
+    if (!e) return -1;
+    menhance_params p;
+    menhance_params_default(&p);
+    p.synchronous = 1;
+    p.mode = mode;
+    menhance_set_params(e, &p);
+    const float *in[MAX_CH] = {x, channels > 1 ? x + n : NULL};
+    float *out[MAX_CH] = {y, channels > 1 ? y + n : NULL};
+    menhance_process(e, in, out, n);
+    int lat = menhance_latency(e);
+    menhance_destroy(e);
+    return lat;
+}
+
+static double max_diff(const float *a, const float *b, size_t n) {
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = fabs((double)a[i] - b[i]);
+        if (!(v <= d)) d = v; /* NaN counts as a difference */
+    }
+    return d;
+}
+
+static int all_sane(const float *y, size_t n, float bound) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(y[i]) || fabsf(y[i]) > bound) {
+            fprintf(stderr, "  sample %zu: %g\n", i, y[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Block-size invariance, latency and in-place at one rate, width and mode. */
+static void test_invariance(LilvWorld *w, int rate, int channels, int mode) {
+    int n = rate * 3 / 4;
+    float *x = make_signal(rate, n, channels);
+    float *ref = calloc((size_t)n * channels, sizeof(float));
+    float *y = calloc((size_t)n * channels, sizeof(float));
+    int lat_ref = run_reference(rate, channels, mode, x, n, ref);
+    CHECK(lat_ref > 0, "reference engine at %d Hz", rate);
+    Controls k = controls_default();
+    k.mode = (float)mode;
+    const int blocks[] = {1, 7, 64, 480, 1024, 8192, 0};
+    for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+        RunSpec rs = {rate, channels, HOST_FEATURES_FULL, blocks[b], 0, 1, k, NULL};
+        int lat_const;
+        int lat = run_plugin(w, &rs, x, n, y, &lat_const, NULL);
+        CHECK(lat == lat_ref, "%d Hz %dch mode %d block %d: latency port %d, engine %d", rate,
+              channels, mode, blocks[b], lat, lat_ref);
+        CHECK(lat_const, "%d Hz %dch mode %d block %d: latency changed during the run", rate,
+              channels, mode, blocks[b]);
+        double d = max_diff(ref, y, (size_t)n * channels);
+        CHECK(d < 1e-6, "%d Hz %dch mode %d block %d: max diff to whole-file run %g", rate,
+              channels, mode, blocks[b], d);
+    }
+    /* In place (Ardour) against separate buffers, odd blocks. */
+    float *y2 = calloc((size_t)n * channels, sizeof(float));
+    RunSpec rs = {rate, channels, HOST_FEATURES_FULL, 480, 0, 1, k, NULL};
+    int lc;
+    run_plugin(w, &rs, x, n, y, &lc, NULL);
+    rs.inplace = 1;
+    run_plugin(w, &rs, x, n, y2, &lc, NULL);
+    CHECK(max_diff(y, y2, (size_t)n * channels) == 0.0, "%d Hz %dch mode %d: in-place differs",
+          rate, channels, mode);
+    free(y2);
+    free(x);
+    free(ref);
+    free(y);
+}
+
+/* Hostile input: NaN, infinities, denormals, full-scale square and Nyquist, silence. */
+static void test_hostile(LilvWorld *w, int channels) {
+    const int rate = 48000, seg = rate / 5, n = seg * 8;
+    float *x = calloc((size_t)n * channels, sizeof(float));
+    for (int c = 0; c < channels; c++) {
+        float *xc = x + (size_t)c * n;
+        for (int i = 0; i < seg; i++) {
+            xc[i] = 0.0f;                                       /* silence */
+            xc[seg + i] = (i % 97 == 3) ? NAN : 0.3f * frand(); /* NaN sprinkled */
+            xc[2 * seg + i] = (i & 1) ? INFINITY : -INFINITY;   /* infinities */
+            xc[3 * seg + i] = 1e-40f * (i & 1 ? 1 : -1);        /* denormals */
+            xc[4 * seg + i] = ((i / 24) & 1) ? 1.0f : -1.0f;    /* full-scale 1 kHz square */
+            xc[5 * seg + i] = (i & 1) ? 1.0f : -1.0f;           /* full-scale Nyquist */
+            xc[6 * seg + i] = (i % 500 == 0) ? 1.0f : 0.0f;     /* impulses */
+            xc[7 * seg + i] = 0.5f * (float)sin(2 * M_PI * 440.0 * i / rate); /* recovery */
+        }
+    }
+    float *y = calloc((size_t)n * channels, sizeof(float));
+    for (int mode = 0; mode < 3; mode++) {
+        Controls k = controls_default();
+        k.mode = (float)mode;
+        k.strength = 2.0f;
+        k.max_atten = 40.0f;
+        RunSpec rs = {rate, channels, HOST_FEATURES_FULL, 256, 1, 1, k, NULL};
+        int lc;
+        int lat = run_plugin(w, &rs, x, n, y, &lc, NULL);
+        CHECK(lat > 0 && lc, "hostile: latency %d", lat);
+        /* Everything stays finite and within the engine's +18 dBFS limit; the infinities
+         * are clamped to it, everything that went in at or below full scale stays within
+         * 12 dBFS. */
+        CHECK(all_sane(y, (size_t)n * channels, 8.0f), "hostile %dch mode %d: NaN/Inf or |y|>8",
+              channels, mode);
+        for (int c = 0; c < channels; c++) {
+            const float *yc = y + (size_t)c * n;
+            int inf_from = lat + 2 * seg - 1000, inf_to = lat + 3 * seg + 1000;
+            CHECK(all_sane(yc, inf_from, 4.0f) && all_sane(yc + inf_to, n - inf_to, 4.0f),
+                  "hostile %dch mode %d: |y| > 4 outside the infinities", channels, mode);
+        }
+        /* The sine at the end must come through once the junk has passed. */
+        double e = 0;
+        for (int i = n - seg / 2; i < n; i++)
+            e += (double)y[i] * y[i];
+        e /= seg / 2;
+        CHECK(e > 0.01, "hostile %dch mode %d: no recovery (power %g)", channels, mode, e);
+    }
+    free(x);
+    free(y);
+}
+
+/* Bypass through lv2:enabled: on for 0.5 s, off for 0.5 s, on again. */
+static void bypass_schedule(Controls *k, int pos, int rate) {
+    k->enabled = (pos >= rate / 2 && pos < rate) ? 0.0f : 1.0f;
+}
+
+static void test_bypass(LilvWorld *w, int channels) {
+    const int rate = 48000, n = rate * 3 / 2;
+    float *x = make_signal(rate, n, channels);
+    float *y = calloc((size_t)n * channels, sizeof(float));
+    Controls k = controls_default();
+    k.strength = 1.5f; /* make processing audible so a switch would show */
+    RunSpec rs = {rate, channels, HOST_FEATURES_FULL, 256, 1, 1, k, bypass_schedule};
+    int lc;
+    int L = run_plugin(w, &rs, x, n, y, &lc, NULL);
+    CHECK(L > 0 && lc, "bypass: latency %d, constant %d", L, lc);
+    if (L <= 0) goto out;
+    for (int c = 0; c < channels; c++) {
+        const float *xc = x + (size_t)c * n, *yc = y + (size_t)c * n;
+        /* Bypassed and settled: the input delayed by the latency, exactly. */
+        double d = 0;
+        for (int i = rate / 2 + rate / 20; i < rate; i++)
+            d = fmax(d, fabs(yc[i] - xc[i - L]));
+        CHECK(d < 1e-6, "bypass ch%d: output != input delayed by %d (max diff %g)", c, L, d);
+        /* No click: around each switch, the largest step between samples stays within what
+         * the signal does anyway (steady state before the first switch and at the end). */
+        double steady = 0, sw = 0;
+        for (int i = L + rate / 10; i < rate / 2 - rate / 50; i++)
+            steady = fmax(steady, fabs(yc[i] - yc[i - 1]));
+        for (int i = n - rate / 5; i < n; i++)
+            steady = fmax(steady, fabs(yc[i] - yc[i - 1]));
+        const int at[2] = {rate / 2, rate};
+        for (int s = 0; s < 2; s++)
+            for (int i = at[s] - rate / 50; i < at[s] + rate / 20; i++)
+                sw = fmax(sw, fabs(yc[i] - yc[i - 1]));
+        CHECK(sw <= 1.2 * steady + 1e-3, "bypass ch%d: click, step %g vs steady %g", c, sw, steady);
+    }
+out:
+    free(x);
+    free(y);
+}
+
+/* Poor hosts: no features (lv2apply), a NULL feature URI (lv2file), no control ports. */
+static void test_poor_hosts(LilvWorld *w) {
+    const int rate = 48000, n = rate / 2;
+    float *x = make_signal(rate, n, 1);
+    float *ref = calloc(n, sizeof(float)), *y = calloc(n, sizeof(float));
+    int lat_ref = run_reference(rate, 1, MENHANCE_MODE_CLASSICAL, x, n, ref);
+    const int kinds[2] = {HOST_FEATURES_NONE, HOST_FEATURES_NULL_URI};
+    for (int i = 0; i < 2; i++) {
+        RunSpec rs = {rate, 1, kinds[i], 7, 0, 1, controls_default(), NULL};
+        int lc;
+        int lat = run_plugin(w, &rs, x, n, y, &lc, NULL);
+        CHECK(lat == lat_ref && lc, "features kind %d: latency %d, want %d", kinds[i], lat,
+              lat_ref);
+        CHECK(max_diff(ref, y, n) < 1e-6, "features kind %d: output differs", kinds[i]);
+    }
+    /* Controls unconnected: defaults, live (not freewheeling) mode, output must be sane. */
+    RunSpec rs = {rate, 1, HOST_FEATURES_NULL_URI, 256, 0, 0, controls_default(), NULL};
+    int lc;
+    run_plugin(w, &rs, x, n, y, &lc, NULL);
+    CHECK(all_sane(y, n, 4.0f), "unconnected controls: output not sane");
+    /* Unsupported rates are refused at instantiate, not crashed on. */
+    Host h;
+    CHECK(host_open(&h, w, HOST_URI_MONO, 4000, HOST_FEATURES_FULL, 8192, 1024) == -2,
+          "4 kHz should be refused");
+    host_close(&h);
+    free(x);
+    free(ref);
+    free(y);
+}
+
+/* State.  The test host's retrieve function serves one atom:Path value (or nothing). */
+typedef struct {
+    Host *h;
+    const char *path;
+    char saved[2048];
+    int stores;
+} StateBox;
+
+static const void *retrieve_fn(LV2_State_Handle handle, uint32_t key, size_t *size, uint32_t *type,
+                               uint32_t *flags) {
+    StateBox *b = (StateBox *)handle;
+    if (!b->path || key != host_map_uri(&b->h->map, HOST_URI "#model")) return NULL;
+    *size = strlen(b->path) + 1;
+    *type = host_map_uri(&b->h->map, LV2_ATOM__Path);
+    *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+    return b->path;
+}
+
+static LV2_State_Status store_fn(LV2_State_Handle handle, uint32_t key, const void *value,
+                                 size_t size, uint32_t type, uint32_t flags) {
+    StateBox *b = (StateBox *)handle;
+    (void)flags;
+    if (key != host_map_uri(&b->h->map, HOST_URI "#model") ||
+        type != host_map_uri(&b->h->map, LV2_ATOM__Path) || size > sizeof b->saved)
+        return LV2_STATE_ERR_BAD_TYPE;
+    memcpy(b->saved, value, size);
+    b->stores++;
+    return LV2_STATE_SUCCESS;
+}
+
+static void test_state(LilvWorld *w) {
+    const int rate = 48000, n = rate / 4;
+    float *x = make_signal(rate, n, 2), *y = calloc((size_t)n * 2, sizeof(float));
+    Host h;
+    RunSpec rs = {rate, 2, HOST_FEATURES_FULL, 512, 0, 1, controls_default(), NULL};
+    int lc;
+    CHECK(run_plugin(w, &rs, x, n, y, &lc, &h) > 0, "state: plugin runs");
+    CHECK(h.state != NULL, "state interface missing");
+    if (!h.state) goto out;
+    LV2_Handle inst = lilv_instance_get_handle(h.instance);
+
+    /* Save: the model path if a model is in use, nothing otherwise. */
+    StateBox b = {&h, NULL, "", 0};
+    char def[2048];
+    int have_default = menhance_default_model_path(def, sizeof def);
+    CHECK(h.state->save(inst, store_fn, &b, 0, h.features) == LV2_STATE_SUCCESS, "save");
+    if (have_default)
+        CHECK(b.stores == 1 && !strcmp(b.saved, def), "save: stored '%s', want '%s'", b.saved, def);
+    else
+        CHECK(b.stores == 0, "save without a model stored %d values", b.stores);
+
+    /* Restore without the key (a preset, as jalv does): success, nothing logged as error. */
+    int errors = h.log_errors;
+    CHECK(h.state->restore(inst, retrieve_fn, &b, 0, h.features) == LV2_STATE_SUCCESS,
+          "restore without key");
+    CHECK(h.log_errors == errors, "restore without key logged an error");
+
+    /* Restore a missing file: logged, the plugin keeps its model and keeps running. */
+    b.path = "/nonexistent/menhance-model.safetensors";
+    LV2_State_Status st = h.state->restore(inst, retrieve_fn, &b, 0, h.features);
+    CHECK(st == LV2_STATE_SUCCESS, "restore of a missing file returned %d", st);
+    float out[2][512], zero[512] = {0};
+    host_connect(&h, "in_l", zero);
+    host_connect(&h, "in_r", zero);
+    host_connect(&h, "out_l", out[0]);
+    host_connect(&h, "out_r", out[1]);
+    for (int i = 0; i < 4; i++) {
+        lilv_instance_run(h.instance, 512);
+        host_worker_work(&h);
+        host_worker_respond(&h);
+    }
+    CHECK(h.log_errors > errors, "a missing model file was not logged");
+    CHECK(all_sane(out[0], 512, 4.0f), "output after failed restore");
+    b.stores = 0;
+    b.saved[0] = 0;
+    h.state->save(inst, store_fn, &b, 0, h.features);
+    CHECK(have_default ? !strcmp(b.saved, def) : b.stores == 0,
+          "after a failed load the saved path changed to '%s'", b.saved);
+
+    /* A real model file, if one is installed: loads through the worker, then saves. */
+    if (have_default) {
+        b.path = def;
+        CHECK(h.state->restore(inst, retrieve_fn, &b, 0, h.features) == LV2_STATE_SUCCESS,
+              "restore of the default model");
+        for (int i = 0; i < 200; i++) { /* also drives the collect jobs */
+            lilv_instance_run(h.instance, 512);
+            host_worker_work(&h);
+            host_worker_respond(&h);
+        }
+        b.saved[0] = 0;
+        h.state->save(inst, store_fn, &b, 0, h.features);
+        CHECK(!strcmp(b.saved, def), "after restore, saved '%s'", b.saved);
+    }
+    CHECK(h.schedule_failures == 0, "worker queue overflowed");
+out:
+    host_close(&h);
+    free(x);
+    free(y);
+}
+
+/* Patch messages: the model file as a writable parameter.  The host sends patch:Set on the
+ * control port; the plugin loads it through the worker and answers patch:Set on notify. */
+typedef struct {
+    LV2_Atom_Sequence seq;
+    uint8_t room[8192];
+} AtomBuf;
+
+static void atom_empty(Host *h, AtomBuf *b) {
+    b->seq.atom.size = sizeof(LV2_Atom_Sequence_Body);
+    b->seq.atom.type = host_map_uri(&h->map, LV2_ATOM__Sequence);
+    b->seq.body.unit = 0;
+    b->seq.body.pad = 0;
+}
+
+static void atom_patch(Host *h, AtomBuf *b, const char *path) {
+    LV2_Atom_Forge f;
+    lv2_atom_forge_init(&f, &h->map_feature);
+    lv2_atom_forge_set_buffer(&f, (uint8_t *)b, sizeof *b);
+    LV2_Atom_Forge_Frame sf, of;
+    lv2_atom_forge_sequence_head(&f, &sf, 0);
+    lv2_atom_forge_frame_time(&f, 0);
+    if (path) {
+        lv2_atom_forge_object(&f, &of, 0, host_map_uri(&h->map, LV2_PATCH__Set));
+        lv2_atom_forge_key(&f, host_map_uri(&h->map, LV2_PATCH__property));
+        lv2_atom_forge_urid(&f, host_map_uri(&h->map, HOST_URI "#model"));
+        lv2_atom_forge_key(&f, host_map_uri(&h->map, LV2_PATCH__value));
+        lv2_atom_forge_path(&f, path, (uint32_t)strlen(path));
+    } else {
+        lv2_atom_forge_object(&f, &of, 0, host_map_uri(&h->map, LV2_PATCH__Get));
+    }
+    lv2_atom_forge_pop(&f, &of);
+    lv2_atom_forge_pop(&f, &sf);
+}
+
+/* The path in the first patch:Set on the notify port, or "" if none. */
+static const char *notified_path(Host *h, AtomBuf *b) {
+    LV2_ATOM_SEQUENCE_FOREACH(&b->seq, ev) {
+        const LV2_Atom_Object *obj = (const LV2_Atom_Object *)&ev->body;
+        if (ev->body.type != host_map_uri(&h->map, LV2_ATOM__Object) ||
+            obj->body.otype != host_map_uri(&h->map, LV2_PATCH__Set))
+            continue;
+        const LV2_Atom *value = NULL;
+        lv2_atom_object_get(obj, host_map_uri(&h->map, LV2_PATCH__value), &value, 0);
+        if (value && value->type == host_map_uri(&h->map, LV2_ATOM__Path))
+            return (const char *)LV2_ATOM_BODY_CONST(value);
+    }
+    return "";
+}
+
+static void patch_cycle(Host *h, AtomBuf *in, AtomBuf *out, float *zero, float *y) {
+    out->seq.atom.size = sizeof out->room; /* capacity, as hosts do */
+    out->seq.atom.type = host_map_uri(&h->map, LV2_ATOM__Chunk);
+    host_connect(h, "in", zero);
+    host_connect(h, "out", y);
+    lilv_instance_run(h->instance, 256);
+    host_worker_work(h);
+    host_worker_respond(h);
+    atom_empty(h, in);
+}
+
+static void test_patch(LilvWorld *w) {
+    char def[2048], other[128], dir[64] = "/tmp/menhance-patch-test-XXXXXX";
+    if (!menhance_default_model_path(def, sizeof def) || !mkdtemp(dir)) {
+        printf("plugin_host: no model to test patch:Set with\n");
+        return;
+    }
+    Host h;
+    /* A second name for the model, so that a change of path shows. */
+    snprintf(other, sizeof other, "%s/other.safetensors", dir);
+    CHECK(symlink(def, other) == 0, "symlink %s", other);
+    CHECK(host_open(&h, w, HOST_URI_MONO, 48000, HOST_FEATURES_FULL, 8192, 1024) == 0,
+          "instantiate for patch");
+    static AtomBuf in, out;
+    float zero[256] = {0}, y[256];
+    Controls k = controls_default();
+    connect_controls(&h, &k);
+    host_connect(&h, "control", &in);
+    host_connect(&h, "notify", &out);
+    lilv_instance_activate(h.instance);
+    atom_empty(&h, &in);
+    patch_cycle(&h, &in, &out, zero, y);
+    CHECK(!strcmp(notified_path(&h, &out), def), "first run: notified '%s', want '%s'",
+          notified_path(&h, &out), def);
+    patch_cycle(&h, &in, &out, zero, y);
+    CHECK(!strcmp(notified_path(&h, &out), ""), "notified again without a change");
+
+    atom_patch(&h, &in, other);
+    patch_cycle(&h, &in, &out, zero, y); /* run sees patch:Set, worker loads, swap */
+    patch_cycle(&h, &in, &out, zero, y); /* notification of the new path */
+    CHECK(!strcmp(notified_path(&h, &out), other), "after patch:Set: notified '%s'",
+          notified_path(&h, &out));
+    atom_patch(&h, &in, NULL); /* patch:Get */
+    patch_cycle(&h, &in, &out, zero, y);
+    CHECK(!strcmp(notified_path(&h, &out), other), "patch:Get answered '%s'",
+          notified_path(&h, &out));
+    StateBox b = {&h, NULL, "", 0};
+    h.state->save(lilv_instance_get_handle(h.instance), store_fn, &b, 0, h.features);
+    CHECK(!strcmp(b.saved, other), "after patch:Set, save stored '%s'", b.saved);
+
+    int errors = h.log_errors;
+    atom_patch(&h, &in, "/nonexistent/model.safetensors");
+    for (int i = 0; i < 3; i++)
+        patch_cycle(&h, &in, &out, zero, y);
+    CHECK(h.log_errors == errors + 1, "a bad patch:Set path was not logged once");
+    b.saved[0] = 0;
+    h.state->save(lilv_instance_get_handle(h.instance), store_fn, &b, 0, h.features);
+    CHECK(!strcmp(b.saved, other), "a bad patch:Set path replaced the model: '%s'", b.saved);
+    CHECK(all_sane(y, 256, 4.0f), "output after patch messages");
+    host_close(&h);
+    unlink(other);
+    rmdir(dir);
+}
+
+/* The model modes need a model: the installed default if there is one, else the engine
+ * tests' tiny model (tests/golden/engine_voc.safetensors), offered to both the plugin and the
+ * reference through $MENHANCE_MODEL_DIR. */
+static char model_dir[64];
+static void provide_test_model(void) {
+    char path[2048];
+    const char *golden = "tests/golden/engine_voc.safetensors";
+    if (menhance_default_model_path(path, sizeof path) || access(golden, R_OK)) return;
+    snprintf(model_dir, sizeof model_dir, "/tmp/menhance-plugin-test-XXXXXX");
+    if (!mkdtemp(model_dir)) return;
+    char abs[1024], link[128];
+    if (!realpath(golden, abs)) return;
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    if (symlink(abs, link) == 0) setenv("MENHANCE_MODEL_DIR", model_dir, 1);
+}
+
+static void remove_test_model(void) {
+    if (!model_dir[0]) return;
+    char link[128];
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    unlink(link);
+    rmdir(model_dir);
+}
+
+int main(void) {
+    provide_test_model();
+    LilvWorld *w = host_world();
+    LilvNode *u = lilv_new_uri(w, HOST_URI_MONO);
+    const LilvPlugin *p = lilv_plugins_get_by_uri(lilv_world_get_all_plugins(w), u);
+    lilv_node_free(u);
+    CHECK(p != NULL, "plugin %s not found in %s", HOST_URI_MONO,
+          getenv("MENHANCE_LV2_BUNDLE") ? getenv("MENHANCE_LV2_BUNDLE") : HOST_BUNDLE);
+    if (!p) {
+        remove_test_model();
+        return check_summary("plugin_host");
+    }
+
+    const int rates[] = {44100, 48000, 88200, 96000};
+    for (int r = 0; r < 4; r++)
+        for (int c = 1; c <= 2; c++)
+            test_invariance(w, rates[r], c, MENHANCE_MODE_CLASSICAL);
+    /* The model modes, when a model is installed (they fall back to classical otherwise). */
+    char path[2048];
+    if (menhance_default_model_path(path, sizeof path)) {
+        for (int c = 1; c <= 2; c++) {
+            test_invariance(w, 48000, c, MENHANCE_MODE_MEL2MEL);
+            test_invariance(w, 44100, c, MENHANCE_MODE_MEL2MEL_VOCODER);
+        }
+    } else {
+        printf("plugin_host: no model installed; model modes tested as fallbacks only\n");
+    }
+    for (int c = 1; c <= 2; c++) {
+        test_hostile(w, c);
+        test_bypass(w, c);
+    }
+    test_poor_hosts(w);
+    test_state(w);
+    /* The model patch parameter lives in whichever bundle declares the atom ports (the
+     * shipped one or the test-only alternative); the other must run without them. */
+    LilvWorld *alt = host_world_alt();
+    int patched = 0;
+    LilvWorld *worlds[2] = {w, alt};
+    for (int i = 0; i < 2; i++) {
+        Host h;
+        if (!worlds[i] ||
+            host_open(&h, worlds[i], HOST_URI_STEREO, 48000, HOST_FEATURES_FULL, 8192, 1024))
+            continue;
+        int control = host_port(&h, "control"), notify = host_port(&h, "notify");
+        int audio_last = host_port(&h, "out_r");
+        host_close(&h);
+        CHECK((control < 0) == (notify < 0), "bundle %d: control %d notify %d", i, control, notify);
+        if (control < 0) continue;
+        CHECK(control == audio_last + 1 && notify == control + 1,
+              "bundle %d: atom ports must follow the audio ports (%d, %d after %d)", i, control,
+              notify, audio_last);
+        test_patch(worlds[i]);
+        patched++;
+    }
+    CHECK(alt == NULL || patched == 1, "%d bundles with the model parameter, want 1", patched);
+    if (alt) lilv_world_free(alt);
+    lilv_world_free(w);
+    remove_test_model();
+    return check_summary("plugin_host");
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Real-time safety and memory checks of the LV2 plugin, driven by tests/host/rt_host.c:
+#   1. LD_PRELOAD trap (rt_trap.so): no malloc/free/lock/sleep/I/O by the audio thread;
+#   2. RealtimeSanitizer (clang -fsanitize=realtime build): no report from run() or
+#      work_response(), which run inside a nonblocking function;
+#   3. valgrind: a short run with no memory errors and no definite leaks.
+# Prints "rt_checks: N passed, N failed" and exits nonzero on failure.
+B=${MENHANCE_BUILDDIR:-build}/tests/host
+pass=0
+fail=0
+# A model is swapped in through the worker mid-run: a shipped one if there is one, else the
+# engine tests' tiny model.
+for m in models/*.safetensors tests/golden/engine_voc.safetensors; do
+  [ -f "$m" ] && MENHANCE_TEST_MODEL=$PWD/$m && export MENHANCE_TEST_MODEL && break
+done
+
+add_summary() { # adds the "N passed, N failed" counts of the output in $1
+  line=$(printf '%s\n' "$1" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+  if [ -z "$line" ]; then fail=$((fail + 1)); echo "FAIL $2: no summary"; return; fi
+  p=$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  pass=$((pass + p)); fail=$((fail + f))
+}
+
+# 1. trap
+out=$(LD_PRELOAD=$B/rt_trap.so "$B/rt_host" 2>&1); rc=$?
+printf '%s\n' "$out" | grep -E '^FAIL|violations'
+add_summary "$out" trap
+[ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL' && { echo "FAIL trap: exit $rc"; fail=$((fail + 1)); }
+
+# 2. RealtimeSanitizer
+if [ -x "$B/rt_host_rtsan" ]; then
+  out=$(RTSAN_OPTIONS=halt_on_error=false "$B/rt_host_rtsan" 2>&1); rc=$?
+  v=$(printf '%s\n' "$out" | grep -c 'ERROR: RealtimeSanitizer')
+  add_summary "$out" rtsan
+  if [ "$v" -eq 0 ] && [ $rc -eq 0 ]; then
+    pass=$((pass + 1)); echo "rtsan: 0 reports"
+  else
+    fail=$((fail + 1)); echo "FAIL rtsan: $v reports (exit $rc):"
+    printf '%s\n' "$out" | grep -E 'Intercepted|ERROR' | sort | uniq -c | head -10
+  fi
+else
+  fail=$((fail + 1)); echo "FAIL rtsan: $B/rt_host_rtsan not built (clang-22, libclang-rt-22-dev)"
+fi
+
+# 3. valgrind
+if command -v valgrind > /dev/null; then
+  out=$(valgrind -q --keep-debuginfo=yes --error-exitcode=99 --leak-check=full \
+        --errors-for-leak-kinds=definite --suppressions=tests/host/valgrind.supp \
+        "$B/rt_host" short 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then
+    pass=$((pass + 1)); echo "valgrind: clean"
+  else
+    fail=$((fail + 1)); echo "FAIL valgrind (exit $rc):"; printf '%s\n' "$out" | head -40
+  fi
+else
+  fail=$((fail + 1)); echo "FAIL valgrind: not installed"
+fi
+
+echo "rt_checks: $pass passed, $fail failed"
+[ $fail -eq 0 ]
