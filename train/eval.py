@@ -1,0 +1,381 @@
+#!/usr/bin/python3
+"""`make eval`: objective evaluation of every output path against the clean validation music.
+
+Builds the fixed evaluation sets (degrade.make_eval_set, seed 1: N clips of S seconds from the 35 validation
+files at 48 kHz mono, conditions noise / reverb / eq / full / phone), writes the degraded clips to build/eval/,
+runs the C command line (build/menhance) on them, and scores
+
+  logmel_l1   mean |log2-mel(out) - log2-mel(clean)| with the reference 16 kHz front end (outputs resampled to 16 kHz)
+  mrstft      multi-resolution STFT distance at 16 kHz: mean over FFT 512/1024/2048 (hop n/4, Hann) of
+              spectral convergence + mean |log10 |S_out| - log10 |S_clean||
+  sisdr       scale-invariant SDR (dB) at 16 kHz, only where the output keeps the input's phase
+  mrstft_fb   full-band MR-STFT at 48 kHz (FFT 1536/3072/6144), CLI outputs only
+
+Methods: input (untouched), classical (CLI), mel2mel_phase (CLI, cleaned magnitudes on the input phase),
+mel2mel_gl (the network in PyTorch + Griffin-Lim in Python, 16 kHz), mel2mel_net (the network's output mel
+itself, logmel_l1 only: training progress without the C path), mel2mel_vocoder (CLI --mode vocoder, when its
+model loads). "vocoder": resynthesis of the clean mels (griffinlim; input_phase = clean mel magnitudes on the
+degraded phase of the full-chain clips) -- the ceiling of each output path with a perfect Mel2Mel.
+
+Writes build/eval.json (DESIGN section 5 keys) and prints a table.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+from scipy import signal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+ROOT = os.path.dirname(HERE)
+
+import degrade  # noqa: E402
+
+FS_HOST = 48000
+FS = 16000
+
+
+def read_audio(path):
+    import soundfile as sf
+    x, fs = sf.read(path, dtype="float64", always_2d=True)
+    return x.mean(axis=1), fs
+
+
+def write_audio(path, x, fs):
+    import soundfile as sf
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sf.write(path, np.asarray(x, np.float32), fs, subtype="FLOAT")
+
+
+def to16k(x, fs):
+    if fs == FS:
+        return np.asarray(x, np.float64)
+    g = np.gcd(fs, FS)
+    return signal.resample_poly(x, FS // g, fs // g)
+
+
+# ------------------------------------------------------------------ metrics
+class Metrics:
+    def __init__(self):
+        import torch
+        from models import MelFrontEnd
+        self.torch = torch
+        self.fe = MelFrontEnd()
+
+    def logmel(self, x16):
+        with self.torch.no_grad():
+            return self.fe(self.torch.from_numpy(np.asarray(x16, np.float32))[None])[0].numpy()
+
+    @staticmethod
+    def mrstft(out, ref, ffts=(512, 1024, 2048)):
+        n = min(len(out), len(ref))
+        out, ref = out[:n], ref[:n]
+        tot = 0.0
+        for nf in ffts:
+            _, _, So = signal.stft(out, nperseg=nf, noverlap=nf - nf // 4, window="hann", boundary=None, padded=False)
+            _, _, Sr = signal.stft(ref, nperseg=nf, noverlap=nf - nf // 4, window="hann", boundary=None, padded=False)
+            So, Sr = np.abs(So), np.abs(Sr)
+            sc = np.linalg.norm(Sr - So) / (np.linalg.norm(Sr) + 1e-12)
+            lm = np.mean(np.abs(np.log10(Sr + 1e-7) - np.log10(So + 1e-7)))
+            tot += sc + lm
+        return tot / len(ffts)
+
+    @staticmethod
+    def sisdr(out, ref):
+        n = min(len(out), len(ref))
+        out, ref = out[:n] - np.mean(out[:n]), ref[:n] - np.mean(ref[:n])
+        a = np.dot(out, ref) / (np.dot(ref, ref) + 1e-12)
+        e_t = a * ref
+        e_r = out - e_t
+        return 10 * np.log10((np.dot(e_t, e_t) + 1e-12) / (np.dot(e_r, e_r) + 1e-12))
+
+
+# ------------------------------------------------------------------ network + Griffin-Lim (Python)
+def load_net(path):
+    """Mel2MelStream from a training checkpoint (.pt) or an exported .safetensors file."""
+    import torch
+    from models import Mel2MelStream
+    if path.endswith(".pt"):
+        st = torch.load(path, map_location="cpu")
+        hp, sd = st["hparams"], st["model"]
+    else:
+        from export import load_file
+        t, meta = load_file(path)
+        hp = json.loads(meta["mel2mel"])
+        if hp.pop("arch", "stream") != "stream":
+            raise ValueError("eval: only the streaming Mel2Mel is evaluated here")
+        hp.pop("n_mels", None)
+        sd = {k[len("mel2mel."):]: torch.from_numpy(v) for k, v in t.items() if k.startswith("mel2mel.")}
+    net = Mel2MelStream(**hp)
+    net.load_state_dict(sd)
+    net.eval()
+    return net
+
+
+def run_net(net, logmel):
+    """log2-mel (T, 128) -> cleaned log2-mel aligned with the input frames (the look-ahead removed by feeding
+    `lookahead` extra frames of the last frame and dropping the first outputs)."""
+    import torch
+    L = net.lookahead
+    x = np.concatenate([logmel, np.repeat(logmel[-1:], L, axis=0)]) if L else logmel
+    with torch.no_grad():
+        y = net(torch.from_numpy(x.astype(np.float32))[None])[0].numpy()
+    return y[L:]
+
+
+class MelInverter:
+    """log2-mel -> waveform: linear power from the mel by non-negative multiplicative updates (Lee-Seung,
+    min ||fb P - m||), then Griffin-Lim (momentum 0.99, 'fast GL') with the reference STFT."""
+
+    def __init__(self, fe):
+        import torch
+        self.torch = torch
+        self.fe = fe
+        self.fb = fe.fb.float()
+        self.win = fe.window.float()
+
+    def mel_to_power(self, logmel, iters=30):
+        torch = self.torch
+        m = torch.from_numpy((2.0 ** logmel).astype(np.float32)).T.contiguous()  # (128, T)
+        fb = self.fb
+        w = fb.sum(dim=1, keepdim=True).clamp(min=1e-3)
+        P = (fb.T @ (m / w)).clamp(min=1e-10)
+        for _ in range(iters):
+            P = P * (fb.T @ m) / (fb.T @ (fb @ P) + 1e-12)
+        return P  # (bins, T)
+
+    def stft(self, x):
+        return self.torch.stft(x, self.fe.n_fft, hop_length=self.fe.hop, win_length=self.fe.n_fft,
+                               window=self.win, center=True, pad_mode="reflect", return_complex=True)
+
+    def istft(self, S, n):
+        return self.torch.istft(S, self.fe.n_fft, hop_length=self.fe.hop, win_length=self.fe.n_fft,
+                                window=self.win, center=True, length=n)
+
+    def griffin_lim(self, logmel, n, iters=48, seed=0):
+        torch = self.torch
+        mag = self.mel_to_power(logmel).sqrt()
+        g = torch.Generator().manual_seed(seed)
+        ang = torch.rand(mag.shape, generator=g, dtype=torch.float32) * 2 * np.pi
+        S = torch.polar(mag, ang)
+        prev = S
+        for _ in range(iters):
+            x = self.istft(S, n)
+            R = self.stft(x)
+            Rm = R + 0.99 * (R - prev)
+            prev = R
+            S = mag * Rm / (Rm.abs() + 1e-12)
+        return self.istft(S, n).numpy().astype(np.float64)
+
+    def with_phase(self, logmel, x_phase):
+        """Magnitudes from the mel, phase of x_phase (16 kHz): the mel2mel_phase path with a known mel."""
+        torch = self.torch
+        mag = self.mel_to_power(logmel).sqrt()
+        X = self.stft(torch.from_numpy(np.asarray(x_phase, np.float32)))
+        T = min(X.shape[1], mag.shape[1])
+        S = mag[:, :T] * X[:, :T] / (X[:, :T].abs() + 1e-12)
+        return self.istft(S, len(x_phase)).numpy().astype(np.float64)
+
+
+def run_diffwave(dw, logmel, n, seed):
+    """DiffWave (train/diffwave.py, its fast schedule) from a log2-mel (T, 128) -> n samples at 16 kHz."""
+    import torch
+    from diffwave import sample
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        y = sample(dw, torch.from_numpy(logmel.T.astype(np.float32))[None], fast=True, generator=g)
+    return y[0, :n].numpy().astype(np.float64)
+
+
+# ------------------------------------------------------------------ CLI
+def run_cli(cli, inputs, outdir, args):
+    os.makedirs(outdir, exist_ok=True)
+    cmd = [cli, "-q"] + args + list(inputs) + ["-o", outdir]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return "exit %d: %s" % (r.returncode, (r.stderr or r.stdout).strip()[-300:])
+    return None
+
+
+def mean_dict(rows):
+    keys = rows[0].keys()
+    out = {}
+    for k in keys:
+        v = [r[k] for r in rows if r.get(k) is not None]
+        out[k] = round(float(np.mean(v)), 4) if v else None
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=40)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--conditions", default="noise,reverb,eq,full,phone")
+    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "menhance"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mel2mel_stream.safetensors"),
+                    help="Mel2Mel for the CLI and the Python paths (.safetensors or a training .pt)")
+    ap.add_argument("--vocoder-model", default="", help="model file for the CLI vocoder mode (if any)")
+    ap.add_argument("--diffwave", default="auto", help="DiffWave .safetensors for the Python vocoder paths "
+                    "('auto': models/diffwave*.safetensors if present, '' to skip)")
+    ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--no-gl", action="store_true")
+    ap.add_argument("--gl-clips", type=int, default=20, help="Griffin-Lim (2-3 s a clip) on the first N clips only")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "eval.json"))
+    ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "eval"))
+    a = ap.parse_args()
+
+    import torch
+    torch.set_num_threads(1)
+    M = Metrics()
+    inv = MelInverter(M.fe)
+    net = None
+    if a.model and os.path.exists(a.model):
+        net = load_net(a.model)
+        print("eval: network %s (%s)" % (a.model, json.dumps(net.hparams())))
+    else:
+        print("eval: no Mel2Mel model at %s: network paths skipped" % a.model)
+    have_cli = not a.no_cli and os.access(a.cli, os.X_OK)
+    if not have_cli and not a.no_cli:
+        print("eval: %s not built: CLI paths skipped" % a.cli)
+    cli_model_args = []
+    if net is not None and a.model.endswith(".safetensors"):
+        cli_model_args = ["--model", a.model, "--strict"]
+
+    voc_rows = {"griffinlim": [], "input_phase": [], "diffwave": []}
+    dw = None
+    if a.diffwave == "auto":
+        import glob
+        cands = sorted(glob.glob(os.path.join(ROOT, "models", "diffwave*.safetensors")))
+        a.diffwave = cands[0] if cands else ""
+    if a.diffwave:
+        from diffwave import load_diffwave
+        dw = load_diffwave(a.diffwave)
+        dw.eval()
+        res_dw = os.path.relpath(a.diffwave, ROOT)
+        print("eval: DiffWave %s (%s)" % (a.diffwave, json.dumps(dw.hparams())))
+    res = {"set": "val", "seed": a.seed, "clips": a.clips, "gl_clips": min(a.gl_clips, a.clips),
+           "seconds": a.seconds, "rate_host": FS_HOST,
+           "model": os.path.relpath(a.model, ROOT) if net is not None else None, "conditions": {}, "notes": {}}
+    if dw is not None:
+        res["diffwave_model"] = res_dw
+    t0 = time.time()
+    for cond in a.conditions.split(","):
+        clips = degrade.make_eval_set(cond, seed=a.seed, n_clips=a.clips, seconds=a.seconds, fs=FS_HOST)
+        cdir = os.path.join(a.workdir, cond)
+        if os.path.isdir(cdir):
+            shutil.rmtree(cdir)
+        paths = []
+        for c in clips:
+            p = os.path.join(cdir, "degraded", c["name"] + ".wav")
+            write_audio(p, c["degraded"], FS_HOST)
+            write_audio(os.path.join(cdir, "clean", c["name"] + ".wav"), c["clean"], FS_HOST)
+            paths.append(p)
+        outs = {"input": [c["degraded"] for c in clips]}
+        if have_cli:
+            for method, args in (("classical", ["-m", "classical", "--no-model"]),
+                                 ("mel2mel_phase", ["-m", "mel2mel"] + cli_model_args),
+                                 ("mel2mel_vocoder", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
+                if method == "mel2mel_phase" and not cli_model_args:
+                    continue
+                if method == "mel2mel_vocoder" and not a.vocoder_model:
+                    continue  # the CLI's vocoder mode needs a model file that carries a vocoder
+                err = run_cli(a.cli, paths, os.path.join(cdir, method), args)
+                if err:
+                    res["notes"]["%s/%s" % (cond, method)] = err
+                    print("eval: %s %s failed: %s" % (cond, method, err))
+                    continue
+                outs[method] = [read_audio(os.path.join(cdir, method, c["name"] + ".wav"))[0] for c in clips]
+        rows = {}
+        for method, ys in outs.items():
+            rows[method] = []
+            for c, y in zip(clips, ys):
+                ref16 = to16k(c["clean"], FS_HOST)
+                y16 = to16k(y, FS_HOST)
+                lr, lo = M.logmel(ref16), M.logmel(y16)
+                T = min(len(lr), len(lo))
+                rows[method].append(dict(logmel_l1=float(np.mean(np.abs(lr[:T] - lo[:T]))),
+                                         mrstft=M.mrstft(y16, ref16), sisdr=M.sisdr(y16, ref16),
+                                         mrstft_fb=M.mrstft(y, c["clean"], (1536, 3072, 6144))))
+        if net is not None:
+            rows["mel2mel_net"], rows["mel2mel_gl"] = [], []
+            for i, c in enumerate(clips):
+                ref16 = to16k(c["clean"], FS_HOST)
+                deg16 = to16k(c["degraded"], FS_HOST)
+                lr = M.logmel(ref16)
+                y = run_net(net, M.logmel(deg16))
+                rows["mel2mel_net"].append(dict(logmel_l1=float(np.mean(np.abs(y - lr)))))
+                if not a.no_gl and i < a.gl_clips:
+                    w = inv.griffin_lim(y, len(deg16), seed=i)
+                    lo = M.logmel(w)
+                    rows["mel2mel_gl"].append(dict(logmel_l1=float(np.mean(np.abs(lo - lr))),
+                                                   mrstft=M.mrstft(w, ref16), sisdr=None))
+            if not rows["mel2mel_gl"]:
+                del rows["mel2mel_gl"]
+            if dw is not None:
+                rows["mel2mel_diffwave_py"] = []
+                for i, c in enumerate(clips[:a.gl_clips]):
+                    ref16 = to16k(c["clean"], FS_HOST)
+                    lr = M.logmel(ref16)
+                    w = run_diffwave(dw, run_net(net, M.logmel(to16k(c["degraded"], FS_HOST))), len(ref16), i)
+                    rows["mel2mel_diffwave_py"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
+                                                            mrstft=M.mrstft(w, ref16), sisdr=None))
+        if cond == "full" and not a.no_gl:
+            for i, c in enumerate(clips[:a.gl_clips]):
+                ref16 = to16k(c["clean"], FS_HOST)
+                deg16 = to16k(c["degraded"], FS_HOST)
+                lr = M.logmel(ref16)
+                w = inv.griffin_lim(lr, len(ref16), seed=i)
+                voc_rows["griffinlim"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
+                                                   mrstft=M.mrstft(w, ref16)))
+                if dw is not None:
+                    w = run_diffwave(dw, lr, len(ref16), i)
+                    voc_rows["diffwave"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
+                                                     mrstft=M.mrstft(w, ref16)))
+                w = inv.with_phase(lr, deg16)
+                voc_rows["input_phase"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
+                                                    mrstft=M.mrstft(w, ref16), sisdr=M.sisdr(w, ref16)))
+        res["conditions"][cond] = {m: mean_dict(r) for m, r in rows.items()}
+        print("eval: %s done (%d clips, %.0f s)" % (cond, len(clips), time.time() - t0), flush=True)
+    res["vocoder"] = {k: mean_dict(v) for k, v in voc_rows.items() if v}
+
+    # targets (issue: shipped Mel2Mel <= 0.6 x input log-mel L1 on the full chain, beats classical everywhere,
+    # never worse than the input)
+    tg = {}
+    for m in ("mel2mel_phase", "mel2mel_net"):
+        full = res["conditions"].get("full", {})
+        if m in full and "input" in full:
+            tg[m + "_full_ratio"] = round(full[m]["logmel_l1"] / full["input"]["logmel_l1"], 3)
+            tg[m + "_full_le_0.6"] = tg[m + "_full_ratio"] <= 0.6
+            tg[m + "_beats_classical_all"] = all(
+                c[m]["logmel_l1"] < c["classical"]["logmel_l1"] for c in res["conditions"].values()
+                if m in c and "classical" in c) if have_cli else None
+            tg[m + "_never_worse_than_input"] = all(
+                c[m]["logmel_l1"] <= c["input"]["logmel_l1"] for c in res["conditions"].values() if m in c)
+    res["targets"] = tg
+
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    # table
+    print("\n%-8s %-16s %9s %8s %8s %9s" % ("cond", "method", "logmel_l1", "mrstft", "sisdr", "mrstft_fb"))
+    fmt = lambda v, f: (f % v) if v is not None else "-"  # noqa: E731
+    for cond, ms in res["conditions"].items():
+        for m, v in ms.items():
+            print("%-8s %-16s %9s %8s %8s %9s" % (cond, m, fmt(v.get("logmel_l1"), "%.3f"), fmt(v.get("mrstft"), "%.3f"),
+                                                  fmt(v.get("sisdr"), "%.2f"), fmt(v.get("mrstft_fb"), "%.3f")))
+    for m, v in res["vocoder"].items():
+        print("%-8s %-16s %9s %8s %8s" % ("vocoder", m, fmt(v.get("logmel_l1"), "%.3f"), fmt(v.get("mrstft"), "%.3f"),
+                                          fmt(v.get("sisdr"), "%.2f")))
+    if tg:
+        print("targets:", json.dumps(tg))
+    print("eval: wrote %s (%.0f s)" % (a.out, time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Self-test of the degradation chain (train/degrade.py): fast, synthetic signals only, no data files.
+Prints "test_degrade: N passed, N failed" and exits nonzero on failure (tests/run.sh convention)."""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import degrade as D  # noqa: E402
+
+passed = failed = 0
+
+
+def check(cond, msg):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + msg)
+
+
+def db(x):
+    return 10 * np.log10(np.mean(np.asarray(x) ** 2) + 1e-30)
+
+
+def tone(f, fs, n):
+    return np.sin(2 * np.pi * f * np.arange(n) / fs)
+
+
+for fs in (16000, 48000):
+    rng = np.random.default_rng(3)
+    n = 2 * fs
+    x = rng.standard_normal(n)
+
+    # EQ at 0 dB is an identity (Butterworth crossovers, zero-phase: the bands sum back exactly)
+    y = D.mic_eq(x, fs, [0, 0, 0, 0])
+    check(np.max(np.abs(y - x)) < 1e-6, "fs %d: 0 dB EQ not identity (err %g)" % (fs, np.max(np.abs(y - x))))
+
+    # each band gets its gain: tones in the middle of bands 1..4 (log centres), 35 Hz band untouched
+    gains = [9.0, -12.0, 6.0, -3.0]
+    for f, g in ((84.0, 9.0), (450.0, -12.0), (2000.0, 6.0), (7000.0, -3.0), (15.0, 0.0)):
+        t = tone(f, fs, n)
+        yy = D.mic_eq(t, fs, gains)
+        mid = slice(n // 4, 3 * n // 4)
+        got = db(yy[mid]) - db(t[mid])
+        # 4th-order crossovers overlap: allow the neighbouring band's skirt
+        check(abs(got - g) < 1.5, "fs %d: EQ at %g Hz gave %.2f dB, want %.1f" % (fs, f, got, g))
+
+    # the 35 Hz high-pass: 20 Hz strongly cut (>20 dB with 8th-order zero-phase magnitude), 200 Hz kept
+    t20, t200 = tone(20.0, fs, n), tone(200.0, fs, n)
+    mid = slice(n // 4, 3 * n // 4)
+    check(db(D.highpass35(t20, fs)[mid]) - db(t20[mid]) < -20, "fs %d: HP35 does not cut 20 Hz" % fs)
+    check(abs(db(D.highpass35(t200, fs)[mid]) - db(t200[mid])) < 0.1, "fs %d: HP35 changes 200 Hz" % fs)
+
+    # additive noise at the requested clip-wide SNR
+    s = tone(440.0, fs, n) * 0.3
+    for snr in (5.0, 17.0, 30.0):
+        y = D.add_noise(s, rng.standard_normal(n), snr)
+        check(abs(db(s) - db(y - s) - snr) < 1e-6, "fs %d: SNR %g not met" % (fs, snr))
+
+    # synthetic RIR: starts 2.5 ms before its peak, unit direct path, requested DRR, decay close to T60
+    for t60, drr in ((0.3, 0.0), (0.8, 6.0), (2.0, -10.0)):
+        h = D.synth_rir(rng, fs, t60=t60, drr_db=drr)
+        pk = int(np.argmax(np.abs(h)))
+        check(pk == int(round(0.0025 * fs)), "fs %d: RIR peak at %d, want 2.5 ms" % (fs, pk))
+        check(abs(abs(h[pk]) - 1) < 1e-9, "fs %d: direct path not unit" % fs)
+        d = int(round(0.0025 * fs)) * 2 + 1
+        got = 10 * np.log10(np.sum(h[:d] ** 2) / np.sum(h[d:] ** 2))
+        check(abs(got - drr) < 0.5, "fs %d: DRR %.2f, want %.1f" % (fs, got, drr))
+        edc = np.cumsum((h[d:] ** 2)[::-1])[::-1]
+        edc = 10 * np.log10(edc / edc[0] + 1e-30)
+        i5, i25 = np.argmax(edc < -5), np.argmax(edc < -25)
+        est = 3.0 * (i25 - i5) / fs
+        check(0.6 * t60 < est < 1.4 * t60, "fs %d: T60 estimate %.2f for %.2f" % (fs, est, t60))
+
+    # full chain: peak 0.95, target aligned with the direct path, same gain on both sides
+    clean = 0.1 * rng.standard_normal(n)  # white: one sharp correlation peak
+    h = D.synth_rir(rng, fs, t60=0.5, drr_db=10.0)
+    y, c = D.degrade(rng, clean, fs, noise=rng.standard_normal(n), snr_db=30.0, rir=h, eq_gains=[0, 0, 0, 0])
+    check(abs(np.max(np.abs(y)) - 0.95) < 1e-6, "fs %d: not peak-normalised" % fs)
+    lag = int(np.argmax(np.correlate(y[fs // 2:fs // 2 + 4096], c[fs // 2 - 200:fs // 2 + 4096 + 200], "valid")))
+    check(lag == 200, "fs %d: target misaligned by %d samples" % (fs, lag - 200))
+
+    # phone extras keep length, finite output
+    for f in (D.phone_mic, D.agc):
+        z = f(rng, clean, fs)
+        check(z.shape == clean.shape and np.all(np.isfinite(z)), "fs %d: %s broke the signal" % (fs, f.__name__))
+
+
+# training pairs are reproducible from the generator state
+class FakePool:
+    rate = 16000
+
+    def __init__(self, seed):
+        self.x = np.random.default_rng(seed).standard_normal(16000 * 10).astype(np.float32) * 0.1
+
+    def excerpt(self, rng, n, index=None):
+        s = int(rng.integers(0, len(self.x) - n))
+        return self.x[s:s + n]
+
+
+m, nz = FakePool(1), FakePool(2)
+a = D.make_training_pair(np.random.default_rng(9), m, nz, nz, 47360)
+b = D.make_training_pair(np.random.default_rng(9), m, nz, nz, 47360)
+check(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), "training pair not reproducible")
+check(a[0].shape == (47360,) and a[1].shape == (47360,), "training pair shape")
+pk = np.max(np.abs(a[0]))
+check(0.95 * 10 ** (-30 / 20) - 1e-6 <= pk <= 0.95 + 1e-6, "training pair level %.4f outside -30..0 dB of 0.95" % pk)
+
+print("test_degrade: %d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
