@@ -25,7 +25,7 @@ LIB     := $(BUILDDIR)/libmenhance.a
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILDDIR)/tests/%)
 # Extra test programs/scripts registered by mk/*.mk; each prints "N passed, N failed".
-TEST_PROGS := $(TEST_BIN)
+TEST_PROGS := $(TEST_BIN) tests/check_ttl.sh
 
 .PHONY: all test deps bench eval demo check-ttl install uninstall clean format check-format test-hosts fuzz
 all: $(LIB)
@@ -50,9 +50,9 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all-tests
-	@sh tests/run.sh $(TEST_PROGS)
+	@sh tests/run.sh $(sort $(TEST_PROGS))
 
-all-tests: all $(TEST_PROGS)
+all-tests: all $(filter $(BUILDDIR)/%,$(TEST_PROGS))
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
