@@ -44,9 +44,11 @@
 #define MENHANCE_LV2_DEFAULT_MODE 0
 #endif
 
-/* Hosts that do not say how large a block can get (lv2apply, lv2file) still never go past
- * this in practice; run() splits anything larger, so it is a performance choice only. */
+/* Hosts that do not say how large a block can get (lv2apply, lv2proc) still never go past
+ * this in practice; run() splits anything larger, so it is a performance choice only, and so
+ * is the cap on what a host may announce (the engine sizes buffers by it). */
 #define DEFAULT_MAX_BLOCK 8192
+#define MAX_MAX_BLOCK 16384
 /* Longest model path we keep.  Worker messages carry the path, so it also bounds them. */
 #define PATH_MAX_LEN 2048
 /* Samples between two attempts to collect the models the engine has retired. */
@@ -290,6 +292,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
         options_read(self, (const LV2_Options_Option *)feature_find(features, LV2_OPTIONS__options),
                      &max_block, &nominal_block, &rate);
     }
+    if (max_block > MAX_MAX_BLOCK) max_block = MAX_MAX_BLOCK;
     self->max_block = max_block;
 
     menhance_model *model = NULL;

@@ -84,11 +84,14 @@ typedef struct {
     ControlSchedule schedule;
 } RunSpec;
 
+/* What the test host announces as bufsz:maxBlockLength. */
+static int announced_max_block = 8192;
+
 static int run_plugin(LilvWorld *w, const RunSpec *rs, const float *x, int n, float *y,
                       int *lat_const, Host *keep) {
     Host host, *h = keep ? keep : &host;
     const char *uri = rs->channels == 1 ? HOST_URI_MONO : HOST_URI_STEREO;
-    if (host_open(h, w, uri, rs->rate, rs->kind, 8192, 1024)) return -1;
+    if (host_open(h, w, uri, rs->rate, rs->kind, announced_max_block, 1024)) return -1;
     /* A kept instance keeps pointing at its controls after we return. */
     static Controls kept;
     Controls local, *kp = keep ? &kept : &local;
@@ -313,6 +316,14 @@ static void test_poor_hosts(LilvWorld *w) {
               lat_ref);
         CHECK(max_diff(ref, y, n) < 1e-6, "features kind %d: output differs", kinds[i]);
     }
+    /* A host announcing an absurd maximum block, then running blocks larger than 8192. */
+    announced_max_block = 1 << 24;
+    RunSpec big = {rate, 1, HOST_FEATURES_FULL, 20000, 0, 1, controls_default(), NULL};
+    int lcb;
+    int latb = run_plugin(w, &big, x, n, y, &lcb, NULL);
+    announced_max_block = 8192;
+    CHECK(latb == lat_ref && lcb, "maxBlockLength 2^24: latency %d, want %d", latb, lat_ref);
+    CHECK(max_diff(ref, y, n) < 1e-6, "maxBlockLength 2^24, 20000-sample blocks: output differs");
     /* Controls unconnected: defaults, live (not freewheeling) mode, output must be sane. */
     RunSpec rs = {rate, 1, HOST_FEATURES_NULL_URI, 256, 0, 0, controls_default(), NULL};
     int lc;
