@@ -34,6 +34,13 @@ $(BUILDDIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPCFLAGS) $(CFLAGS_$(subst /,_,$*)) -MMD -MP -c $< -o $@
 
+# The model search path is compiled in: `make install PREFIX=...` after a build with another
+# PREFIX must rebuild what embeds it.
+DATADIR_STAMP := $(BUILDDIR)/.datadir-$(shell printf '%s' '$(DATADIR)' | md5sum | cut -c1-12)
+$(BUILDDIR)/obj/engine/model.o: $(DATADIR_STAMP)
+$(DATADIR_STAMP):
+	@mkdir -p $(dir $@) && rm -f $(BUILDDIR)/.datadir-* && touch $@
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
