@@ -15,8 +15,10 @@
 #define MAX_CH 2
 /* Frames for a full crossfade between the classical and the model gains. */
 #define MIX_FRAMES 8
-/* Model gains may lift bands the microphone or room took away, but no further than this. */
+/* Model gains may lift bands the microphone or room took away, but no further than this,
+ * and cut at most this deep (the classical attenuation limit does not bind the model). */
 #define MODEL_MAX_BOOST_DB 15.0f
+#define MODEL_MAX_CUT_DB 40.0f
 
 struct enhance {
     int channels;
@@ -194,7 +196,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     denoise_set(h->dn, p->strength, p->max_atten_db);
     denoise_process(h->dn, h->melpow, h->gcl[now]);
 
-    const float floor_gain = db_to_gain(-p->max_atten_db);
+    const float floor_gain = db_to_gain(-MODEL_MAX_CUT_DB);
     const float max_boost = db_to_gain(MODEL_MAX_BOOST_DB);
     float clean[ENHANCE_MELS];
     int have_model = model_frame(h, model, now, clean);

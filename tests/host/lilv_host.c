@@ -50,7 +50,7 @@ typedef struct {
 } Controls;
 
 static Controls controls_default(void) {
-    return (Controls){1, 1, -1, 1, 0, 1, 1, 18};
+    return (Controls){1, 1, -1, 1, 0, 1, 0.5f, 6}; /* the TTL defaults */
 }
 
 static const char *in_sym(int channels, int c) {
