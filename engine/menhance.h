@@ -74,8 +74,9 @@ void menhance_model_free(menhance_model *m);
 const char *menhance_model_describe(const menhance_model *m);
 /* 1 if the model carries a streaming vocoder (mode MEL2MEL_VOCODER), else 0. */
 int menhance_model_has_vocoder(const menhance_model *m);
-/* Finds the shipped default model: $MENHANCE_MODEL_DIR, then the installed DATADIR/models,
- * then the source tree's models/.  Writes the path into buf and returns 1, or returns 0. */
+/* Finds the shipped default model: only in $MENHANCE_MODEL_DIR when that is set, else in the
+ * installed DATADIR/models, then the source tree's models/.  Writes the path into buf and
+ * returns 1, or returns 0. */
 int menhance_default_model_path(char *buf, size_t len);
 
 /* Real-time safe: hands a new model (or NULL for classical only) to the engine, which

@@ -201,14 +201,20 @@ static int file_exists(const char *p) {
 
 int menhance_default_model_path(char *buf, size_t len) {
     static const char *const names[] = {"menhance.safetensors", "mel2mel_stream.safetensors"};
-    const char *dirs[3] = {getenv("MENHANCE_MODEL_DIR"), MENHANCE_DATADIR "/models",
+    /* An explicit $MENHANCE_MODEL_DIR is the only place searched (tests, relocated installs). */
+    const char *env = getenv("MENHANCE_MODEL_DIR");
+    const char *dirs[2] = {MENHANCE_DATADIR "/models",
 #ifdef MENHANCE_SRCDIR
                            MENHANCE_SRCDIR "/models"
 #else
                            NULL
 #endif
     };
-    for (int d = 0; d < 3; d++) {
+    if (env) {
+        dirs[0] = env;
+        dirs[1] = NULL;
+    }
+    for (int d = 0; d < 2; d++) {
         if (!dirs[d] || !*dirs[d]) continue;
         for (int i = 0; i < 2; i++) {
             int w = snprintf(buf, len, "%s/%s", dirs[d], names[i]);

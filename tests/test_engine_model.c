@@ -213,7 +213,53 @@ static void test_vocoder_fallback(void) {
     menhance_destroy(e);
 }
 
+/* The shipped default model, if the tree has one: it loads, and every mode it offers runs
+ * with the classical latency and finite, non-silent output. */
+static void test_shipped_model(void) {
+    char path[2048], err[512];
+    if (getenv("MENHANCE_MODEL_DIR") || !menhance_default_model_path(path, sizeof path)) {
+        printf("test_engine_model: no shipped model, skipped\n");
+        return;
+    }
+    menhance_model *m = menhance_model_load(path, err, sizeof err);
+    CHECK(m != NULL, "shipped model %s: %s", path, err);
+    if (!m) return;
+    int modes = menhance_model_has_vocoder(m) ? 2 : 1;
+    menhance_model_free(m);
+    for (int mode = 1; mode <= modes; mode++) {
+        m = menhance_model_load(path, err, sizeof err);
+        menhance_config cfg = {44100, 2, 1024, 1024, 0};
+        menhance *e = menhance_create(&cfg, m, err, sizeof err);
+        menhance_params p;
+        menhance_params_default(&p);
+        p.mode = mode;
+        menhance_set_params(e, &p);
+        float l[1024], r[1024];
+        const float *in[2] = {l, r};
+        float *out[2] = {l, r};
+        double energy = 0;
+        int finite = 1;
+        for (int k = 0; k < 44100 * 2 / 1024; k++) {
+            fill(l, 1024, 44100);
+            memcpy(r, l, sizeof l);
+            menhance_process(e, in, out, 1024);
+            for (int i = 0; i < 1024; i++) {
+                finite &= isfinite(l[i]) && isfinite(r[i]);
+                if (k > 20) energy += (double)l[i] * l[i];
+            }
+        }
+        menhance_stats st;
+        menhance_get_stats(e, &st);
+        CHECK(finite && energy > 1e-3, "shipped model mode %d: finite %d energy %g", mode, finite,
+              energy);
+        CHECK(st.effective_mode == mode, "shipped model: mode %d ran as %d", mode,
+              st.effective_mode);
+        menhance_destroy(e);
+    }
+}
+
 int main(void) {
+    test_shipped_model();
     test_vocoder_fallback();
     test_modes();
     test_swap();

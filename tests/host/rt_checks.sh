@@ -8,11 +8,12 @@
 B=${MENHANCE_BUILDDIR:-build}/tests/host
 pass=0
 fail=0
-# A model is swapped in through the worker mid-run: a shipped one if there is one, else the
-# engine tests' tiny model.
-for m in models/*.safetensors tests/golden/engine_voc.safetensors; do
-  [ -f "$m" ] && MENHANCE_TEST_MODEL=$PWD/$m && export MENHANCE_TEST_MODEL && break
-done
+# A model is swapped in through the worker mid-run: the engine tests' tiny model, with no
+# default model found at instantiate (the shipped weights would only make this slower).
+MENHANCE_TEST_MODEL=$PWD/tests/golden/engine_voc.safetensors
+MENHANCE_MODEL_DIR=$(mktemp -d)
+export MENHANCE_TEST_MODEL MENHANCE_MODEL_DIR
+trap 'rmdir "$MENHANCE_MODEL_DIR"' EXIT
 
 add_summary() { # adds the "N passed, N failed" counts of the output in $1
   line=$(printf '%s\n' "$1" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
