@@ -4,7 +4,7 @@
 Inputs (in --build, each optional except that at least one must exist):
   bench_modes.json     build/menhance-bench: {"modes": {...}, "config": {...}, "skipped": {...}}
   bench_nn.json        build/bench_nn: peak_gflops, gemm, diffwave_step, diffwave_rtf_16k, ...
-  bench_mel2mel.jsonl  one JSON object per line (Mel2Mel timings), kept as a list
+  bench_mel2mel.json  one JSON object per line (Mel2Mel timings), kept as a list
 Keys from bench_nn.json go to the top level; engine modes under "modes"; the mode bench's
 config under "modes_config"; the Mel2Mel lines under "mel2mel_runs".
 """
@@ -58,10 +58,10 @@ def merge(build):
         if modes.get("skipped"):
             out["modes_skipped"] = modes["skipped"]
         sources.append("bench_modes.json")
-    m2m = load_jsonl(os.path.join(build, "bench_mel2mel.jsonl"))
+    m2m = load_jsonl(os.path.join(build, "bench_mel2mel.json"))
     if m2m is not None:
         out["mel2mel_runs"] = m2m
-        sources.append("bench_mel2mel.jsonl")
+        sources.append("bench_mel2mel.json")
     if not sources:
         sys.exit("merge_bench: nothing to merge in %s (run build/menhance-bench first)" % build)
     out["sources"] = sources
