@@ -124,7 +124,7 @@ void menhance_params_default(menhance_params *p) {
      * more music than noise (NOTES.md, "Classical path"). */
     p->strength = 0.5f;
     p->max_atten_db = 6.0f;
-    p->mode = MENHANCE_MODE_CLASSICAL;
+    p->mode = MENHANCE_MODE_MEL2MEL; /* runs classical until a model is there */
     p->enabled = 1;
     p->synchronous = 0;
 }

@@ -12,7 +12,7 @@ LV2_URI          := https://menhance.org/plugins/menhance
 LV2_BUNDLE       := $(BUILDDIR)/menhance.lv2
 LV2_SO           := $(LV2_BUNDLE)/menhance.so
 # The mode port's default (0 classical, 1 Mel2Mel, 2 Mel2Mel + DiffWave).
-LV2_DEFAULT_MODE ?= 0
+LV2_DEFAULT_MODE ?= 1
 # 1: the model file is a patch parameter (hosts show a file chooser) with two atom ports.
 # Off by default because lv2proc refuses any atom port; the tests cover both bundles (the
 # .so is the same, only the TTL differs).
