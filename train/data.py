@@ -151,6 +151,23 @@ def write_wav(path, x, rate):
         w.writeframes(y.tobytes())
 
 
+class _WavRef:
+    """An int16 WAV's sample data, read on demand (no open file kept)."""
+
+    def __init__(self, path, offset, frames, channels):
+        self.path, self.offset, self.shape = path, offset, (frames, channels)
+
+    def __getitem__(self, sl):
+        start, stop, _ = sl.indices(self.shape[0]) if isinstance(sl, slice) else (0, self.shape[0], 1)
+        ch = self.shape[1]
+        a = np.fromfile(self.path, dtype="<i2", count=(stop - start) * ch, offset=self.offset + 2 * start * ch)
+        return a.reshape(-1, ch)
+
+    def __array__(self, dtype=None):
+        a = self[:]
+        return a.astype(dtype) if dtype is not None else a
+
+
 class AudioPool:
     """All converted files of one split, memory-mapped. Random excerpts, weighted by length."""
 
@@ -167,7 +184,9 @@ class AudioPool:
             if arr.shape[0] < min_seconds * self.rate:
                 continue
             self.files.append(p)
-            self.arrays.append(arr)
+            # keep (offset, frames, channels), not the memmap: 11k speech files would exhaust file descriptors
+            self.arrays.append(_WavRef(p, arr.offset, arr.shape[0], arr.shape[1]))
+            del arr
         if not self.arrays:
             raise RuntimeError("no audio for split %s under %s" % (split, base))
         self.lengths = np.array([a.shape[0] for a in self.arrays], dtype=np.float64)
@@ -186,10 +205,10 @@ class AudioPool:
         L = a.shape[0]
         if L >= n:
             s = int(rng.integers(0, L - n + 1))
-            x = np.asarray(a[s:s + n], dtype=np.float32)
+            x = a[s:s + n].astype(np.float32)
         else:
             reps = -(-n // L)
-            x = np.tile(np.asarray(a, dtype=np.float32), (reps, 1))[:n]
+            x = np.tile(a[:].astype(np.float32), (reps, 1))[:n]
         return x.mean(axis=1) / 32768.0
 
 

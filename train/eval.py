@@ -71,19 +71,32 @@ class Metrics:
         with self.torch.no_grad():
             return self.fe(self.torch.from_numpy(np.asarray(x16, np.float32))[None])[0].numpy()
 
-    @staticmethod
-    def mrstft(out, ref, ffts=(512, 1024, 2048)):
+    def mags(self, x, ffts):
+        """|STFT| (Hann, hop n/4, no padding) at each FFT size, float32 torch."""
+        torch = self.torch
+        t = torch.from_numpy(np.asarray(x, np.float32))
+        out = {}
+        for nf in ffts:
+            S = torch.stft(t, nf, hop_length=nf // 4, win_length=nf, window=torch.hann_window(nf, periodic=True),
+                           center=False, return_complex=True)
+            out[nf] = S.abs().numpy()
+        return out
+
+    def mrstft(self, out, ref, ffts=(512, 1024, 2048), ref_mags=None):
+        """Mean over resolutions of spectral convergence + mean |log10 |S_out| - log10 |S_ref||.
+        ref_mags: the reference's mags(ref, ffts), computed once per clip."""
         n = min(len(out), len(ref))
-        out, ref = out[:n], ref[:n]
+        mo = self.mags(out[:n], ffts)
+        mr = ref_mags if ref_mags is not None and len(ref) == n else self.mags(ref[:n], ffts)
         tot = 0.0
         for nf in ffts:
-            _, _, So = signal.stft(out, nperseg=nf, noverlap=nf - nf // 4, window="hann", boundary=None, padded=False)
-            _, _, Sr = signal.stft(ref, nperseg=nf, noverlap=nf - nf // 4, window="hann", boundary=None, padded=False)
-            So, Sr = np.abs(So), np.abs(Sr)
+            So, Sr = mo[nf], mr[nf]
+            T = min(So.shape[1], Sr.shape[1])
+            So, Sr = So[:, :T], Sr[:, :T]
             sc = np.linalg.norm(Sr - So) / (np.linalg.norm(Sr) + 1e-12)
             lm = np.mean(np.abs(np.log10(Sr + 1e-7) - np.log10(So + 1e-7)))
             tot += sc + lm
-        return tot / len(ffts)
+        return float(tot / len(ffts))
 
     @staticmethod
     def sisdr(out, ref):
@@ -291,45 +304,46 @@ def main():
                     print("eval: %s %s failed: %s" % (cond, method, err))
                     continue
                 outs[method] = [read_audio(os.path.join(cdir, method, c["name"] + ".wav"))[0] for c in clips]
+        FFB = (1536, 3072, 6144)
+        refs = []
+        for c in clips:  # everything about the clean reference, once per clip
+            ref16 = to16k(c["clean"], FS_HOST)
+            refs.append(dict(ref16=ref16, lr=M.logmel(ref16), m16=M.mags(ref16, (512, 1024, 2048)),
+                             m48=M.mags(c["clean"], FFB), deg16=to16k(c["degraded"], FS_HOST)))
         rows = {}
         for method, ys in outs.items():
             rows[method] = []
-            for c, y in zip(clips, ys):
-                ref16 = to16k(c["clean"], FS_HOST)
-                y16 = to16k(y, FS_HOST)
-                lr, lo = M.logmel(ref16), M.logmel(y16)
+            for c, r, y in zip(clips, refs, ys):
+                y16 = r["deg16"] if method == "input" else to16k(y, FS_HOST)
+                lr, lo = r["lr"], M.logmel(y16)
                 T = min(len(lr), len(lo))
                 rows[method].append(dict(logmel_l1=float(np.mean(np.abs(lr[:T] - lo[:T]))),
-                                         mrstft=M.mrstft(y16, ref16), sisdr=M.sisdr(y16, ref16),
-                                         mrstft_fb=M.mrstft(y, c["clean"], (1536, 3072, 6144))))
+                                         mrstft=M.mrstft(y16, r["ref16"], ref_mags=r["m16"]),
+                                         sisdr=M.sisdr(y16, r["ref16"]),
+                                         mrstft_fb=M.mrstft(y, c["clean"], FFB, ref_mags=r["m48"])))
         if net is not None:
             rows["mel2mel_net"], rows["mel2mel_gl"] = [], []
-            for i, c in enumerate(clips):
-                ref16 = to16k(c["clean"], FS_HOST)
-                deg16 = to16k(c["degraded"], FS_HOST)
-                lr = M.logmel(ref16)
+            for i, (c, r) in enumerate(zip(clips, refs)):
+                ref16, deg16, lr = r["ref16"], r["deg16"], r["lr"]
                 y = run_net(net, M.logmel(deg16))
                 rows["mel2mel_net"].append(dict(logmel_l1=float(np.mean(np.abs(y - lr)))))
                 if not a.no_gl and i < a.gl_clips:
                     w = inv.griffin_lim(y, len(deg16), seed=i)
                     lo = M.logmel(w)
                     rows["mel2mel_gl"].append(dict(logmel_l1=float(np.mean(np.abs(lo - lr))),
-                                                   mrstft=M.mrstft(w, ref16), sisdr=None))
+                                                   mrstft=M.mrstft(w, ref16, ref_mags=r["m16"]), sisdr=None))
             if not rows["mel2mel_gl"]:
                 del rows["mel2mel_gl"]
             if dw is not None:
                 rows["mel2mel_diffwave_py"] = []
-                for i, c in enumerate(clips[:a.gl_clips]):
-                    ref16 = to16k(c["clean"], FS_HOST)
-                    lr = M.logmel(ref16)
-                    w = run_diffwave(dw, run_net(net, M.logmel(to16k(c["degraded"], FS_HOST))), len(ref16), i)
+                for i, (c, r) in enumerate(zip(clips[:a.gl_clips], refs)):
+                    ref16, lr = r["ref16"], r["lr"]
+                    w = run_diffwave(dw, run_net(net, M.logmel(r["deg16"])), len(ref16), i)
                     rows["mel2mel_diffwave_py"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
                                                             mrstft=M.mrstft(w, ref16), sisdr=None))
         if cond == "full" and not a.no_gl:
-            for i, c in enumerate(clips[:a.gl_clips]):
-                ref16 = to16k(c["clean"], FS_HOST)
-                deg16 = to16k(c["degraded"], FS_HOST)
-                lr = M.logmel(ref16)
+            for i, (c, r) in enumerate(zip(clips[:a.gl_clips], refs)):
+                ref16, deg16, lr = r["ref16"], r["deg16"], r["lr"]
                 w = inv.griffin_lim(lr, len(ref16), seed=i)
                 voc_rows["griffinlim"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
                                                    mrstft=M.mrstft(w, ref16)))
