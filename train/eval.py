@@ -13,7 +13,7 @@ runs the C command line (build/menhance) on them, and scores
 
 Methods: input (untouched), classical (CLI), mel2mel_phase (CLI, cleaned magnitudes on the input phase),
 mel2mel_gl (the network in PyTorch + Griffin-Lim in Python, 16 kHz), mel2mel_net (the network's output mel
-itself, logmel_l1 only: training progress without the C path), mel2mel_vocoder (CLI --mode vocoder, when its
+itself, logmel_l1 only: training progress without the C path), mel2mel_diffwave (CLI --mode vocoder with models/menhance.safetensors, when its
 model loads). "vocoder": resynthesis of the clean mels (griffinlim; input_phase = clean mel magnitudes on the
 degraded phase of the full-chain clips) -- the ceiling of each output path with a perfect Mel2Mel.
 
@@ -233,7 +233,10 @@ def main():
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "menhance"))
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "mel2mel_stream.safetensors"),
                     help="Mel2Mel for the CLI and the Python paths (.safetensors or a training .pt)")
-    ap.add_argument("--vocoder-model", default="", help="model file for the CLI vocoder mode (if any)")
+    default_voc = os.path.join(ROOT, "models", "menhance.safetensors")
+    ap.add_argument("--vocoder-model", default=default_voc if os.path.exists(default_voc) else "",
+                    help="model file (Mel2Mel + DiffWave) for the CLI vocoder mode, reported as "
+                         "mel2mel_diffwave ('' to skip)")
     ap.add_argument("--diffwave", default="auto", help="DiffWave .safetensors for the Python vocoder paths "
                     "('auto': models/diffwave*.safetensors if present, '' to skip)")
     ap.add_argument("--no-cli", action="store_true")
@@ -293,10 +296,10 @@ def main():
         if have_cli:
             for method, args in (("classical", ["-m", "classical", "--no-model"]),
                                  ("mel2mel_phase", ["-m", "mel2mel"] + cli_model_args),
-                                 ("mel2mel_vocoder", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
+                                 ("mel2mel_diffwave", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
                 if method == "mel2mel_phase" and not cli_model_args:
                     continue
-                if method == "mel2mel_vocoder" and not a.vocoder_model:
+                if method == "mel2mel_diffwave" and not a.vocoder_model:
                     continue  # the CLI's vocoder mode needs a model file that carries a vocoder
                 err = run_cli(a.cli, paths, os.path.join(cdir, method), args)
                 if err:
