@@ -329,6 +329,23 @@ static const char *base_name(const char *path) {
     return s ? s + 1 : path;
 }
 
+/* The before/after PNG both paths write; labels name the files and how the output was made. */
+static int write_comparison(const char *png_path, spectrogram *before, spectrogram *after,
+                            const char *in_path, const char *out_path, const char *how,
+                            int linear) {
+    char t_before[PATH_MAX + 32], t_after[PATH_MAX + 64], err[512];
+    snprintf(t_before, sizeof t_before, "BEFORE: %s", base_name(in_path));
+    snprintf(t_after, sizeof t_after, "AFTER: %s (%s)", base_name(out_path), how);
+    spectrogram_panel panels[2] = {{before, t_before}, {after, t_after}};
+    if (spectrogram_write_png(png_path, panels, 2,
+                              linear ? SPECTROGRAM_LINEAR_FREQ : SPECTROGRAM_LOG_FREQ, err,
+                              sizeof err) != 0) {
+        fprintf(stderr, "menhance: error: spectrogram: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int is_directory(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -634,16 +651,9 @@ static int process_file(const cli_options *o, menhance_model **model, int mode, 
     if (png_path) {
         spectrogram_finish(j.before);
         spectrogram_finish(j.after);
-        char t_before[PATH_MAX + 32], t_after[PATH_MAX + 64];
-        snprintf(t_before, sizeof t_before, "BEFORE: %s", base_name(in_path));
-        snprintf(t_after, sizeof t_after, "AFTER: %s (%s)", base_name(out_path), mode_name(mode));
-        spectrogram_panel panels[2] = {{j.before, t_before}, {j.after, t_after}};
-        if (spectrogram_write_png(png_path, panels, 2,
-                                  o->linear_freq ? SPECTROGRAM_LINEAR_FREQ : SPECTROGRAM_LOG_FREQ,
-                                  err, sizeof err) != 0) {
-            fprintf(stderr, "menhance: error: spectrogram: %s\n", err);
+        if (write_comparison(png_path, j.before, j.after, in_path, out_path, mode_name(mode),
+                             o->linear_freq) != 0)
             goto done;
-        }
     }
     if (!o->quiet) {
         double secs = (double)read_total / ii.samplerate, wall = elapsed_s(&t0);
@@ -775,16 +785,9 @@ static int process_file_offline(const cli_options *o, offline *off, const char *
             spectrogram_push(k ? j.after : j.before, j.mono, (int)frames);
             spectrogram_finish(k ? j.after : j.before);
         }
-        char t_before[PATH_MAX + 32], t_after[PATH_MAX + 64];
-        snprintf(t_before, sizeof t_before, "BEFORE: %s", base_name(in_path));
-        snprintf(t_after, sizeof t_after, "AFTER: %s (offline)", base_name(out_path));
-        spectrogram_panel panels[2] = {{j.before, t_before}, {j.after, t_after}};
-        if (spectrogram_write_png(png_path, panels, 2,
-                                  o->linear_freq ? SPECTROGRAM_LINEAR_FREQ : SPECTROGRAM_LOG_FREQ,
-                                  err, sizeof err) != 0) {
-            fprintf(stderr, "menhance: error: spectrogram: %s\n", err);
+        if (write_comparison(png_path, j.before, j.after, in_path, out_path, "offline",
+                             o->linear_freq) != 0)
             goto done;
-        }
     }
     if (!o->quiet) {
         double secs = (double)frames / ii.samplerate, wall = elapsed_s(&t0);
