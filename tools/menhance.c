@@ -466,6 +466,26 @@ static SNDFILE *open_temp_output(const char *out, SF_INFO *info, char *tmp, size
     return sf;
 }
 
+/* Opens the temporary output for both paths and reports a failure.  Integer outputs clip
+ * rather than wrap around on overs. */
+static SNDFILE *open_output(const char *out, SF_INFO *info, char *tmp, size_t n, int *made) {
+    errno = 0;
+    SNDFILE *sf = open_temp_output(out, info, tmp, n, made);
+    if (!sf) {
+        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", out,
+                errno ? strerror(errno) : sf_strerror(NULL));
+        return NULL;
+    }
+    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    return sf;
+}
+
+/* Formats that store integers, where samples beyond full scale are clipped (and counted). */
+static int format_is_integer(int format) {
+    int sub = format & SF_FORMAT_SUBMASK;
+    return sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE && sub != SF_FORMAT_VORBIS;
+}
+
 static void downmix(const float *const *planes, int ch, int n, float *mono) {
     if (ch == 1) {
         memcpy(mono, planes[0], (size_t)n * sizeof *mono);
@@ -551,18 +571,9 @@ static int process_file(const cli_options *o, menhance_model **model, int mode, 
         if (!j.before || !j.after) goto oom;
     }
 
-    errno = 0;
-    j.out = open_temp_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
-    if (!j.out) {
-        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", out_path,
-                errno ? strerror(errno) : sf_strerror(NULL));
-        goto done;
-    }
-    /* Integer outputs: clip rather than wrap around on overs. */
-    sf_command(j.out, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    int integer_out = (oi.format & SF_FORMAT_SUBMASK) != SF_FORMAT_FLOAT &&
-                      (oi.format & SF_FORMAT_SUBMASK) != SF_FORMAT_DOUBLE &&
-                      (oi.format & SF_FORMAT_SUBMASK) != SF_FORMAT_VORBIS;
+    j.out = open_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
+    if (!j.out) goto done;
+    int integer_out = format_is_integer(oi.format);
 
     progress prog = {
         .enabled = !o->quiet && isatty(STDERR_FILENO), .last = -1, .name = base_name(in_path)};
@@ -747,16 +758,9 @@ static int process_file_offline(const cli_options *o, offline *off, const char *
         goto done;
     }
     progress_clear(&prog);
-    errno = 0;
-    j.out = open_temp_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
-    if (!j.out) {
-        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", out_path,
-                errno ? strerror(errno) : sf_strerror(NULL));
-        goto done;
-    }
-    sf_command(j.out, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    int sub = oi.format & SF_FORMAT_SUBMASK;
-    if (sub != SF_FORMAT_FLOAT && sub != SF_FORMAT_DOUBLE && sub != SF_FORMAT_VORBIS)
+    j.out = open_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
+    if (!j.out) goto done;
+    if (format_is_integer(oi.format))
         for (long long i = 0; i < frames * ch; i++)
             overs += fabsf(j.obuf[i]) > 1.0f;
     if (sf_writef_float(j.out, j.obuf, frames) != frames) {
