@@ -133,13 +133,17 @@ void mel_apply(const mel *m, const float *power, float *melpow) {
     }
 }
 
-void mel_log(const mel *m, const float *power, float *logmel) {
-    mel_apply(m, power, logmel);
+void mel_to_log(const mel *m, const float *melpow, float *logmel) {
     for (int b = 0; b < m->n_mels; b++) {
-        float v = logmel[b];
+        float v = melpow[b];
         /* NaN compares false, so it is floored too rather than poisoning the network. */
         logmel[b] = log2f(v > MEL_LOG_FLOOR ? v : MEL_LOG_FLOOR);
     }
+}
+
+void mel_log(const mel *m, const float *power, float *logmel) {
+    mel_apply(m, power, logmel);
+    mel_to_log(m, logmel, logmel);
 }
 
 void mel_gains_to_bins(const mel *m, const float *band_gain, float *bin_gain) {

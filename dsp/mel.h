@@ -16,6 +16,8 @@ int mel_bins(const mel *m);
 const float *mel_filters(const mel *m);
 /* power: n_bins values -> mel power (n_mels values). */
 void mel_apply(const mel *m, const float *power, float *melpow);
+/* mel power (n_mels values, may alias logmel) -> log2(max(MEL_LOG_FLOOR, mel power)). */
+void mel_to_log(const mel *m, const float *melpow, float *logmel);
 /* power: n_bins values -> log2(max(MEL_LOG_FLOOR, mel power)). */
 void mel_log(const mel *m, const float *power, float *logmel);
 /* Spreads per-band gains to per-bin gains (filter-weighted average of the bands covering

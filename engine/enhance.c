@@ -191,7 +191,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         }
     }
     mel_apply(h->mel, h->power, h->melpow);
-    mel_log(h->mel, h->power, h->logmel[now]);
+    mel_to_log(h->mel, h->melpow, h->logmel[now]);
 
     denoise_set(h->dn, p->strength, p->max_atten_db);
     denoise_process(h->dn, h->melpow, h->gcl[now]);
