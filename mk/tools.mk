@@ -1,6 +1,6 @@
 # Command-line tools (cli helper): build/menhance, build/menhance-bench, `make demo`, `make bench`.
 TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f 2>/dev/null)
-MENHANCE_CLI_SRC := tools/menhance.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
+MENHANCE_CLI_SRC := tools/menhance_cli.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
     tools/offline.c tools/griffinlim.c
 MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
 MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
