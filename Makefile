@@ -55,8 +55,15 @@ deps:
 -include mk/*.mk
 -include $(LIB_OBJ:.o=.d)
 
+# The build's output goes to a log, shown only when the build fails, so that the summary
+# line of the tests is the last thing on the screen.
+TEST_BUILD_LOG = $(BUILDDIR)/test-build.log
 test: deps
-	@$(MAKE) --no-print-directory all-tests
+	@mkdir -p $(BUILDDIR)
+	@echo "test: building (log: $(TEST_BUILD_LOG))"
+	@$(MAKE) --no-print-directory all-tests > $(TEST_BUILD_LOG) 2>&1 || \
+	  { tail -n 40 $(TEST_BUILD_LOG); echo "test: the build failed (whole log: $(TEST_BUILD_LOG))"; \
+	    echo "0 passed, 1 failed"; exit 1; }
 	@sh tests/run.sh $(sort $(TEST_PROGS))
 
 all-tests: all $(filter $(BUILDDIR)/%,$(TEST_PROGS))

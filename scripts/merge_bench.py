@@ -2,7 +2,8 @@
 """Merges the benchmark pieces into build/bench.json (DESIGN.md section 5) and prints a summary.
 
 Inputs (in --build, each optional except that at least one must exist):
-  bench_modes.json     build/menhance-bench: {"modes": {...}, "config": {...}, "skipped": {...}}
+  bench_modes.json     build/menhance-bench: {"modes": {...}, "config": {...}, "skipped": {...},
+                       "ring": [...]} (the ring's rates go to the top level as "ring")
   bench_nn.json        build/bench_nn: peak_gflops, gemm, diffwave_step, diffwave_rtf_16k, ...
   bench_mel2mel.json  one JSON object per line (Mel2Mel timings), kept as a list
 Keys from bench_nn.json go to the top level; engine modes under "modes"; the mode bench's
@@ -57,6 +58,8 @@ def merge(build):
             out["modes_config"] = modes["config"]
         if modes.get("skipped"):
             out["modes_skipped"] = modes["skipped"]
+        if modes.get("ring"):
+            out["ring"] = modes["ring"]  # SPSC ring message rates (tests/stress_ring.c's traffic)
         sources.append("bench_modes.json")
     m2m = load_jsonl(os.path.join(build, "bench_mel2mel.json"))
     if m2m is not None:
@@ -94,6 +97,8 @@ def summary(b):
             lines.append("  %-10s %9s %9s samples" % (name, fmt(m.get("rtf"), ".4f"), m.get("latency_samples")))
         for name, why in (b.get("modes_skipped") or {}).items():
             lines.append("  %-10s skipped: %s" % (name, why))
+    for r in b.get("ring", []) or []:
+        lines.append("ring %s B: %s messages/s" % (r.get("capacity_bytes"), fmt(r.get("messages_per_s"), ".0f")))
     if "mel2mel_runs" in b:
         lines.append("mel2mel runs: %d line(s)" % len(b["mel2mel_runs"]))
     return "\n".join(lines)

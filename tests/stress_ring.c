@@ -10,19 +10,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
-/* Up to N_MSG messages, but stop after TIME_LIMIT_S so a loaded CI machine stays within the
- * 20 s budget (an idle machine passes ~2 M messages in that time, one with load 8 about 1 M);
- * at least MIN_MSG must get through. */
-#define N_MSG 3000000u
-#define MIN_MSG 100000u
-#define TIME_LIMIT_S 8.0
+/* A fixed number of messages, however long they take: this test asserts correctness only
+ * (nothing lost, reordered or torn).  How fast the ring goes is a benchmark figure
+ * (`make bench`, "ring" in build/bench.json): a loaded 2-core machine under TSan once got only
+ * 65,540 messages through in the time an old rate check allowed.  100,000 messages of 0-61
+ * bytes through a 256-byte ring wrap it about 15,000 times (under a second idle). */
+#define N_MSG 100000u
 #define MAX_PAYLOAD 61
 
 typedef struct {
     ring *r;
-    atomic_int stop;    /* consumer -> producer: time is up */
     atomic_uint n_sent; /* producer -> consumer: final count, valid once done is set */
     atomic_int done;
 } shared;
@@ -41,7 +39,7 @@ static void *producer(void *arg) {
     ring *r = sh->r;
     unsigned char msg[sizeof(header) + MAX_PAYLOAD];
     uint32_t seq;
-    for (seq = 0; seq < N_MSG && !atomic_load(&sh->stop); seq++) {
+    for (seq = 0; seq < N_MSG; seq++) {
         header h = {seq, (seq * 2654435761u >> 7) % (MAX_PAYLOAD + 1)};
         memcpy(msg, &h, sizeof h);
         for (uint32_t i = 0; i < h.len; i++)
@@ -55,12 +53,6 @@ static void *producer(void *arg) {
     return NULL;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int main(void) {
     /* Small capacity so the ring is full or empty very often and wraps constantly. */
     shared sh = {.r = ring_create(200)};
@@ -69,9 +61,7 @@ int main(void) {
     pthread_create(&t, NULL, producer, &sh);
     uint32_t bad = 0, received = 0;
     unsigned char buf[MAX_PAYLOAD];
-    double t0 = now_s();
     for (;;) {
-        if ((received & 0xFFFF) == 0 && now_s() - t0 > TIME_LIMIT_S) atomic_store(&sh.stop, 1);
         header h;
         if (!ring_peek(r, &h, sizeof h)) {
             /* Empty: finished once the producer is done and everything it sent is in. */
@@ -93,10 +83,9 @@ int main(void) {
         received++;
     }
     pthread_join(t, NULL);
-    printf("stress_ring: %u messages in %.1f s\n", received, now_s() - t0);
+    CHECK(atomic_load(&sh.n_sent) == N_MSG, "sent %u of %u", atomic_load(&sh.n_sent), N_MSG);
     CHECK(received == atomic_load(&sh.n_sent), "received %u of %u", received,
           atomic_load(&sh.n_sent));
-    CHECK(received >= MIN_MSG, "only %u messages got through", received);
     CHECK(bad == 0, "%u corrupted or out-of-order messages", bad);
     CHECK(ring_read_space(r) == 0, "leftover bytes");
     ring_destroy(r);

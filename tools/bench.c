@@ -5,11 +5,17 @@
  * CLOCK_THREAD_CPUTIME_ID is the whole cost.  Real-time factor = CPU time / audio time.
  * Also reports menhance_latency() and the slowest block against the block's time budget
  * (what decides crackles on a live host).  Modes that need a model run only when one loads.
+ * Also times the SPSC ring (dsp/ring.c) between two threads: tests/stress_ring.c only checks
+ * that nothing is lost, reordered or torn; its speed is a figure, measured here.
  * Writes build/bench_modes.json: {"modes": {"classical": {"rtf": .., "latency_samples": ..},
- * "mel2mel": {..}, "diffwave": {..}}, "config": {..}}. */
+ * "mel2mel": {..}, "diffwave": {..}}, "config": {..}, "ring": [{..}, ..]}. */
+#include "dsp/ring.h"
 #include "engine/menhance.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +177,71 @@ static void run_mode(const bench_options *o, int mode, float *const *x, long lon
     menhance_destroy(e);
 }
 
+/* ---- the ring: messages per second between a producer and a consumer thread ---- */
+enum { RING_MAX_PAYLOAD = 61, RING_CASES = 2 };
+
+typedef struct {
+    size_t capacity;
+    unsigned messages;
+    double seconds, per_s;
+    unsigned corrupt;
+} ring_result;
+
+typedef struct {
+    ring *r;
+    unsigned n;
+} ring_job;
+
+static void *ring_producer(void *arg) {
+    ring_job *j = arg;
+    unsigned char msg[8 + RING_MAX_PAYLOAD];
+    for (unsigned seq = 0; seq < j->n; seq++) {
+        unsigned len = (seq * 2654435761u >> 7) % (RING_MAX_PAYLOAD + 1);
+        memcpy(msg, &seq, 4);
+        memcpy(msg + 4, &len, 4);
+        memset(msg + 8, (int)(seq & 0xff), len);
+        while (!ring_write(j->r, msg, 8 + len))
+            sched_yield();
+    }
+    return NULL;
+}
+
+/* The same traffic as tests/stress_ring.c (headers and 0-61 byte payloads), without TSan. */
+static void ring_bench(size_t capacity, unsigned n, ring_result *res) {
+    memset(res, 0, sizeof *res);
+    res->capacity = capacity;
+    ring_job j = {ring_create(capacity), n};
+    if (!j.r) return;
+    pthread_t t;
+    double t0 = now_s(CLOCK_MONOTONIC);
+    if (pthread_create(&t, NULL, ring_producer, &j)) {
+        ring_destroy(j.r);
+        return;
+    }
+    unsigned char buf[RING_MAX_PAYLOAD];
+    unsigned got = 0;
+    while (got < n) {
+        unsigned h[2];
+        if (!ring_read(j.r, h, sizeof h)) {
+            sched_yield();
+            continue;
+        }
+        if (h[1] > RING_MAX_PAYLOAD || h[0] != got) {
+            res->corrupt++;
+            break;
+        }
+        while (!ring_read(j.r, buf, h[1]))
+            sched_yield();
+        if (h[1] && (buf[0] != (unsigned char)(got & 0xff))) res->corrupt++;
+        got++;
+    }
+    pthread_join(t, NULL);
+    res->seconds = now_s(CLOCK_MONOTONIC) - t0;
+    res->messages = got;
+    res->per_s = res->seconds > 0 ? got / res->seconds : 0;
+    ring_destroy(j.r);
+}
+
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -184,7 +255,7 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static int write_json(const bench_options *o, const mode_result *r) {
+static int write_json(const bench_options *o, const mode_result *r, const ring_result *rr) {
     FILE *f = fopen(o->out_path, "w");
     if (!f) return -1;
     fprintf(f,
@@ -216,7 +287,14 @@ static int write_json(const bench_options *o, const mode_result *r) {
         json_string(f, r[m].reason);
         first = 0;
     }
-    fprintf(f, "%s}\n}\n", first ? "" : "\n  ");
+    fprintf(f, "%s},\n  \"ring\": [", first ? "" : "\n  ");
+    for (int i = 0; i < RING_CASES; i++)
+        fprintf(f,
+                "%s\n    {\"capacity_bytes\": %zu, \"messages\": %u, \"seconds\": %.4f, "
+                "\"messages_per_s\": %.0f, \"corrupt\": %u}",
+                i ? "," : "", rr[i].capacity, rr[i].messages, rr[i].seconds, rr[i].per_s,
+                rr[i].corrupt);
+    fprintf(f, "\n  ]\n}\n");
     return fclose(f);
 }
 
@@ -292,11 +370,19 @@ int main(int argc, char **argv) {
     }
     for (int c = 0; c < CH; c++)
         free(x[c]);
+    /* 256 bytes: full or empty most of the time (the stress test's ring); 64 KiB: streaming. */
+    ring_result rr[RING_CASES];
+    const size_t caps[RING_CASES] = {256, 65536};
+    for (int i = 0; i < RING_CASES; i++) {
+        ring_bench(caps[i], 1000000u, &rr[i]);
+        printf("ring %6zu B: %u messages in %.3f s, %.0f messages/s%s\n", caps[i], rr[i].messages,
+               rr[i].seconds, rr[i].per_s, rr[i].corrupt ? " (CORRUPT)" : "");
+    }
     if (!r[0].available) {
         fprintf(stderr, "menhance-bench: the classical mode failed: %s\n", r[0].reason);
         return 1;
     }
-    if (write_json(&o, r) != 0) {
+    if (write_json(&o, r, rr) != 0) {
         fprintf(stderr, "menhance-bench: cannot write %s\n", o.out_path);
         return 1;
     }

@@ -3,7 +3,9 @@
 
   wavtool.py gen OUT CHANNELS RATE SECONDS      music-like test signal, 32-bit float
   wavtool.py check IN OUT [OUT2]                 prints: frames channels finite peak rms_ratio lag
-                                                 [maxdiff to OUT2]
+                                                 [maxdiff to OUT2, first difference: one token,
+                                                 first=FRAME/chCH/OUT/OUT2, first=none or
+                                                 first=shape:AxB/CxD]
   wavtool.py align REF OUT SKIP                  impulse onsets (|x| > 0.2) from sample SKIP on:
                                                  prints n_ref n_out n_out_on_ref_onsets maxdiff
                                                  xcorr_lag (best lag within +-500 samples)
@@ -85,8 +87,17 @@ def check(inp, out, out2=None):
     res = [len(y), y.shape[1], int(finite), '%.4f' % float(np.abs(yc).max()), '%.3f' % ratio, lag]
     if out2:
         _, z = read_wav(out2)
-        m = min(len(z), len(yc))
-        res.append('%.3g' % (float(np.abs(z[:m] - yc[:m]).max()) if z.shape == yc.shape else 1e9))
+        if z.shape != yc.shape:
+            res += ['1e9', 'first=shape:%dx%d/%dx%d' % (yc.shape + z.shape)]
+        else:
+            d = np.abs(np.nan_to_num(z) - yc)
+            res.append('%.3g' % float(d.max()) if len(d) else '0')
+            idx = np.argwhere(d > 0)
+            if len(idx):
+                f, c = int(idx[0][0]), int(idx[0][1])
+                res.append('first=%d/ch%d/%.9g/%.9g' % (f, c, yc[f, c], z[f, c]))
+            else:
+                res.append('first=none')
     print(*res)
 
 
