@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/menhance.h"
 #include "tests/check.h"
@@ -151,7 +152,9 @@ static void test_bad_files(void) {
     static unsigned char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    const char *tmp = "build/tests/truncated.safetensors";
+    /* In /tmp, not build/: the build directory is BUILDDIR, and may not be build/. */
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "/tmp/menhance-truncated-%d.safetensors", (int)getpid());
     size_t cuts[] = {4, 100, n / 2, n - 1};
     for (int i = 0; i < 4; i++) {
         FILE *o = fopen(tmp, "wb");
