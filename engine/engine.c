@@ -51,6 +51,13 @@
 #define VOC_LATE_LIMIT 4
 #define VOC_HOLD_CHUNKS 625 /* 10 s */
 #define OUT_LIMIT 8.0f      /* +18 dBFS: nothing louder ever leaves, NaN never does */
+/* The worker polls for chunks instead of being woken for each one: waking a sleeping thread
+ * is a futex syscall, which the audio thread must not make in steady state.  A 2 ms poll
+ * (an eighth of a chunk) costs little of the worker's slack of two chunks or more.  After a
+ * pause of POLL_IDLE_S plus two of the longest host blocks without a chunk (the host stopped
+ * calling), the worker sleeps on the semaphore, and only then does the audio thread post. */
+#define POLL_NS 2000000L
+#define POLL_IDLE_S 0.5
 
 typedef struct {
     float x[MAX_CH][HOP];
@@ -113,6 +120,8 @@ struct menhance {
     pthread_t thread;
     sem_t wake;
     int have_thread, have_sem;
+    int idle_polls;     /* polls without a new chunk before the worker sleeps */
+    _Atomic int asleep; /* the worker waits on `wake` (or is about to): post to wake it */
 };
 
 #define NO_MODEL(e) ((menhance_model *)&(e)->none)
@@ -200,17 +209,33 @@ static void *worker_main(void *arg) {
 #if defined(__SSE__)
     _mm_setcsr(_mm_getcsr() | 0x8040); /* flush denormals to zero */
 #endif
-    int more = 0;
+    int more = 0, idle = 0;
+    long long seen = -1;
     while (!atomic_load(&e->quit)) {
-        if (!more) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+        long long produced = atomic_load(&e->produced);
+        if (produced != seen) {
+            seen = produced;
+            idle = 0;
+        }
+        if (!more && idle < e->idle_polls) {
+            idle++;
+            debug_sleep(POLL_NS / 1000);
+        } else if (!more) {
+            /* Dekker with publish_chunk(): either the audio thread sees `asleep` and posts,
+             * or this thread sees the new chunk and does not wait. */
+            atomic_store(&e->asleep, 1);
+            atomic_thread_fence(memory_order_seq_cst);
+            if (atomic_load(&e->produced) == seen && !atomic_load(&e->quit)) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 200 * 1000 * 1000;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                sem_timedwait(&e->wake, &ts);
             }
-            sem_timedwait(&e->wake, &ts);
+            atomic_store(&e->asleep, 0);
         }
         more = 0;
         if (atomic_load(&e->sync_mode)) continue;
@@ -327,6 +352,8 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     menhance_reset(e);
 
     if (cfg->threaded) {
+        e->idle_polls =
+            (int)((POLL_IDLE_S + 2.0 * e->cfg.max_block / e->rate) * 1e9 / POLL_NS) + 1;
         if (sem_init(&e->wake, 0, 0) == 0) e->have_sem = 1;
         if (e->have_sem && pthread_create(&e->thread, NULL, worker_main, e) == 0)
             e->have_thread = 1;
@@ -510,7 +537,11 @@ static void publish_chunk(menhance *e) {
         atomic_store_explicit(&e->busy, 0, memory_order_release);
     } else {
         atomic_store(&e->sync_mode, 0);
-        sem_post(&e->wake);
+        /* No syscall while the worker polls; see POLL_NS. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&e->asleep, memory_order_relaxed) &&
+            atomic_exchange(&e->asleep, 0))
+            sem_post(&e->wake);
     }
     emit_chunk(e);
 }

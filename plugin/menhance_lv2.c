@@ -78,7 +78,9 @@ typedef enum {
 } PortIndex;
 
 /* Messages between run() and the worker.  The LV2 worker copies them, so a message is a
- * plain header, optionally followed by a path. */
+ * plain header, optionally followed by a path.  The worker API promises no alignment for the
+ * copy (the test host hands them over 4 bytes off on purpose), and Job holds a pointer:
+ * receivers memcpy the header out instead of casting the buffer. */
 typedef enum {
     JOB_LOAD,         /* worker: load the model at the path that follows */
     JOB_FREE,         /* worker: free a model the engine handed back */
@@ -490,23 +492,24 @@ static void run(LV2_Handle instance, uint32_t n_samples) {
 static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function respond,
                               LV2_Worker_Respond_Handle handle, uint32_t size, const void *data) {
     Plugin *self = (Plugin *)instance;
-    if (size < sizeof(Job)) return LV2_WORKER_ERR_UNKNOWN;
-    const Job *job = (const Job *)data;
-    switch ((JobType)job->type) {
+    Job job;
+    if (size < sizeof job) return LV2_WORKER_ERR_UNKNOWN;
+    memcpy(&job, data, sizeof job);
+    switch ((JobType)job.type) {
     case JOB_LOAD: {
         const char *path = (const char *)data + sizeof(Job);
-        if (job->path_len == 0 || size < sizeof(Job) + job->path_len ||
-            path[job->path_len - 1] != '\0')
+        if (job.path_len == 0 || job.path_len > PATH_MAX_LEN ||
+            size < sizeof(Job) + job.path_len || path[job.path_len - 1] != '\0')
             return LV2_WORKER_ERR_UNKNOWN;
         menhance_model *m = model_load_logged(self, path);
         if (!m) return LV2_WORKER_SUCCESS; /* keep the current model; already logged */
         path_set(self, path);
-        JobWithPath reply = {.head = {.type = REPLY_LOADED, .path_len = job->path_len, .model = m}};
-        memcpy(reply.path, path, job->path_len);
-        return respond(handle, (uint32_t)(sizeof(Job) + job->path_len), &reply);
+        JobWithPath reply = {.head = {.type = REPLY_LOADED, .path_len = job.path_len, .model = m}};
+        memcpy(reply.path, path, job.path_len);
+        return respond(handle, (uint32_t)(sizeof(Job) + job.path_len), &reply);
     }
     case JOB_FREE:
-        menhance_model_free(job->model);
+        menhance_model_free(job.model);
         return LV2_WORKER_SUCCESS;
     case JOB_COLLECT: {
         Job reply = {.type = REPLY_COLLECTED, .count = collect_now(self)};
@@ -523,22 +526,23 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
 
 static LV2_Worker_Status work_response(LV2_Handle instance, uint32_t size, const void *data) {
     Plugin *self = (Plugin *)instance;
-    if (size < sizeof(Job)) return LV2_WORKER_ERR_UNKNOWN;
-    const Job *job = (const Job *)data;
-    if (job->type == REPLY_COLLECTED) {
+    Job job;
+    if (size < sizeof job) return LV2_WORKER_ERR_UNKNOWN;
+    memcpy(&job, data, sizeof job);
+    if (job.type == REPLY_COLLECTED) {
         self->collect_in_flight = 0;
-        self->live_models -= job->count;
+        self->live_models -= job.count;
         return LV2_WORKER_SUCCESS;
     }
-    if (job->type != REPLY_LOADED) return LV2_WORKER_ERR_UNKNOWN;
+    if (job.type != REPLY_LOADED) return LV2_WORKER_ERR_UNKNOWN;
 
     /* The engine switches at its next chunk; a model it had not picked up yet comes back
      * here and goes to the worker to be freed. */
-    menhance_model *back = menhance_swap_model(self->engine, job->model);
-    model_handed(self, job->model, back);
+    menhance_model *back = menhance_swap_model(self->engine, job.model);
+    model_handed(self, job.model, back);
     if (back) free_later(self, back);
-    if (job->path_len && size >= sizeof(Job) + job->path_len)
-        rt_path_set(self, (const char *)data + sizeof(Job), job->path_len - 1);
+    if (job.path_len && size >= sizeof(Job) + job.path_len)
+        rt_path_set(self, (const char *)data + sizeof(Job), job.path_len - 1);
     return LV2_WORKER_SUCCESS;
 }
 

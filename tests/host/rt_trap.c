@@ -1,6 +1,9 @@
 /* LD_PRELOAD trap for real-time safety: interposes the libc calls an audio thread must never
- * make (allocation, locks and waits, sleeps, file and console I/O) and counts the ones made by
- * a thread while it has declared itself "in run" through rt_trap_set(1).  Other threads (the
+ * make (allocation, locks and waits, semaphore and condition-variable wake-ups, raw syscalls
+ * such as futex, sleeps, file and console I/O) and counts the ones made by a thread while it
+ * has declared itself "in run" through rt_trap_set(1).  Waking another thread is a syscall
+ * (futex) whenever that thread sleeps, so sem_post and pthread_cond_signal count even when
+ * they happen to find nobody waiting.  Other threads (the
  * engine's worker, the LV2 worker, the test's own setup) may do anything.
  *
  * The test host finds rt_trap_set / rt_trap_report with dlsym(RTLD_DEFAULT, ...), so the same
@@ -9,6 +12,7 @@
  * dlsym(RTLD_NEXT) on first use. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -108,6 +112,12 @@ int posix_memalign(void **out, size_t a, size_t n) {
 NEXT(int, pthread_mutex_lock, (pthread_mutex_t *))
 NEXT(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))
 NEXT(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *))
+NEXT(int, pthread_cond_signal, (pthread_cond_t *))
+NEXT(int, pthread_cond_broadcast, (pthread_cond_t *))
+NEXT(int, sem_post, (sem_t *))
+NEXT(int, sem_wait, (sem_t *))
+NEXT(int, sem_timedwait, (sem_t *, const struct timespec *))
+NEXT(long, syscall, (long, long, long, long, long, long, long))
 NEXT(int, pthread_join, (pthread_t, void **))
 NEXT(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))
 NEXT(int, nanosleep, (const struct timespec *, struct timespec *))
@@ -139,6 +149,38 @@ int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
 int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t) {
     hit("pthread_cond_timedwait");
     return next_pthread_cond_timedwait()(c, m, t);
+}
+int pthread_cond_signal(pthread_cond_t *c) {
+    hit("pthread_cond_signal");
+    return next_pthread_cond_signal()(c);
+}
+int pthread_cond_broadcast(pthread_cond_t *c) {
+    hit("pthread_cond_broadcast");
+    return next_pthread_cond_broadcast()(c);
+}
+int sem_post(sem_t *s) {
+    hit("sem_post");
+    return next_sem_post()(s);
+}
+int sem_wait(sem_t *s) {
+    hit("sem_wait");
+    return next_sem_wait()(s);
+}
+int sem_timedwait(sem_t *s, const struct timespec *t) {
+    hit("sem_timedwait");
+    return next_sem_timedwait()(s, t);
+}
+/* syscall(SYS_futex, ...) and friends: six argument registers are passed on whatever the
+ * caller gave (extra ones are ignored by the kernel). */
+long syscall(long nr, ...) {
+    va_list ap;
+    va_start(ap, nr);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    hit("syscall");
+    return next_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 int pthread_join(pthread_t t, void **r) {
     hit("pthread_join");
@@ -252,6 +294,12 @@ __attribute__((constructor)) static void rt_trap_init(void) {
     next_pthread_mutex_lock();
     next_pthread_cond_wait();
     next_pthread_cond_timedwait();
+    next_pthread_cond_signal();
+    next_pthread_cond_broadcast();
+    next_sem_post();
+    next_sem_wait();
+    next_sem_timedwait();
+    next_syscall();
     next_pthread_join();
     next_pthread_create();
     next_nanosleep();
