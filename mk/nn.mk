@@ -8,6 +8,8 @@
 
 # Elementwise loops (norms, activations, im2col) must vectorise; -O2 leaves them scalar.
 CFLAGS_nn_layers := -O3
+# the gain network's frame-by-frame products (nn/mel2mel.c matvec_t) vectorise at -O3
+CFLAGS_nn_mel2mel := -O3
 
 FUZZ_CC      ?= clang-22
 FUZZ_SECONDS ?= 300

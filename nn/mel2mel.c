@@ -21,7 +21,7 @@
 /* Frames per internal streaming step: bounds the per-chunk buffers and keeps them in cache. */
 #define M2M_CHUNK 16
 
-enum { ARCH_RESNET, ARCH_STREAM };
+enum { ARCH_RESNET, ARCH_STREAM, ARCH_GAIN };
 
 typedef struct {
     float *g, *b;
@@ -45,6 +45,12 @@ struct nn_mel2mel {
     layers_conv s_in, s_down[M2M_MAX_LEVELS], s_blk[2 * M2M_MAX_BLOCKS], s_out;
     layers_convt s_up[M2M_MAX_LEVELS];
     affine a_in, a_down[M2M_MAX_LEVELS], a_blk[2 * M2M_MAX_BLOCKS], a_up[M2M_MAX_LEVELS];
+    /* gain (nblk, dil, lookahead, kt, mean, scale shared with stream); weights [tap][in][out]
+     * (conv1d_weight_t), tap 0 the oldest frame */
+    int gch;
+    float lift, cut, ema_alpha, floor_rise; /* lift/cut in log2 power units */
+    float *g_win, *g_bin, *g_wout, *g_bout, *g_wc[M2M_MAX_BLOCKS], *g_bc[M2M_MAX_BLOCKS],
+        *g_wp[M2M_MAX_BLOCKS], *g_bp[M2M_MAX_BLOCKS];
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -363,6 +369,82 @@ static int load_stream(loader *L, const cJSON *hp) {
     return 0;
 }
 
+/* 1 log2 unit of power in dB (train/models.py DB_PER_LOG2). */
+#define M2M_DB_PER_LOG2 3.0102999566398120
+
+/* Reads a PyTorch Conv1d weight [out][in][k] and returns it as [k][in][out] (each output
+ * channel contiguous: the frame-by-frame products run over outputs, which vectorises without
+ * reordering any sum).  NULL with the loader's error. */
+static float *conv1d_weight_t(loader *L, const char *name, int out, int in, int k) {
+    int64_t shape[3] = {out, in, k};
+    const float *t = get_tensor(L, name, 3, shape);
+    if (!t) return NULL;
+    float *w = malloc((size_t)out * in * k * sizeof *w);
+    if (!w) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
+        return NULL;
+    }
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < in; i++)
+            for (int j = 0; j < k; j++)
+                w[((size_t)j * in + i) * out + o] = t[((size_t)o * in + i) * k + j];
+    return w;
+}
+
+static float *bias_copy(loader *L, const char *name, int n) {
+    int64_t shape[1] = {n};
+    const float *t = get_tensor(L, name, 1, shape);
+    float *b = t ? malloc((size_t)n * sizeof *b) : NULL;
+    if (t && !b) set_err(L->err, L->errlen, "mel2mel: out of memory");
+    if (b) memcpy(b, t, (size_t)n * sizeof *b);
+    return b;
+}
+
+static int load_gain(loader *L, const cJSON *hp) {
+    nn_mel2mel *n = L->net;
+    static const int def_dil[] = {1, 2, 4, 8, 16, 32};
+    n->nblk =
+        json_int_list(L, hp, "dilations", def_dil, 6, M2M_MAX_BLOCKS, 1, M2M_MAX_DILATION, n->dil);
+    if (n->nblk < 0) return -1;
+    float lift_db, cut_db;
+    if (json_int(L, hp, "channels", 128, 1, M2M_MAX_CH, &n->gch) ||
+        json_int(L, hp, "lookahead", 2, 0, M2M_MAX_LOOKAHEAD, &n->lookahead) ||
+        json_int(L, hp, "kt", 3, 1, 7, &n->kt) ||
+        json_float(L, hp, "norm_mean", -6.0, -1e3, 1e3, &n->mean) ||
+        json_float(L, hp, "norm_scale", 0.25, 1e-6, 1e6, &n->scale) ||
+        json_float(L, hp, "lift_db", 12.0, 0.0, 40.0, &lift_db) ||
+        json_float(L, hp, "cut_db", 30.0, 0.0, 120.0, &cut_db) ||
+        json_float(L, hp, "ema_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->ema_alpha) ||
+        json_float(L, hp, "floor_rise", 0.02, 0.0, 10.0, &n->floor_rise))
+        return -1;
+    n->lift = (float)(lift_db / M2M_DB_PER_LOG2);
+    n->cut = (float)(cut_db / M2M_DB_PER_LOG2);
+    const int F = n->n_mels, C = n->gch, kt = n->kt;
+    if (!(n->g_win = conv1d_weight_t(L, "conv_in.weight", C, 3 * F, 1)) ||
+        !(n->g_bin = bias_copy(L, "conv_in.bias", C)))
+        return -1;
+    char name[64];
+    for (int b = 0; b < n->nblk; b++) {
+        snprintf(name, sizeof name, "blocks.%d.conv.weight", b);
+        if (!(n->g_wc[b] = conv1d_weight_t(L, name, C, C, kt))) return -1;
+        snprintf(name, sizeof name, "blocks.%d.conv.bias", b);
+        if (!(n->g_bc[b] = bias_copy(L, name, C))) return -1;
+        snprintf(name, sizeof name, "blocks.%d.proj.weight", b);
+        if (!(n->g_wp[b] = conv1d_weight_t(L, name, C, C, 1))) return -1;
+        snprintf(name, sizeof name, "blocks.%d.proj.bias", b);
+        if (!(n->g_bp[b] = bias_copy(L, name, C))) return -1;
+    }
+    if (!(n->g_wout = conv1d_weight_t(L, "conv_out.weight", F, C, 1)) ||
+        !(n->g_bout = bias_copy(L, "conv_out.bias", F)))
+        return -1;
+    n->macs = 3.0 * F * C + (double)n->nblk * (kt + 1) * C * C + (double)C * F;
+    snprintf(n->desc, sizeof n->desc,
+             "Mel2Mel gain: %d channels, %d blocks, lookahead %d, gains -%.0f..+%.0f dB, %lld "
+             "params, %.2f MMAC/frame",
+             C, n->nblk, n->lookahead, cut_db, lift_db, n->params, n->macs / 1e6);
+    return 0;
+}
+
 /* The front end is fixed in C (dsp/); a model trained on another mel size cannot run. */
 static int check_frontend(loader *L) {
     const char *fe = st_meta(L->f, "frontend");
@@ -410,8 +492,11 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
     } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "stream")) {
         net->arch = ARCH_STREAM;
         rc = load_stream(&L, hp);
+    } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "gain")) {
+        net->arch = ARCH_GAIN;
+        rc = load_gain(&L, hp);
     } else {
-        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\" or \"stream\"");
+        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"stream\" or \"gain\"");
     }
 done:
     cJSON_Delete(hp);
@@ -448,14 +533,24 @@ void nn_mel2mel_free(nn_mel2mel *n) {
         layers_conv_free(&n->s_blk[i]);
         free_affine(&n->a_blk[i]);
     }
+    free(n->g_win);
+    free(n->g_bin);
+    free(n->g_wout);
+    free(n->g_bout);
+    for (int b = 0; b < M2M_MAX_BLOCKS; b++) {
+        free(n->g_wc[b]);
+        free(n->g_bc[b]);
+        free(n->g_wp[b]);
+        free(n->g_bp[b]);
+    }
     free(n);
 }
 
 int nn_mel2mel_streaming(const nn_mel2mel *n) {
-    return n->arch == ARCH_STREAM;
+    return n->arch == ARCH_STREAM || n->arch == ARCH_GAIN;
 }
 int nn_mel2mel_lookahead(const nn_mel2mel *n) {
-    return n->arch == ARCH_STREAM ? n->lookahead : 0;
+    return nn_mel2mel_streaming(n) ? n->lookahead : 0;
 }
 int nn_mel2mel_n_mels(const nn_mel2mel *n) {
     return n->n_mels;
@@ -515,6 +610,10 @@ struct nn_m2m_stream {
     ring r_in, r_delay, r_down[M2M_MAX_LEVELS], r_blk[2 * M2M_MAX_BLOCKS];
     float *e[M2M_MAX_LEVELS]; /* encoder outputs of the current chunk (U-Net skips) */
     float *xn, *tmp, *u0, *u1, *delta, *work;
+    /* gain: raw input delay line (lookahead + 1 frames), context features, per-block history
+     * of relu(h) ((kt - 1) * dilation + 1 frames), frame scratch */
+    float *gx, *gm, *gf, *gu, *gh, *ga, *gz, *ghist[M2M_MAX_BLOCKS];
+    int gx_pos, gcap[M2M_MAX_BLOCKS], gpos[M2M_MAX_BLOCKS], gstarted;
 };
 
 void nn_m2m_stream_destroy(nn_m2m_stream *s) {
@@ -533,7 +632,126 @@ void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     free(s->u1);
     free(s->delta);
     free(s->work);
+    free(s->gx);
+    free(s->gm);
+    free(s->gf);
+    free(s->gu);
+    free(s->gh);
+    free(s->ga);
+    free(s->gz);
+    for (int b = 0; b < M2M_MAX_BLOCKS; b++)
+        free(s->ghist[b]);
     free(s);
+}
+
+static void gain_reset(nn_m2m_stream *s) {
+    const nn_mel2mel *n = s->net;
+    /* frames before the stream are digital silence: the front end's floor (train/models.py) */
+    const float silence = log2f(1e-5f);
+    for (int i = 0; i < (n->lookahead + 1) * n->n_mels; i++)
+        s->gx[i] = silence;
+    s->gx_pos = 0;
+    s->gstarted = 0;
+    for (int b = 0; b < n->nblk; b++) {
+        memset(s->ghist[b], 0, (size_t)s->gcap[b] * n->gch * sizeof(float));
+        s->gpos[b] = 0;
+    }
+}
+
+static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
+    nn_m2m_stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->net = n;
+    const int F = n->n_mels, C = n->gch;
+    int fail = !(s->gx = malloc((size_t)(n->lookahead + 1) * F * sizeof(float)));
+    fail |= !(s->gm = malloc((size_t)F * sizeof(float)));
+    fail |= !(s->gf = malloc((size_t)F * sizeof(float)));
+    fail |= !(s->gu = malloc(3 * (size_t)F * sizeof(float)));
+    fail |= !(s->gh = malloc((size_t)C * sizeof(float)));
+    fail |= !(s->ga = malloc((size_t)C * sizeof(float)));
+    fail |= !(s->gz = malloc((size_t)(C > F ? C : F) * sizeof(float)));
+    for (int b = 0; b < n->nblk && !fail; b++) {
+        s->gcap[b] = (n->kt - 1) * n->dil[b] + 1;
+        fail |= !(s->ghist[b] = malloc((size_t)s->gcap[b] * C * sizeof(float)));
+    }
+    if (fail) {
+        nn_m2m_stream_destroy(s);
+        return NULL;
+    }
+    gain_reset(s);
+    return s;
+}
+
+/* y[0..M) (+)= sum_k v[k] * W[k][0..M) (+ bias): W as conv1d_weight_t stores it.  Zero inputs
+ * (half of them after a ReLU) are skipped. */
+static void matvec_t(const float *W, const float *bias, const float *v, int K, int M, float *y,
+                     int accumulate) {
+    if (!accumulate) {
+        if (bias)
+            memcpy(y, bias, (size_t)M * sizeof *y);
+        else
+            memset(y, 0, (size_t)M * sizeof *y);
+    } else if (bias) {
+        for (int o = 0; o < M; o++)
+            y[o] += bias[o];
+    }
+    for (int k = 0; k < K; k++) {
+        const float a = v[k];
+        if (a == 0.0f) continue;
+        const float *w = W + (size_t)k * M;
+        for (int o = 0; o < M; o++)
+            y[o] += a * w[o];
+    }
+}
+
+/* One frame of the gain network (train/models.py Mel2MelGain.forward, one time step). */
+static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
+    const nn_mel2mel *n = s->net;
+    const int F = n->n_mels, C = n->gch, kt = n->kt;
+    if (!s->gstarted) {
+        memcpy(s->gm, x, (size_t)F * sizeof *x);
+        memcpy(s->gf, x, (size_t)F * sizeof *x);
+        s->gstarted = 1;
+    }
+    for (int f = 0; f < F; f++) {
+        s->gm[f] = s->gm[f] + n->ema_alpha * (x[f] - s->gm[f]);
+        float up = s->gf[f] + n->floor_rise;
+        s->gf[f] = x[f] < up ? x[f] : up;
+        s->gu[f] = (x[f] - n->mean) * n->scale;
+        s->gu[F + f] = (s->gm[f] - n->mean) * n->scale;
+        s->gu[2 * F + f] = (s->gf[f] - n->mean) * n->scale;
+    }
+    float *h = s->gh, *a = s->ga, *z = s->gz;
+    matvec_t(n->g_win, n->g_bin, s->gu, 3 * F, C, h, 0);
+    for (int b = 0; b < n->nblk; b++) {
+        const int cap = s->gcap[b], d = n->dil[b];
+        float *row = s->ghist[b] + (size_t)s->gpos[b] * C;
+        for (int c = 0; c < C; c++)
+            row[c] = h[c] > 0.0f ? h[c] : 0.0f;
+        /* tap j sees the frame (kt - 1 - j) * d frames back */
+        memcpy(z, n->g_bc[b], (size_t)C * sizeof *z);
+        for (int j = 0; j < kt; j++) {
+            int back = (kt - 1 - j) * d;
+            const float *src = s->ghist[b] + (size_t)((s->gpos[b] - back + cap) % cap) * C;
+            matvec_t(n->g_wc[b] + (size_t)j * C * C, NULL, src, C, C, z, 1);
+        }
+        s->gpos[b] = (s->gpos[b] + 1) % cap;
+        for (int c = 0; c < C; c++)
+            a[c] = z[c] > 0.0f ? z[c] : 0.0f;
+        matvec_t(n->g_wp[b], n->g_bp[b], a, C, C, h, 1);
+    }
+    for (int c = 0; c < C; c++)
+        a[c] = h[c] > 0.0f ? h[c] : 0.0f;
+    matvec_t(n->g_wout, n->g_bout, a, C, F, z, 0);
+    /* delay line: gx holds lookahead + 1 frames; the oldest is the frame the gains apply to */
+    const int L = n->lookahead;
+    memcpy(s->gx + (size_t)s->gx_pos * F, x, (size_t)F * sizeof *x);
+    s->gx_pos = (s->gx_pos + 1) % (L + 1);
+    const float *xd = s->gx + (size_t)s->gx_pos * F;
+    for (int f = 0; f < F; f++) {
+        float g = z[f] >= 0.0f ? n->lift * tanhf(z[f] / n->lift) : n->cut * tanhf(z[f] / n->cut);
+        out[f] = xd[f] + g;
+    }
 }
 
 static size_t max_sz(size_t a, size_t b) {
@@ -541,6 +759,7 @@ static size_t max_sz(size_t a, size_t b) {
 }
 
 nn_m2m_stream *nn_m2m_stream_create(const nn_mel2mel *n) {
+    if (n && n->arch == ARCH_GAIN) return gain_create(n);
     if (!n || n->arch != ARCH_STREAM) return NULL;
     nn_m2m_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -583,6 +802,10 @@ static void ring_clear(ring *r) {
 }
 
 void nn_m2m_stream_reset(nn_m2m_stream *s) {
+    if (s->net->arch == ARCH_GAIN) {
+        gain_reset(s);
+        return;
+    }
     ring_clear(&s->r_in);
     ring_clear(&s->r_delay);
     for (int i = 0; i < M2M_MAX_LEVELS; i++)
@@ -652,6 +875,11 @@ static void stream_step(nn_m2m_stream *s, const float *in, int n, float *out) {
 
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out) {
     const int F = s->net->n_mels;
+    if (s->net->arch == ARCH_GAIN) {
+        for (int t = 0; t < n; t++)
+            gain_frame(s, in + (size_t)t * F, out + (size_t)t * F);
+        return;
+    }
     for (int t = 0; t < n; t += M2M_CHUNK) {
         int m = n - t < M2M_CHUNK ? n - t : M2M_CHUNK;
         stream_step(s, in + (size_t)t * F, m, out + (size_t)t * F);
@@ -695,7 +923,7 @@ nn_m2m_offline *nn_m2m_offline_create(const nn_mel2mel *n, int max_frames) {
     o->net = n;
     o->max_frames = max_frames;
     int fail = 0;
-    if (n->arch == ARCH_STREAM) {
+    if (nn_mel2mel_streaming(n)) {
         fail |= !(o->stream = nn_m2m_stream_create(n));
         fail |= !(o->full = malloc(((size_t)max_frames + (size_t)n->lookahead) * n->n_mels *
                                    sizeof(float)));

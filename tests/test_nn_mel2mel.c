@@ -300,6 +300,8 @@ int main(void) {
     test_resnet_golden(GOLDEN_DIR, "nn_m2m_resnet_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_b.safetensors");
+    test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_small.safetensors");
+    test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_b.safetensors");
     /* Full-size parity files are too big to commit: train/golden.py --full DIR makes them. */
     const char *full = getenv("MENHANCE_NN_FULL_GOLDEN");
     if (full && *full) {

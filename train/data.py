@@ -171,12 +171,18 @@ class _WavRef:
 class AudioPool:
     """All converted files of one split, memory-mapped. Random excerpts, weighted by length."""
 
-    def __init__(self, split, rate_dir="16k", list_path=None, min_seconds=0.5):
+    def __init__(self, split, rate_dir="16k", list_path=None, min_seconds=0.5, packages=None,
+                 exclude_packages=None):
+        """packages / exclude_packages: keep only (or drop) files of these Debian packages (paths are
+        x/<package>/...), so evaluation can hold sources out by package."""
         base = os.path.join(DATA, rate_dir, split)
         if list_path is None:
             list_path = os.path.join(DATA, "lists", split + ".tsv")
         self.files, self.arrays = [], []
         for rel, _, _ in read_list(list_path):
+            pkg = rel.split("/")[1] if rel.startswith("x/") else ""
+            if (packages is not None and pkg not in packages) or (exclude_packages and pkg in exclude_packages):
+                continue
             p = os.path.join(base, out_name(rel))
             if not os.path.exists(p):
                 continue  # not converted (yet): the pool works on what is there
@@ -212,6 +218,25 @@ class AudioPool:
         return x.mean(axis=1) / 32768.0
 
 
+class MixPool:
+    """Several pools as one: a pool is drawn with the given probability, then an excerpt from it."""
+
+    def __init__(self, pools, probs):
+        self.pools = list(pools)
+        p = np.asarray(probs, np.float64)
+        self.p = p / p.sum()
+        self.rate = self.pools[0].rate
+
+    def __len__(self):
+        return sum(len(p) for p in self.pools)
+
+    def hours(self):
+        return sum(p.hours() for p in self.pools)
+
+    def excerpt(self, rng, n, index=None):
+        return self.pools[int(rng.choice(len(self.pools), p=self.p))].excerpt(rng, n)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -228,3 +253,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+

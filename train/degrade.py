@@ -331,6 +331,113 @@ def make_training_pair(rng, music, noise_pool, speech_pool, n, fs=16000, pre=Non
     return (y * g).astype(np.float32), (c * g).astype(np.float32)
 
 
+# ---------------------------------------------------------------- the training diet (session 2)
+# Per example one condition, drawn with these probabilities (issue 8): a model that mostly sees clean or
+# singly-degraded music learns that the median correction is "leave it alone" unless the recording shows
+# clear evidence.
+DIET = (("clean", 0.15), ("noise", 0.20), ("reverb", 0.15), ("eq", 0.10), ("two", 0.10), ("full", 0.20),
+        ("phone", 0.10))
+DIET_NAMES = tuple(n for n, _ in DIET)
+# Noise recordings held out for evaluation, by package: training never hears these sources.
+VAL_NOISE_PACKAGES = ("megaglest-data", "wesnoth-1.16-data", "sonic-pi-samples")
+
+
+def resonances(rng, x, fs):
+    """Colouration by small objects and cabinets: a bank of 2-8 narrow peaks and notches (RBJ peaking
+    biquads, 80 Hz-7 kHz, Q 2-10, +-3..15 dB), zero-phase."""
+    k = int(rng.integers(2, 9))
+    top = min(7000.0, 0.45 * fs)
+    sos = []
+    for _ in range(k):
+        f0 = float(np.exp(rng.uniform(np.log(80.0), np.log(top))))
+        g = rng.uniform(3.0, 15.0) * (1 if rng.random() < 0.5 else -1)
+        sos.append(_peaking_sos(f0, g, rng.uniform(2.0, 10.0), fs))
+    return _filtfilt(np.concatenate(sos), x, fs)
+
+
+def band_limits(rng, x, fs):
+    """Cheap-microphone / phone band limits: a high-pass at 80-400 Hz and/or a low-pass at 3-8 kHz
+    (Butterworth, order 2-4), zero-phase."""
+    y = x
+    r = rng.random()
+    if r < 0.7:
+        y = _filtfilt(_butter(int(rng.integers(2, 5)), float(rng.uniform(80, 400)), "highpass", fs), y, fs)
+    if r > 0.3:
+        fc = float(rng.uniform(3000, 8000))
+        if fc < 0.45 * fs:
+            y = _filtfilt(_butter(int(rng.integers(2, 5)), fc, "lowpass", fs), y, fs)
+    return y
+
+
+def random_eq(rng, x, fs):
+    """One of: the reference 4-band EQ (+-15 dB), a resonance bank, band limits, or 4-band + resonances."""
+    r = rng.random()
+    if r < 0.5:
+        return mic_eq(x, fs, list(rng.uniform(-15, 15, 4)))
+    if r < 0.75:
+        return resonances(rng, x, fs)
+    if r < 0.9:
+        return band_limits(rng, x, fs)
+    return resonances(rng, mic_eq(x, fs, list(rng.uniform(-15, 15, 4))), fs)
+
+
+def diet_condition(rng):
+    names = [n for n, _ in DIET]
+    p = np.array([w for _, w in DIET])
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=None, pre=None):
+    """One (degraded, clean_target, condition) example of the training diet, n samples at fs, mono.
+    Conditions: clean (degraded = clean), noise (ambient or babble, SNR U(0, 35) dB), reverb (synthetic room,
+    T60 log-U(0.15, 3) s with higher bands decaying faster, DRR U(-5, 15) dB), eq (random_eq), two (two of
+    noise/reverb/eq), full (all three), phone (full + phone mic + Opus 12-32 kb/s + AGC). Every degraded
+    example gets the reference 35 Hz high-pass; both sides are scaled so the degraded peak is 0.95 (the
+    trainer draws the level). `pre` samples of pre-roll are degraded and dropped (reverb tails of the
+    music before the clip, like a stream)."""
+    if condition is None:
+        condition = diet_condition(rng)
+    if pre is None:
+        pre = fs // 2
+    m = n + pre
+    clean = music.excerpt(rng, m).astype(np.float64)
+    if condition == "clean":
+        y = c = clean
+    else:
+        stages = {"noise": {"noise"}, "reverb": {"reverb"}, "eq": {"eq"}, "full": {"noise", "reverb", "eq"},
+                  "phone": {"noise", "reverb", "eq"}}.get(condition)
+        if stages is None:  # two of three
+            stages = set(rng.choice(["noise", "reverb", "eq"], 2, replace=False))
+        y = clean
+        c = clean
+        if "noise" in stages:
+            if speech_pool is not None and rng.random() < 0.25:
+                nz = babble(rng, speech_pool, m, fs, speech_pool.rate)
+            else:
+                nz = noise_pool.excerpt(rng, m).astype(np.float64)
+            y = add_noise(y, nz, rng.uniform(0.0, 35.0))
+        if "reverb" in stages:
+            rir = synth_rir(rng, fs, drr_db=rng.uniform(-5.0, 15.0))
+            y = reverb(y, rir)
+            d = int(np.argmax(np.abs(rir)))
+            if d:
+                c = np.concatenate([np.zeros(d), c[:-d]])
+        if "eq" in stages:
+            y = random_eq(rng, y, fs)
+        if condition == "phone":
+            y = phone_mic(rng, y, fs)
+            if rng.random() < 0.7:
+                z = opus_codec(rng, y, fs, bitrate=int(rng.choice([12, 16, 20, 24, 32])))
+                if z is not None:
+                    y = z
+            if rng.random() < 0.7:
+                y = agc(rng, y, fs)
+        y = highpass35(y, fs)
+    y, c = y[pre:], c[pre:]
+    g = 0.95 / (np.max(np.abs(y)) + 1e-9)
+    return (y * g).astype(np.float32), (c * g).astype(np.float32), condition
+
+
 # ---------------------------------------------------------------- evaluation sets
 EVAL_CONDITIONS = ("noise", "reverb", "eq", "full", "phone")
 
@@ -394,4 +501,5 @@ def _eval_music(fs):
 def _eval_noise(fs):
     from data import AudioPool, DATA
     rate_dir = {48000: "48k", 16000: "16k"}[fs]
-    return AudioPool("noise", rate_dir=rate_dir, list_path=os.path.join(DATA, "lists", "noise.tsv"))
+    return AudioPool("noise", rate_dir=rate_dir, list_path=os.path.join(DATA, "lists", "noise.tsv"),
+                     packages=VAL_NOISE_PACKAGES)

@@ -3,6 +3,8 @@
     tests/golden/nn_m2m_resnet_small.safetensors   reduced Mel2MelResNet (ngf 8, 2 blocks)
     tests/golden/nn_m2m_stream_small.safetensors   Mel2MelStream channels 8/12/16, lookahead 2
     tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
+    tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
+    tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
@@ -18,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import export_mel2mel, save_file, mel2mel_tensors  # noqa: E402
-from models import FRONTEND, Mel2MelResNet, Mel2MelStream  # noqa: E402
+from models import FRONTEND, Mel2MelGain, Mel2MelResNet, Mel2MelStream  # noqa: E402
 import json  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,7 +72,9 @@ def fuzz_corpus(outdir):
     randomize(s, 11)
     r = Mel2MelResNet(ngf=1, n_blocks=1, n_down=1, n_mels=8)
     randomize(r, 12)
-    for name, net in (("stream", s), ("resnet", r)):
+    gn = Mel2MelGain(channels=3, dilations=(1, 2), lookahead=1, n_mels=8)
+    randomize(gn, 13)
+    for name, net in (("stream", s), ("resnet", r), ("gain", gn)):
         path = os.path.join(outdir, "tiny_%s.safetensors" % name)
         export_mel2mel(net, path)
         seeds.append(path)
@@ -116,6 +120,16 @@ def main():
                       norm_mean=-5.0, norm_scale=0.5)
     randomize(b, 3)
     write_golden(b, os.path.join(gdir, "nn_m2m_stream_b.safetensors"), 37, 103)
+    # gain models: output large enough to reach both soft bounds (randomize scales conv_out up)
+    gs = Mel2MelGain(channels=16, dilations=(1, 2, 4), lookahead=2, norm_mean=-6.0, norm_scale=0.3)
+    randomize(gs, 4)
+    with torch.no_grad():
+        gs.conv_out.weight.mul_(8.0)
+    write_golden(gs, os.path.join(gdir, "nn_m2m_gain_small.safetensors"), 70, 104)
+    gb = Mel2MelGain(channels=8, dilations=(3, 1), lookahead=0, kt=2, norm_mean=-5.0, norm_scale=0.5,
+                     lift_db=6.0, cut_db=20.0, ema_alpha=0.1, floor_rise=0.05)
+    randomize(gb, 5)
+    write_golden(gb, os.path.join(gdir, "nn_m2m_gain_b.safetensors"), 41, 105)
     fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
 
 

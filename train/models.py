@@ -322,6 +322,119 @@ class Mel2MelStream(nn.Module):
         return (xd + delta) / self.norm_scale + self.norm_mean
 
 
+# ----------------------------------------------------------------------------------------------
+# Gain model (the shipped default since session 2)
+# ----------------------------------------------------------------------------------------------
+DB_PER_LOG2 = 10.0 * math.log10(2.0)  # 1 log2 unit of power = 3.0103 dB
+
+
+def context_features(x, ema_alpha, floor_rise):
+    """Slow causal context of a log2-mel clip x (B, T, F), computed exactly as nn/mel2mel.c does:
+    running band mean   m[t] = m[t-1] + ema_alpha * (x[t] - m[t-1]),
+    noise-floor tracker f[t] = min(x[t], f[t-1] + floor_rise)   (log2 units per frame),
+    both starting at the first frame (m[0] = f[0] = x[0]), so adding a constant to x adds it to m
+    and f (the features follow the level like the mel does).  No gradient flows through them.
+    Returns (m, f), each (B, T, F)."""
+    with torch.no_grad():
+        T = x.shape[1]
+        m = torch.empty_like(x)
+        f = torch.empty_like(x)
+        mp = x[:, 0]
+        fp = x[:, 0]
+        for t in range(T):
+            xt = x[:, t]
+            mp = mp + ema_alpha * (xt - mp)
+            fp = torch.minimum(xt, fp + floor_rise)
+            m[:, t] = mp
+            f[:, t] = fp
+    return m, f
+
+
+def bounded_gain(z, lift_max, cut_max):
+    """Soft bound with unit slope at 0: z >= 0 -> lift_max * tanh(z / lift_max), z < 0 ->
+    cut_max * tanh(z / cut_max).  Units are those of lift_max/cut_max (log2 power here)."""
+    return torch.where(z >= 0, lift_max * torch.tanh(z / lift_max), cut_max * torch.tanh(z / cut_max))
+
+
+class _GainBlock(nn.Module):
+    """Pre-activation residual block: h + W2 relu(causal dilated conv_k(relu(h)))."""
+
+    def __init__(self, ch, dilation, kt):
+        super().__init__()
+        self.kt, self.dilation = kt, dilation
+        self.conv = nn.Conv1d(ch, ch, kt, dilation=dilation, bias=True)
+        self.proj = nn.Conv1d(ch, ch, 1, bias=True)
+        with torch.no_grad():
+            self.proj.weight.mul_(0.2)  # small residual updates at the start: stable without norms
+
+    def forward(self, h):
+        a = F.relu(self.conv(F.pad(F.relu(h), ((self.kt - 1) * self.dilation, 0))))
+        return h + self.proj(a)
+
+
+class Mel2MelGain(nn.Module):
+    """Gain Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel, output[:, t] estimates
+    clean[:, t - lookahead] (same look-ahead semantics as Mel2MelStream).
+
+    Per frame the network sees the log2-mel and two slow context features (context_features:
+    running band mean, noise-floor tracker), all normalised by (v - norm_mean) * norm_scale, as
+    3 * n_mels channels.  A 1x1 conv lifts them to `channels`; residual blocks of causal dilated
+    1-D convolutions over time (kernel kt, one block per entry of `dilations`) follow; a final
+    ReLU + 1x1 conv gives a per-band gain, soft-bounded to [-cut_db, +lift_db] dB (bounded_gain),
+    added to the input frame t - lookahead.  The output conv is zero-initialised: the untrained
+    network is exactly the delayed identity (0 dB everywhere).
+    Cost per frame: macs_per_frame() (3F*C + blocks * (kt + 1) * C^2 + C*F)."""
+
+    def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
+                 norm_mean=-6.0, norm_scale=0.25, n_mels=128, lift_db=12.0, cut_db=30.0,
+                 ema_alpha=1.0 / 64.0, floor_rise=0.02):
+        super().__init__()
+        if not 0 <= lookahead <= 8:
+            raise ValueError("lookahead must be in 0..8")
+        self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
+        self.lookahead, self.kt, self.n_mels = int(lookahead), int(kt), int(n_mels)
+        self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
+        self.lift_db, self.cut_db = float(lift_db), float(cut_db)
+        self.ema_alpha, self.floor_rise = float(ema_alpha), float(floor_rise)
+        C = self.channels
+        self.conv_in = nn.Conv1d(3 * n_mels, C, 1, bias=True)
+        self.blocks = nn.ModuleList([_GainBlock(C, d, self.kt) for d in self.dilations])
+        self.conv_out = nn.Conv1d(C, n_mels, 1, bias=True)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def hparams(self):
+        return {"arch": "gain", "n_mels": self.n_mels, "channels": self.channels,
+                "dilations": list(self.dilations), "lookahead": self.lookahead, "kt": self.kt,
+                "norm_mean": self.norm_mean, "norm_scale": self.norm_scale,
+                "lift_db": self.lift_db, "cut_db": self.cut_db, "ema_alpha": self.ema_alpha,
+                "floor_rise": self.floor_rise}
+
+    def receptive_field(self):
+        return sum((self.kt - 1) * d for d in self.dilations)
+
+    def macs_per_frame(self):
+        C, F_ = self.channels, self.n_mels
+        return 3 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + C * F_
+
+    def gains(self, x):
+        """Per-band gains in log2 power units, (B, T, n_mels); gains[:, t] applies to x[:, t - L]."""
+        m, f = context_features(x, self.ema_alpha, self.floor_rise)
+        u = torch.cat([x, m, f], dim=2)
+        u = ((u - self.norm_mean) * self.norm_scale).transpose(1, 2)  # (B, 3F, T)
+        h = self.conv_in(u)
+        for blk in self.blocks:
+            h = blk(h)
+        z = self.conv_out(F.relu(h)).transpose(1, 2)
+        return bounded_gain(z, self.lift_db / DB_PER_LOG2, self.cut_db / DB_PER_LOG2)
+
+    def forward(self, x):
+        L = self.lookahead
+        # frames before the stream are digital silence (the front end's floor)
+        xd = F.pad(x, (0, 0, L, 0), value=math.log2(FRONTEND["floor"]))[:, : x.shape[1]] if L > 0 else x
+        return xd + self.gains(x)
+
+
 def stream_target(clean, lookahead):
     """clean (B, T, F) -> target aligned with Mel2MelStream's output: target[:, t] =
     clean[:, t - lookahead]; valid for t >= lookahead.  Returns (target, first_valid_frame)."""
@@ -347,6 +460,8 @@ def mel2mel_from_hparams(hp):
     if arch == "resnet":
         hp.pop("eps", None)
         return Mel2MelResNet(**hp)
+    if arch == "gain":
+        return Mel2MelGain(**hp)
     raise ValueError("unknown Mel2Mel arch %r" % arch)
 
 
