@@ -1,6 +1,10 @@
 # Command-line tools (cli helper): build/menhance, build/menhance-bench, `make demo`, `make bench`.
-TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f 2>/dev/null)
-MENHANCE_CLI_SRC := tools/menhance_cli.c tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
+# Inputs: libsndfile first, Debian's FFmpeg libraries for what it cannot read (tools/audio_in.c).
+FFMPEG_PKGS := libavformat libavcodec libswresample libavutil
+TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f $(FFMPEG_PKGS) 2>/dev/null)
+CFLAGS_tools_ffmpeg_in := $(shell pkg-config --cflags $(FFMPEG_PKGS) 2>/dev/null)
+MENHANCE_CLI_SRC := tools/menhance_cli.c tools/audio_file.c tools/audio_in.c tools/ffmpeg_in.c \
+    tools/tempfile.c tools/cli_path.c tools/vocoder_gate.c tools/spectrogram.c tools/pixfont.c \
     tools/offline.c tools/griffinlim.c
 MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
 MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
@@ -45,24 +49,27 @@ bench: all $(BUILDDIR)/menhance-bench
 # Signal generator and file measurer for tests/test_cli.sh.
 $(BUILDDIR)/tests/cli_probe: tools/cli_probe.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPCFLAGS) $< $(TOOLS_LIBS) -lm -o $@
+	$(CC) $(CFLAGS) $(DEPCFLAGS) $< $(shell pkg-config --libs sndfile 2>/dev/null) -lm -o $@
 all-tests: $(BUILDDIR)/tests/cli_probe
 
 # tests/test_cli_units.c compiles the tools' helpers in; they need libsndfile and libpng.
 $(BUILDDIR)/tests/test_cli_units: tools/audio_file.c tools/spectrogram.c tools/pixfont.c \
-    tools/audio_file.h tools/spectrogram.h tools/pixfont.h
+    tools/audio_file.h tools/spectrogram.h tools/pixfont.h tools/audio_in.c tools/audio_in.h \
+    tools/ffmpeg_in.c tools/ffmpeg_in.h tools/tempfile.c tools/tempfile.h tools/cli_path.c \
+    tools/cli_path.h
 $(BUILDDIR)/tests/test_cli_units: DEPLIBS += $(TOOLS_LIBS)
 
 # The command-line tool goes to $(DESTDIR)$(BINDIR); the models are installed by install-plugin.
 .PHONY: install-cli uninstall-cli
 install: install-cli
 uninstall: uninstall-cli
-install-cli: $(BUILDDIR)/menhance
+# The copy built without the checkout's model path (INSTALL_BUILDDIR, root Makefile).
+install-cli: $(INSTALL_BUILDDIR)/menhance
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 755 $(BUILDDIR)/menhance $(DESTDIR)$(BINDIR)/menhance
+	install -m 755 $(INSTALL_BUILDDIR)/menhance $(DESTDIR)$(BINDIR)/menhance
 uninstall-cli:
 	rm -f $(DESTDIR)$(BINDIR)/menhance
 
 # tests/test_cli_offline.c compiles the offline path in (tools/offline.c, tools/griffinlim.c).
 $(BUILDDIR)/tests/test_cli_offline: tools/offline.c tools/offline.h tools/griffinlim.c \
-    tools/griffinlim.h
+    tools/griffinlim.h tools/vocoder_gate.c tools/vocoder_gate.h

@@ -225,6 +225,259 @@ check "spectrogram: stem naming with several inputs" \
 check "spectrogram: stem naming (1)" [ -s "$T/sb-in_44100_1.wav.png" ]
 check "spectrogram: stem naming (2)" [ -s "$T/sb-in_48000_1.wav.png" ]
 
+# ---- numeric options: checked whole, with the reason, nothing written ----
+for a in "--block 1.5" "--block 0" "--block 9000" "--block 12x" "--amount nan" "--max-atten 1e9" \
+  "--strength 0.5.1" "--offline --steps 2.5" "--offline --griffin-lim 1.5" "--offline --steps 0x6"; do
+  check "$a: usage error" run 2 "$MH" $a "$T/in_48000_1.wav" -o "$T/num.wav"
+  check "$a: says what is wrong" grep_err "expects a"
+  check "$a: no output" absent "$T/num.wav"
+done
+check "--block '': usage error with a reason" run 2 "$MH" --block "" "$T/in_48000_1.wav" -o "$T/num.wav"
+check "--block '': says what is wrong" grep_err "expects a whole number"
+check "--block 64 still accepted" run 0 "$MH" -q --block 64 "$T/in_48000_1.wav" -o "$T/num.wav"
+
+# ---- outputs that cannot be written are found before the work ----
+check "spectrogram in a missing directory: error" \
+  run 1 "$MH" -q "$T/in_48000_1.wav" -o "$T/spx.wav" --spectrogram "$T/nodir/x.png"
+check "spectrogram in a missing directory: names it" grep_err "nodir/x.png"
+check "spectrogram in a missing directory: no audio written" absent "$T/spx.wav"
+check "output in a missing directory: error" run 1 "$MH" -q "$T/in_48000_1.wav" -o "$T/nodir/o.wav"
+check "output in a missing directory: names it" grep_err "nodir/o.wav"
+check "spectrogram stem in a missing directory, several inputs: error" \
+  run 1 "$MH" -q "$T/in_44100_1.wav" "$T/in_48000_1.wav" -o "$T/spdir" --spectrogram "$T/nodir/stem"
+check "spectrogram stem in a missing directory: no audio written" eval '[ -z "$(ls "$T/spdir")" ]'
+check "spectrogram written atomically too: no temporary files left" no_temp_left "$T"
+
+# ---- fatal signals remove the temporary output ----
+# The input is a FIFO that stalls half-way, so the CLI is mid-file, its temporary output on disk,
+# when the signal comes.  Signals ignored when this script started stay ignored in the CLI (as
+# nohup wants), so those are skipped with a note.
+sig_ignored() { # sig_ignored N: 1 if signal N is ignored in this shell
+  mask=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status 2>/dev/null)
+  [ -n "$mask" ] && [ $(((0x$mask >> ($1 - 1)) & 1)) -eq 1 ]
+}
+"$PROBE" gen "$T/long.wav" 48000 2 10 music pcm16
+# start_stalled DIR [CLI OPTIONS...]: runs the CLI on a stalling FIFO into DIR/out.wav; sets
+# $pid and $writer; waits (up to 10 s) for the temporary output to appear.
+start_stalled() {
+  d=$1
+  shift
+  mkdir -p "$d"
+  rm -f "$T/fifo.wav"
+  mkfifo "$T/fifo.wav"
+  (head -c 400000 "$T/long.wav"; exec sleep 60) >"$T/fifo.wav" &
+  writer=$!
+  "$MH" -q --mode classical "$@" "$T/fifo.wav" -o "$d/out.wav" 2>"$T/err" &
+  pid=$!
+  i=0
+  while [ $i -lt 200 ] && ! ls -a "$d" | grep -q 'menhance-'; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+}
+for s in HUP:1 PIPE:13 TERM:15; do
+  sig=${s%:*}
+  num=${s#*:}
+  if sig_ignored $num; then
+    echo "test_cli: note: SIG$sig is ignored by this shell (nohup?); its cleanup test is skipped"
+    continue
+  fi
+  start_stalled "$T/sig_$sig"
+  check "SIG$sig: the temporary output exists mid-file" eval 'ls -a "$T/sig_$sig" | grep -q menhance-'
+  kill -$sig $pid
+  { wait $pid; } 2>/dev/null
+  rc=$?
+  kill $writer 2>/dev/null
+  wait $writer 2>/dev/null
+  check "SIG$sig: exit status 128+$num" eq "$rc" $((128 + num))
+  check "SIG$sig: temporary output removed" no_temp_left "$T/sig_$sig"
+  check "SIG$sig: no output" absent "$T/sig_$sig/out.wav"
+  check "SIG$sig: says so" grep_err "temporary files removed"
+done
+# An ignored SIGHUP (nohup) must stay ignored: the file is finished.
+mkdir -p "$T/nohup"
+rm -f "$T/fifo.wav"
+mkfifo "$T/fifo.wav"
+(head -c 400000 "$T/long.wav"; exec sleep 1) >"$T/fifo.wav" &
+writer=$!
+(trap '' HUP; exec "$MH" -q --mode classical "$T/fifo.wav" -o "$T/nohup/out.wav") 2>"$T/err" &
+pid=$!
+sleep 0.3
+kill -HUP $pid 2>/dev/null
+wait $pid
+rc=$?
+wait $writer 2>/dev/null
+check "ignored SIGHUP stays ignored: exit 0" eq "$rc" 0
+check "ignored SIGHUP stays ignored: output written" [ -s "$T/nohup/out.wav" ]
+
+# ---- vocoder mode: strict, and the quality gate ----
+VOC=$ROOT/tests/golden/engine_voc.safetensors
+if [ -f "$GM" ] && [ -f "$VOC" ]; then
+  check "--strict --mode vocoder, model without a vocoder: exit 3" \
+    run 3 "$MH" --strict --mode vocoder --model "$GM" "$T/in_48000_2.wav" -o "$T/sv1.wav"
+  check "--strict --mode vocoder, model without a vocoder: says why" grep_err "has no vocoder"
+  check "--strict --mode vocoder, model without a vocoder: no output" absent "$T/sv1.wav"
+  check "--mode vocoder, model without a vocoder: runs" \
+    run 0 "$MH" --mode vocoder --model "$GM" "$T/in_48000_2.wav" -o "$T/sv2.wav"
+  check "--mode vocoder, model without a vocoder: one-line notice" eq "$(grep -c notice "$T/err")" 1
+  check "--mode vocoder, model without a vocoder: reports mel2mel" grep_err "mel2mel mode"
+  check "--mode vocoder, vocoder short of its gate: runs" \
+    run 0 "$MH" --mode vocoder --model "$VOC" "$T/in_48000_2.wav" -o "$T/sv3.wav"
+  check "--mode vocoder, vocoder short of its gate: one-line notice" grep_err "notice: .*quality gate"
+  check "--mode vocoder, vocoder short of its gate: mel2mel mode" grep_err "mel2mel mode"
+  check "--mode mel2mel with the same model" \
+    run 0 "$MH" -q --mode mel2mel --model "$VOC" "$T/in_48000_2.wav" -o "$T/sv4.wav"
+  check "vocoder short of its gate: exactly mode 1's output" cmp -s "$T/sv3.wav" "$T/sv4.wav"
+  check "--strict, vocoder short of its gate: exit 3" \
+    run 3 "$MH" --strict --mode vocoder --model "$VOC" "$T/in_48000_2.wav" -o "$T/sv5.wav"
+  check "--strict, vocoder short of its gate: says why" grep_err "quality gate"
+  check "--experimental-vocoder runs it" run 0 "$MH" --strict --experimental-vocoder \
+    --mode vocoder --model "$VOC" "$T/in_48000_2.wav" -o "$T/sv6.wav"
+  check "--experimental-vocoder: vocoder mode" grep_err "vocoder mode"
+  set -- $("$PROBE" diff "$T/sv6.wav" "$T/sv4.wav")
+  check "--experimental-vocoder: differs from mode 1 (max diff $1)" awk "BEGIN { exit !($1 > 1e-3) }"
+
+  # ---- digital silence in, digital silence out, in every mode ----
+  "$PROBE" gen "$T/sil.wav" 48000 2 1.5 silence float
+  for m in classical mel2mel vocoder; do
+    check "silence, $m: runs" run 0 "$MH" -q --mode $m --model "$VOC" "$T/sil.wav" -o "$T/sil_$m.wav"
+    check "silence, $m: length" eq "$(frames_of "$T/sil_$m.wav")" 72000
+    check "silence, $m: digital silence out" eq "$("$PROBE" maxabs "$T/sil_$m.wav")" 0
+  done
+  check "silence, offline (default vocoder): runs" \
+    run 0 "$MH" -q --offline --mel2mel "$VOC" "$T/sil.wav" -o "$T/sil_off.wav"
+  check "silence, offline: digital silence out" eq "$("$PROBE" maxabs "$T/sil_off.wav")" 0
+  check "silence, offline DiffWave (experimental): runs" run 0 "$MH" -q --offline \
+    --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/sil.wav" -o "$T/sil_dw.wav"
+  check "silence, offline DiffWave: digital silence out" eq "$("$PROBE" maxabs "$T/sil_dw.wav")" 0
+  "$PROBE" gen "$T/left.wav" 44100 2 1.5 music-left pcm16
+  for m in classical mel2mel; do
+    check "silent right channel, $m: runs" run 0 "$MH" -q --mode $m --model "$VOC" "$T/left.wav" -o "$T/left_$m.wav"
+    check "silent right channel, $m: stays silent" eq "$("$PROBE" maxabs "$T/left_$m.wav" 2)" 0
+  done
+  check "silent right channel, offline: runs" \
+    run 0 "$MH" -q --offline --mel2mel "$VOC" "$T/left.wav" -o "$T/left_off.wav"
+  check "silent right channel, offline: stays silent" eq "$("$PROBE" maxabs "$T/left_off.wav" 2)" 0
+  check "silent right channel, offline: left channel has sound" \
+    awk -v m="$("$PROBE" maxabs "$T/left_off.wav" 1)" 'BEGIN { exit !(m > 0.01) }'
+  "$PROBE" gen "$T/gap.wav" 44100 1 3 musicgap:1:2 pcm16
+  check "digital silence mid-file, offline: runs" \
+    run 0 "$MH" -q --offline --mel2mel "$VOC" "$T/gap.wav" -o "$T/gap_off.wav"
+  check "digital silence mid-file, offline: silent inside the gap" \
+    eq "$("$PROBE" maxabs "$T/gap_off.wav" 1 1.06 1.94)" 0
+  check "digital silence mid-file, offline: sound on both sides" \
+    awk -v a="$("$PROBE" maxabs "$T/gap_off.wav" 1 0.2 0.9)" -v b="$("$PROBE" maxabs "$T/gap_off.wav" 1 2.1 2.8)" \
+    'BEGIN { exit !(a > 0.01 && b > 0.01) }'
+  # The offline default follows the input (it used to return the same noise for any input).
+  "$PROBE" gen "$T/sine1k.wav" 44100 1 1.5 sine:1000 float
+  check "offline default on a 1 kHz sine: runs" \
+    run 0 "$MH" -q --offline --mel2mel none "$T/sine1k.wav" -o "$T/sine_off.wav"
+  f=$("$PROBE" freq "$T/sine_off.wav")
+  check "offline default on a 1 kHz sine: 1 kHz out ($f Hz)" awk -v f="$f" 'BEGIN { exit !(f >= 970 && f <= 1030) }'
+fi
+
+# ---- formats through FFmpeg: inputs made here with the ffmpeg command ----
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  check "ffmpeg installed (scripts/deps.sh)" false
+else
+  FF="ffmpeg -hide_banner -loglevel error -nostdin -y"
+  "$PROBE" gen "$T/src.wav" 44100 2 2 music pcm16
+  N=$(frames_of "$T/src.wav")
+  $FF -i "$T/src.wav" -c:a aac -b:a 128k "$T/phone.m4a"
+  check "M4A/AAC: read" run 0 "$MH" -q --amount 0 "$T/phone.m4a" -o "$T/m4a.wav"
+  check "M4A/AAC: exact length, rate, channels" eq "$("$PROBE" info "$T/m4a.wav" | cut -d' ' -f1-3)" "$N 44100 2"
+  check "M4A/AAC: lines up with the source" within "$("$PROBE" lag "$T/src.wav" "$T/m4a.wav" 2000)" 0 1
+  check "M4A/AAC: float output for a lossy input" eq "$("$PROBE" info "$T/m4a.wav" | cut -d' ' -f5)" float
+  check "M4A/AAC: processed" run 0 "$MH" -q "$T/phone.m4a" -o "$T/m4a_wet.flac"
+  check "M4A/AAC: processed length" eq "$(frames_of "$T/m4a_wet.flac")" "$N"
+
+  "$PROBE" gen "$T/src48.wav" 48000 1 1.5 music pcm16
+  $FF -f lavfi -i testsrc=size=64x48:rate=10:duration=1.5 -i "$T/src48.wav" -map 0:v -map 1:a \
+    -c:v mpeg4 -c:a aac "$T/clip.mp4"
+  check "video file: its audio track is read" run 0 "$MH" -q --amount 0 "$T/clip.mp4" -o "$T/clip.wav"
+  check "video file: length, rate, channels" eq "$("$PROBE" info "$T/clip.wav" | cut -d' ' -f1-3)" "72000 48000 1"
+  check "video file: lines up with the source" within "$("$PROBE" lag "$T/src48.wav" "$T/clip.wav" 2000)" 0 1
+
+  # Raw AAC (ADTS) states no length: the decoded stream keeps the encoder's priming and
+  # padding, exactly as FFmpeg's own decoder gives it.
+  $FF -i "$T/src.wav" -c:a aac "$T/raw.aac"
+  $FF -i "$T/raw.aac" -c:a pcm_f32le "$T/raw_ref.wav"
+  check "raw AAC: read" run 0 "$MH" -q --amount 0 "$T/raw.aac" -o "$T/raw.wav"
+  check "raw AAC: length, rate, channels as FFmpeg decodes it" \
+    eq "$("$PROBE" info "$T/raw.wav" | cut -d' ' -f1-3)" "$(frames_of "$T/raw_ref.wav") 44100 2"
+  check "raw AAC: the source plus priming and padding (under 2 AAC frames)" \
+    within "$(frames_of "$T/raw.wav")" $((N + 1024)) 1024
+
+  if $FF -encoders 2>/dev/null | grep -q "(codec amr_nb)"; then
+    "$PROBE" gen "$T/src8.wav" 8000 1 1 music pcm16
+    $FF -i "$T/src8.wav" -c:a libopencore_amrnb -b:a 12.2k "$T/voice.amr"
+    amr_tol=320
+  else
+    # Debian's FFmpeg decodes AMR-NB but cannot encode it: 50 frames of the 12.2 kbit/s mode
+    # (header byte 0x3c, 31 payload bytes) make a valid 1 s file at 8 kHz.
+    echo "test_cli: note: this ffmpeg has no AMR-NB encoder; the AMR-NB input is written by hand"
+    { printf '#!AMR\n'; i=0; while [ $i -lt 50 ]; do printf '\074'; head -c 31 /dev/zero | tr '\000' '\125'; i=$((i + 1)); done; } >"$T/voice.amr"
+    amr_tol=0
+  fi
+  check "AMR-NB: read" run 0 "$MH" -q "$T/voice.amr" -o "$T/amr.wav"
+  check "AMR-NB: 8 kHz mono" eq "$("$PROBE" info "$T/amr.wav" | cut -d' ' -f2-3)" "8000 1"
+  check "AMR-NB: 1 s (50 frames of 160)" within "$(frames_of "$T/amr.wav")" 8000 $amr_tol
+  check "AMR-NB: not silent" awk -v m="$("$PROBE" maxabs "$T/amr.wav")" 'BEGIN { exit !(m > 0.001) }'
+
+  # ---- what cannot be read says what it is and what would read it ----
+  check "not audio at all: error" run 1 "$MH" -q "$T/text.wav" -o "$T/text_out.wav"
+  check "not audio at all: both readers tried" grep_err "libsndfile.*FFmpeg"
+  { printf 'RIFF\164\006\000\000WAVEfmt \020\000\000\000'
+    printf '\167\167\001\000\100\037\000\000\200\076\000\000\002\000\020\000data\100\006\000\000'
+    head -c 1600 /dev/zero; } >"$T/odd.wav"
+  check "WAV with an unknown codec: error" run 1 "$MH" -q "$T/odd.wav" -o "$T/odd_out.wav"
+  check "WAV with an unknown codec: names the container and the codec" grep_err "tag 0x7777.* in WAV"
+  check "WAV with an unknown codec: says what would read it" grep_err "software that recorded it"
+  $FF -f lavfi -i testsrc=size=64x48:rate=10:duration=1 -c:v mpeg4 "$T/silent_film.mp4"
+  check "video without audio: error" run 1 "$MH" -q "$T/silent_film.mp4" -o "$T/sf_out.wav"
+  check "video without audio: says so" grep_err "no audio track"
+  $FF -f lavfi -i "sine=duration=0.5" -ac 6 -c:a aac "$T/six.m4a"
+  check "5.1 M4A: error" run 1 "$MH" -q "$T/six.m4a" -o "$T/six_out.wav"
+  check "5.1 M4A: names the format and the channel count" grep_err "6 channels (AAC in M4A)"
+  check "5.1 M4A: no output" absent "$T/six_out.wav"
+
+  # ---- several inputs into a directory: containers that cannot be written get FLAC ----
+  $FF -i "$T/src.wav" -c:a libmp3lame "$T/song.mp3"
+  $FF -i "$T/src48.wav" -c:a libopus "$T/voice.opus"
+  check "batch of mp3, opus, m4a, wav" run 0 "$MH" -q --mode classical "$T/song.mp3" \
+    "$T/voice.opus" "$T/phone.m4a" "$T/in_44100_2.wav" -o "$T/fmtdir"
+  check "batch: no unknown-extension error" eval '! grep -qi "unknown output extension" "$T/err"'
+  check "batch: MP3 -> song.flac" eq "$("$PROBE" info "$T/fmtdir/song.flac" | cut -d' ' -f1-4)" "$N 44100 2 flac"
+  check "batch: Opus -> voice.flac" eq "$("$PROBE" info "$T/fmtdir/voice.flac" | cut -d' ' -f1-4)" "72000 48000 1 flac"
+  check "batch: M4A -> phone.flac" eq "$("$PROBE" info "$T/fmtdir/phone.flac" | cut -d' ' -f1-4)" "$N 44100 2 flac"
+  check "batch: WAV keeps its name and container" eq "$("$PROBE" info "$T/fmtdir/in_44100_2.wav" | cut -d' ' -f4)" wav
+  check "batch --format wav" run 0 "$MH" -q --mode classical --format wav "$T/song.mp3" \
+    "$T/phone.m4a" "$T/in_48000_1.flac" -o "$T/fmtwav"
+  check "batch --format wav: every output WAV" eq \
+    "$(for f in song phone in_48000_1; do "$PROBE" info "$T/fmtwav/$f.wav" | cut -d' ' -f4; done | tr '\n' ' ')" "wav wav wav "
+  check "batch: two inputs to one output name refused" \
+    run 1 "$MH" -q --mode classical "$T/phone.m4a" "$T/fmtdir/phone.flac" -o "$T/fmtdup"
+  check "batch: the clash is named" grep_err "also written to"
+  check "--help names --format and its default" run 0 "$MH" --help
+  check "--help: --format flac | wav" grep -q -- "--format NAME .*flac | wav" "$T/out"
+  check "--help: default FLAC for unwritable containers" grep -q "FLAC (.flac)" "$T/out"
+  check "--help: formats read include M4A/AAC" grep -q "M4A/AAC" "$T/out"
+  # ---- one output without an extension ----
+  check "M4A to a name without extension: error" run 1 "$MH" -q "$T/phone.m4a" -o "$T/noext_m4a"
+  check "... names the format problem" grep_err "no extension.*AAC in M4A.*cannot be written"
+  check "... not the sample rate" eval '! grep -q "Hz" "$T/err"'
+  check "... no output" absent "$T/noext_m4a"
+  check "MP3 to a name without extension: names the format problem" \
+    run 1 "$MH" -q --mode classical "$T/song.mp3" -o "$T/noext_mp3"
+  check "MP3 to a name without extension: not the sample rate" eval 'grep -q "no extension" "$T/err" && ! grep -q "Hz" "$T/err"'
+  check "--format wav names it" run 0 "$MH" -q "$T/phone.m4a" -o "$T/noext_m4a" --format wav
+  check "--format wav: WAV" eq "$("$PROBE" info "$T/noext_m4a" | cut -d' ' -f4)" wav
+  check "--format contradicting OUT's extension: usage error" \
+    run 2 "$MH" -q "$T/phone.m4a" -o "$T/x.wav" --format flac
+  check "--format mp3: usage error" run 2 "$MH" -q "$T/phone.m4a" -o "$T/x.mp3" --format mp3
+  check "--format mp3: says which it takes" grep_err "flac, wav"
+fi
+
 # ---- the bundled demo clip ----
 if [ -f "$ROOT/tests/data/demo_noisy.flac" ]; then
   set -- $("$PROBE" info "$ROOT/tests/data/demo_noisy.flac")

@@ -8,6 +8,7 @@
 
 #include "tools/griffinlim.c"
 #include "tools/offline.c"
+#include "tools/vocoder_gate.c"
 
 #include <math.h>
 #include <stdlib.h>
@@ -328,6 +329,93 @@ static void test_whole_path(void) {
     free(out);
 }
 
+/* Digital silence stays silent per channel; sound keeps its output within the smear, then a
+ * short fade, then exact zeros. */
+static void test_digital_silence(void) {
+    const int rate = 48000, ch = 2;
+    const long frames = rate, a = 10000, b = 20000;
+    float *in = calloc((size_t)frames * ch, sizeof *in), *out = malloc(sizeof *out * frames * ch);
+    for (long i = a; i < b; i++)
+        in[i * ch] = 0.25f;
+    for (long i = 0; i < frames * ch; i++)
+        out[i] = 1.0f;
+    CHECK(keep_digital_silence(in, frames, ch, rate, out) == 0, "runs");
+    const long smear = (long)ceil(0.040 * rate), fade = (long)ceil(0.010 * rate);
+    int right_zero = 1;
+    for (long i = 0; i < frames; i++)
+        right_zero &= out[i * ch + 1] == 0.0f;
+    CHECK(right_zero, "a silent channel stays exactly silent");
+    CHECK(out[a * ch] == 1.0f && out[(b - 1) * ch] == 1.0f && out[(a - smear) * ch] == 1.0f &&
+              out[(b - 1 + smear) * ch] == 1.0f,
+          "kept within the smear of the sound");
+    CHECK(out[(a - smear - fade) * ch] == 0.0f && out[(b - 1 + smear + fade) * ch] == 0.0f &&
+              out[0] == 0.0f && out[(frames - 1) * ch] == 0.0f,
+          "exactly zero beyond smear + fade");
+    float mid = out[(a - smear - fade / 2) * ch];
+    CHECK(mid > 0.3f && mid < 0.7f, "faded in between (%g)", mid);
+    int monotonic = 1;
+    for (long i = a - smear - fade; i < a - smear; i++)
+        monotonic &= out[(i + 1) * ch] >= out[i * ch];
+    CHECK(monotonic, "the fade rises towards the sound");
+    free(in);
+    free(out);
+}
+
+/* A model file as bytes: 8-byte header length, then the JSON header. */
+static st_file *meta_file(const char *gate_json) {
+    char header[256], buf[300];
+    if (gate_json)
+        snprintf(header, sizeof header, "{\"__metadata__\": {\"vocoder_gate\": \"%s\"}}",
+                 gate_json);
+    else
+        snprintf(header, sizeof header, "{\"__metadata__\": {\"format\": \"menhance-1\"}}");
+    unsigned long long n = strlen(header);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (char)(n >> (8 * i));
+    memcpy(buf + 8, header, n);
+    char err[128];
+    return st_open_memory(buf, 8 + n, err, sizeof err);
+}
+
+static void test_vocoder_gate(void) {
+    static const struct {
+        const char *json;
+        int passed;
+    } cases[] = {{"{\\\"passed\\\": true, \\\"logmel_l1\\\": 1.2}", 1},
+                 {"{\\\"passed\\\": false}", 0},
+                 {"{\\\"passed\\\": 1}", 0},
+                 {"not json", 0},
+                 {NULL, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        st_file *f = meta_file(cases[i].json);
+        CHECK(f != NULL, "model bytes %zu open", i);
+        CHECK(vocoder_gate_passed(f) == cases[i].passed, "gate %s -> %d",
+              cases[i].json ? cases[i].json : "(absent)", cases[i].passed);
+        st_close(f);
+    }
+    CHECK(!vocoder_gate_passed(NULL), "no file: not passed");
+    CHECK(!vocoder_gate_passed_path(MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors"),
+          "the test vocoder has not passed the gate");
+    /* offline_create falls back to Griffin-Lim for it, with a warning, unless asked. */
+    offline_config cfg = {.mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors",
+                          .steps = 6};
+    char err[512], warn[512];
+    offline *o = offline_create(&cfg, err, sizeof err, warn, sizeof warn);
+    CHECK(o && strstr(offline_describe(o), "Griffin-Lim") && strstr(warn, "quality gate"),
+          "ungated DiffWave -> Griffin-Lim with a warning (%s)", o ? warn : err);
+    offline_destroy(o);
+    cfg.experimental_vocoder = 1;
+    o = offline_create(&cfg, err, sizeof err, warn, sizeof warn);
+    CHECK(o && strstr(offline_describe(o), "DiffWave") && !warn[0],
+          "--experimental-vocoder runs it (%s)", o ? offline_describe(o) : err);
+    offline_destroy(o);
+    cfg = (offline_config){.mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors",
+                           .strict = 1};
+    CHECK(offline_create(&cfg, err, sizeof err, warn, sizeof warn) == NULL &&
+              strstr(err, "quality gate"),
+          "strict: the fallback is an error (%s)", err);
+}
+
 int main(void) {
     test_resampling_alignment();
     test_mel_to_power();
@@ -337,5 +425,7 @@ int main(void) {
     test_respacing();
     test_resnet_windows();
     test_whole_path();
+    test_digital_silence();
+    test_vocoder_gate();
     return check_summary("test_cli_offline");
 }

@@ -73,27 +73,47 @@ DWONLY=$G/dw_causal.safetensors      # DiffWave only, 10 mels (wrong for this fr
 "$PROBE" gen "$T/mono48.flac" 48000 1 1.2 music pcm16
 
 # ---- DiffWave: fast, full and respaced schedules ----
-check "6 steps: runs" run 0 "$MH" --offline --mel2mel "$VOC" --steps 6 "$T/st.wav" -o "$T/s6.wav"
+check "6 steps: runs" run 0 "$MH" --offline --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/st.wav" -o "$T/s6.wav"
 check "6 steps: described" grep_err "6 steps (fast schedule)"
 check "6 steps: no fallback" no_fallback
 check "6 steps: length, rate, channels" same_shape "$T/st.wav" "$T/s6.wav"
 check "6 steps: finite, not silent" audible "$T/s6.wav"
-check "50 steps (default): runs" run 0 "$MH" --offline --mel2mel "$VOC" "$T/st.wav" -o "$T/s50.wav"
+check "50 steps (default): runs" run 0 "$MH" --offline --experimental-vocoder --mel2mel "$VOC" "$T/st.wav" -o "$T/s50.wav"
 check "50 steps: full training schedule" grep_err "50 steps (full training schedule)"
 check "50 steps: length" same_shape "$T/st.wav" "$T/s50.wav"
 check "50 steps: finite, not silent" audible "$T/s50.wav"
 check "50 steps differ from 6" differs "$T/s6.wav" "$T/s50.wav"
-check "--steps 50 is the default" run 0 "$MH" -q --offline --mel2mel "$VOC" --steps 50 "$T/st.wav" -o "$T/s50b.wav"
+check "--steps 50 is the default" run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$VOC" --steps 50 "$T/st.wav" -o "$T/s50b.wav"
 check "--steps 50 == default, deterministic" cmp -s "$T/s50.wav" "$T/s50b.wav"
-check "--steps 10 (respaced): runs" run 0 "$MH" --offline --mel2mel "$VOC" --steps 10 "$T/mono48.flac" -o "$T/s10.flac"
+check "--steps 10 (respaced): runs" run 0 "$MH" --offline --experimental-vocoder --mel2mel "$VOC" --steps 10 "$T/mono48.flac" -o "$T/s10.flac"
 check "--steps 10: respaced" grep_err "10 steps (respaced"
 check "--steps 10: length" same_shape "$T/mono48.flac" "$T/s10.flac"
 check "--steps 10: finite, not silent" audible "$T/s10.flac"
 check "--steps 51 refused for a 50-step model" run 3 "$MH" --offline --mel2mel "$VOC" --steps 51 "$T/st.wav" -o "$T/s51.wav"
 check "--steps 51: says why" grep_err "trained with 50 steps"
 check "--steps 51: no output" absent "$T/s51.wav"
-check "separate --vocoder file" run 0 "$MH" -q --offline --mel2mel "$M2M" --vocoder "$VOC" --steps 6 "$T/mono48.flac" -o "$T/sv.wav"
+check "separate --vocoder file" run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$M2M" --vocoder "$VOC" --steps 6 "$T/mono48.flac" -o "$T/sv.wav"
 check "separate --vocoder: length" same_shape "$T/mono48.flac" "$T/sv.wav"
+
+# ---- the quality gate: a DiffWave that has not passed it is replaced by Griffin-Lim ----
+check "ungated DiffWave: runs" run 0 "$MH" --offline --mel2mel "$VOC" --steps 6 "$T/st.wav" -o "$T/gate.wav"
+check "ungated DiffWave: one-line warning" eq "$(grep -c "quality gate" "$T/err")" 1
+check "ungated DiffWave: Griffin-Lim instead" grep_err "Griffin-Lim, 32 iterations"
+check "ungated DiffWave: how to run it anyway" grep_err "experimental-vocoder"
+check "ungated DiffWave: length" same_shape "$T/st.wav" "$T/gate.wav"
+check "Griffin-Lim 32 named explicitly" \
+  run 0 "$MH" -q --offline --mel2mel "$VOC" --griffin-lim 32 "$T/st.wav" -o "$T/gate_gl.wav"
+check "ungated DiffWave: exactly the Griffin-Lim output" cmp -s "$T/gate.wav" "$T/gate_gl.wav"
+check "ungated DiffWave: not the DiffWave output" differs "$T/gate.wav" "$T/s6.wav"
+check "ungated DiffWave with --strict: exit 3" \
+  run 3 "$MH" --offline --strict --mel2mel "$VOC" "$T/st.wav" -o "$T/gate_strict.wav"
+check "ungated DiffWave with --strict: says why" grep_err "quality gate"
+check "ungated DiffWave with --strict: no output" absent "$T/gate_strict.wav"
+check "no DiffWave at all with --strict: exit 3" \
+  run 3 "$MH" --offline --strict --mel2mel "$M2M" "$T/st.wav" -o "$T/gate_strict.wav"
+check "no DiffWave at all with --strict: says why" grep_err "no DiffWave vocoder"
+check "explicit Griffin-Lim with --strict is no fallback" \
+  run 0 "$MH" -q --offline --strict --mel2mel "$M2M" --griffin-lim 4 "$T/st.wav" -o "$T/gate_gl4.wav"
 
 # ---- Griffin-Lim ----
 check "--griffin-lim 8: runs" run 0 "$MH" --offline --mel2mel "$M2M" --griffin-lim 8 "$T/st.wav" -o "$T/gl.wav"
@@ -120,23 +140,23 @@ check "resnet Mel2Mel in windows (9 s)" run 0 "$MH" -q --offline --mel2mel "$RES
 check "resnet windows: length" same_shape "$T/long.wav" "$T/rn_long.wav"
 check "resnet windows: finite, not silent" audible "$T/rn_long.wav"
 "$PROBE" gen "$T/tiny.wav" 44100 2 0.01 music
-check "441-frame file (shorter than one frame at 16 kHz)" run 0 "$MH" -q --offline --mel2mel "$RESNET" --steps 6 --vocoder "$VOC" "$T/tiny.wav" -o "$T/tiny_out.wav"
+check "441-frame file (shorter than one frame at 16 kHz)" run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$RESNET" --steps 6 --vocoder "$VOC" "$T/tiny.wav" -o "$T/tiny_out.wav"
 check "441-frame file keeps its length" same_shape "$T/tiny.wav" "$T/tiny_out.wav"
 
 # ---- default files ----
 check "no default model: error" run 3 "$MH" --offline "$T/st.wav" -o "$T/d0.wav"
 check "no default model: says so" grep_err "no default model"
 cp "$VOC" "$T/models/menhance.safetensors"
-check "default model with a DiffWave: runs" run 0 "$MH" --offline --steps 6 "$T/st.wav" -o "$T/d1.wav"
+check "default model with a DiffWave: runs" run 0 "$MH" --offline --experimental-vocoder --steps 6 "$T/st.wav" -o "$T/d1.wav"
 check "default model with a DiffWave: DiffWave used" grep_err "DiffWave L=3 C=8"
 check "default model: same result as naming it" \
-  run 0 "$MH" -q --offline --mel2mel "$VOC" --steps 6 "$T/st.wav" -o "$T/d1b.wav"
+  run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/st.wav" -o "$T/d1b.wav"
 check "default model: identical output" cmp -s "$T/d1.wav" "$T/s6.wav"
 check "--model names the offline default" run 0 "$MH" --offline --model "$M2M" "$T/st.wav" -o "$T/d2.wav"
 check "Mel2Mel-only file: warns" grep_err "warning"
 check "Mel2Mel-only file: Griffin-Lim 32 iterations" grep_err "Griffin-Lim (32 iterations)"
 check "Mel2Mel-only file: length" same_shape "$T/st.wav" "$T/d2.wav"
-check "--mel2mel none takes the default model's DiffWave" run 0 "$MH" --offline --mel2mel none --steps 6 "$T/st.wav" -o "$T/d3.wav"
+check "--mel2mel none takes the default model's DiffWave" run 0 "$MH" --offline --experimental-vocoder --mel2mel none --steps 6 "$T/st.wav" -o "$T/d3.wav"
 check "--mel2mel none: described" grep_err "no Mel2Mel"
 check "--mel2mel none: DiffWave" grep_err "DiffWave L=3"
 rm -f "$T/models/menhance.safetensors"
@@ -165,12 +185,12 @@ check "--help: block range intact" grep -q "1..8192 (default 1024)" "$T/out"
 
 # ---- several files, spectrogram, OUT == IN ----
 check "offline, several files into a directory" \
-  run 0 "$MH" -q --offline --mel2mel "$VOC" --steps 6 "$T/st.wav" "$T/mono48.flac" -o "$T/batch" --spectrogram "$T/specs/"
+  run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/st.wav" "$T/mono48.flac" -o "$T/batch" --spectrogram "$T/specs/"
 check "batch: first output" same_shape "$T/st.wav" "$T/batch/st.wav"
 check "batch: second output" same_shape "$T/mono48.flac" "$T/batch/mono48.flac"
 check "batch: spectrograms" [ -s "$T/specs/st.wav.png" ] && [ -s "$T/specs/mono48.flac.png" ]
 cp "$T/st.wav" "$T/keep.wav"
-check "OUT == IN refused" run 1 "$MH" -q --offline --mel2mel "$VOC" --steps 6 "$T/keep.wav" -o "$T/keep.wav"
+check "OUT == IN refused" run 1 "$MH" -q --offline --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/keep.wav" -o "$T/keep.wav"
 check "OUT == IN: input untouched" cmp -s "$T/keep.wav" "$T/st.wav"
 check "no temporary files left" eval '! ls -a "$T" "$T/batch" | grep -q "^\..*\.menhance-"'
 
@@ -190,7 +210,7 @@ EOF
   then
     "$PROBE" gen "$T/short.wav" 16000 1 0.1 music float
     check "reference-size DiffWave (6 steps, 0.1 s)" \
-      run 0 "$MH" --offline --mel2mel "$M2M" --vocoder "$T/dw_ref.safetensors" --steps 6 "$T/short.wav" -o "$T/ref.wav"
+      run 0 "$MH" --offline --experimental-vocoder --mel2mel "$M2M" --vocoder "$T/dw_ref.safetensors" --steps 6 "$T/short.wav" -o "$T/ref.wav"
     check "reference-size DiffWave: described" grep_err "L=30 C=64 (2.80 M params)"
     check "reference-size DiffWave: length" same_shape "$T/short.wav" "$T/ref.wav"
     check "reference-size DiffWave: finite, not silent" audible "$T/ref.wav"

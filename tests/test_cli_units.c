@@ -1,43 +1,173 @@
-/* Unit tests for the CLI's helpers: output-format policy, the streaming spectrogram (a sine
- * lands in its bin, every column is filled, the PNG is well-formed) and the pixel font.
+/* Unit tests for the CLI's helpers: output-format and output-name policy, temporary outputs,
+ * paths, the streaming spectrogram (a sine lands in its bin, every column is filled, the PNG is
+ * well-formed) and the pixel font.
  * The helpers live in tools/ (not in the engine library), so they are compiled in here. */
 #include "tests/check.h"
 
 #include "tools/audio_file.c"
+#include "tools/cli_path.c"
+#include "tools/tempfile.c"
 #include "tools/pixfont.c"
 #include "tools/spectrogram.c"
 
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+static audio_in_info sndfile_info(int rate, int ch, int format, int is_float) {
+    audio_in_info in = {
+        .rate = rate, .channels = ch, .sf_format = format, .float_samples = is_float};
+    snprintf(in.format, sizeof in.format, "test");
+    return in;
+}
+
 static void test_output_format(void) {
-    SF_INFO pcm16 = {
-        .samplerate = 44100, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    SF_INFO flt = {.samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-    SF_INFO flac = {
-        .samplerate = 48000, .channels = 2, .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
+    audio_in_info pcm16 = sndfile_info(44100, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 0);
+    audio_in_info flt = sndfile_info(48000, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1);
+    audio_in_info flac = sndfile_info(48000, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 0);
+    audio_in_info mp3 = sndfile_info(44100, 2, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 1);
+    audio_in_info m4a = sndfile_info(44100, 2, 0, 1); /* read by FFmpeg */
+    snprintf(m4a.format, sizeof m4a.format, "AAC in M4A");
     char err[256];
     int f = 0;
-    CHECK(audio_file_output_format("a/b.wav", &pcm16, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format("a/b.wav", &pcm16, 0, &f, err, sizeof err) == 0 &&
               f == (SF_FORMAT_WAV | SF_FORMAT_PCM_24),
           "16-bit in, .wav out: 24-bit WAV (got %#x)", f);
-    CHECK(audio_file_output_format("b.WAV", &flt, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format("b.WAV", &flt, 0, &f, err, sizeof err) == 0 &&
               f == (SF_FORMAT_WAV | SF_FORMAT_FLOAT),
           "float in, .WAV out: float WAV (got %#x)", f);
-    CHECK(audio_file_output_format("x.flac", &flt, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format("x.flac", &flt, 0, &f, err, sizeof err) == 0 &&
               f == (SF_FORMAT_FLAC | SF_FORMAT_PCM_24),
           "float in, .flac out: 24-bit FLAC (got %#x)", f);
-    CHECK(audio_file_output_format("x.ogg", &pcm16, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format("x.ogg", &pcm16, 0, &f, err, sizeof err) == 0 &&
               f == (SF_FORMAT_OGG | SF_FORMAT_VORBIS),
           ".ogg: Vorbis (got %#x)", f);
-    CHECK(audio_file_output_format("dir.v2/noext", &flac, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format("dir.v2/noext", &flac, 0, &f, err, sizeof err) == 0 &&
               (f & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC,
           "no extension: the input's container (got %#x)", f);
-    CHECK(audio_file_output_format("x.mp5", &pcm16, &f, err, sizeof err) != 0 &&
+    CHECK(audio_file_output_format("x.mp5", &pcm16, 0, &f, err, sizeof err) != 0 &&
               strstr(err, "mp5") != NULL,
           "unknown extension refused with a message");
-    CHECK(audio_file_output_format(".hidden", &flac, &f, err, sizeof err) == 0 &&
+    CHECK(audio_file_output_format(".hidden", &flac, 0, &f, err, sizeof err) == 0 &&
               (f & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC,
           "a dot file has no extension");
+    CHECK(audio_file_output_format("x.wav", &m4a, 0, &f, err, sizeof err) == 0 &&
+              f == (SF_FORMAT_WAV | SF_FORMAT_FLOAT),
+          "lossy FFmpeg input, .wav: float WAV (got %#x)", f);
+    err[0] = 0;
+    CHECK(audio_file_output_format("noext", &m4a, 0, &f, err, sizeof err) != 0 &&
+              strstr(err, "no extension") && strstr(err, "AAC in M4A") && !strstr(err, "Hz"),
+          "M4A in, no extension: names the format problem, not the rate (%s)", err);
+    err[0] = 0;
+    CHECK(audio_file_output_format("noext", &mp3, 0, &f, err, sizeof err) != 0 &&
+              strstr(err, "no extension") && !strstr(err, "Hz"),
+          "MP3 in, no extension: names the format problem, not the rate (%s)", err);
+    CHECK(audio_file_output_format("noext", &mp3, SF_FORMAT_WAV, &f, err, sizeof err) == 0 &&
+              f == (SF_FORMAT_WAV | SF_FORMAT_FLOAT),
+          "MP3 in, no extension, --format wav: float WAV (got %#x)", f);
+    CHECK(audio_file_output_format("x.flac", &pcm16, SF_FORMAT_WAV, &f, err, sizeof err) == 0 &&
+              (f & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC,
+          "an extension beats --format (the CLI refuses the conflict before)");
+}
+
+static void test_output_name(void) {
+    audio_in_info wav = sndfile_info(44100, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 0);
+    audio_in_info mp3 = sndfile_info(44100, 2, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 1);
+    audio_in_info opus = sndfile_info(48000, 2, SF_FORMAT_OGG | SF_FORMAT_OPUS, 1);
+    audio_in_info m4a = sndfile_info(44100, 2, 0, 1);
+    const struct {
+        const char *in;
+        const audio_in_info *info;
+        int container;
+        const char *want;
+    } cases[] = {
+        {"a/take1.wav", &wav, 0, "take1.wav"},
+        {"a/take1.WAV", &wav, 0, "take1.WAV"},
+        {"song.mp3", &mp3, 0, "song.flac"},
+        {"dir/voice.opus", &opus, 0, "voice.flac"},
+        {"phone.m4a", &m4a, 0, "phone.flac"},
+        {"clip.v1.mp4", &m4a, 0, "clip.v1.flac"},
+        {"memo", &m4a, 0, "memo.flac"},
+        {"take2", &wav, 0, "take2"},
+        {"phone.m4a", &m4a, SF_FORMAT_WAV, "phone.wav"},
+        {"take1.wav", &wav, SF_FORMAT_FLAC, "take1.flac"},
+        {".hidden", &m4a, SF_FORMAT_WAV, ".hidden.wav"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64] = "";
+        int rc =
+            audio_file_output_name(cases[i].in, cases[i].info, cases[i].container, out, sizeof out);
+        CHECK(rc == 0 && !strcmp(out, cases[i].want), "output name of %s: '%s', wanted '%s'",
+              cases[i].in, out, cases[i].want);
+    }
+    char tiny[8];
+    CHECK(audio_file_output_name("longer-name.m4a", &m4a, 0, tiny, sizeof tiny) != 0,
+          "a name that does not fit is refused");
+    CHECK(audio_file_parse_container("FLAC") == SF_FORMAT_FLAC &&
+              audio_file_parse_container("wav") == SF_FORMAT_WAV &&
+              audio_file_parse_container("mp3") == 0 && audio_file_parse_container("") == 0,
+          "--format names");
+}
+
+/* Temporary outputs: beside the target, hidden, with a new file's permissions; commit renames,
+ * discard removes. */
+static void test_tempfile(void) {
+    char dir[] = "/tmp/menhance-tmpf-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    char target[128], tmp[PATH_MAX];
+    snprintf(target, sizeof target, "%s/out.wav", dir);
+    int fd = tempfile_create(target, tmp, sizeof tmp);
+    CHECK(fd >= 0, "create");
+    if (fd < 0) return;
+    char want[160];
+    snprintf(want, sizeof want, "%s/.out.wav.menhance-", dir);
+    CHECK(!strncmp(tmp, want, strlen(want)), "hidden name beside the target: %s", tmp);
+    struct stat st;
+    mode_t mask = umask(0);
+    umask(mask);
+    CHECK(fstat(fd, &st) == 0 && (st.st_mode & 0777) == (0666 & ~mask),
+          "permissions of a new file (%o)", (unsigned)(st.st_mode & 0777));
+    CHECK(write(fd, "x", 1) == 1, "write");
+    close(fd);
+    CHECK(tempfile_commit(tmp, target) == 0 && access(target, F_OK) == 0 && access(tmp, F_OK) != 0,
+          "commit renames");
+    fd = tempfile_create(target, tmp, sizeof tmp);
+    CHECK(fd >= 0, "second create");
+    close(fd);
+    tempfile_discard(tmp);
+    CHECK(access(tmp, F_OK) != 0, "discard removes");
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/nodir/out.wav", dir);
+    errno = 0;
+    CHECK(tempfile_create(missing, tmp, sizeof tmp) < 0 && errno == ENOENT,
+          "missing directory: -1, ENOENT");
+    /* Slots are reused: many create/discard cycles never run out. */
+    int ok = 1;
+    for (int i = 0; i < 20 && ok; i++) {
+        fd = tempfile_create(target, tmp, sizeof tmp);
+        ok = fd >= 0;
+        if (ok) {
+            close(fd);
+            tempfile_discard(tmp);
+        }
+    }
+    CHECK(ok, "slots are reused");
+    unlink(target);
+    rmdir(dir);
+}
+
+static void test_cli_path(void) {
+    char out[128];
+    CHECK(!strcmp(cli_path_base("a/b/c.wav"), "c.wav") && !strcmp(cli_path_base("c"), "c"),
+          "base name");
+    CHECK(cli_path_join(out, sizeof out, "d/", "x.flac") == 0 && !strcmp(out, "d/x.flac"),
+          "join with a slash: %s", out);
+    CHECK(cli_path_join(out, sizeof out, "d", "x.flac") == 0 && !strcmp(out, "d/x.flac"),
+          "join without: %s", out);
+    CHECK(cli_path_spectrogram("/tmp/nodir-menhance/stem.png", "a/in.m4a", out, sizeof out) == 0 &&
+              !strcmp(out, "/tmp/nodir-menhance/stem-in.m4a.png"),
+          "stem naming: %s", out);
 }
 
 static void test_same_file(void) {
@@ -139,6 +269,9 @@ static void test_pixfont(void) {
 
 int main(void) {
     test_output_format();
+    test_output_name();
+    test_tempfile();
+    test_cli_path();
     test_same_file();
     test_spectrogram();
     test_pixfont();

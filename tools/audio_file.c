@@ -1,4 +1,4 @@
-/* Input validation and output-format policy for the CLI (see audio_file.h). */
+/* Output-format policy for the CLI (see audio_file.h). */
 #include "tools/audio_file.h"
 
 #include <stdio.h>
@@ -6,40 +6,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* The engine's documented host-rate range (engine/menhance.h). */
-enum { RATE_MIN = 8000, RATE_MAX = 192000 };
-
-SNDFILE *audio_file_open_input(const char *path, SF_INFO *info, char *err, size_t errlen) {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "%s: no such file", path);
-        return NULL;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: is a directory", path);
-        return NULL;
-    }
-    memset(info, 0, sizeof *info);
-    SNDFILE *sf = sf_open(path, SFM_READ, info);
-    if (!sf) {
-        snprintf(err, errlen, "%s: unsupported or unreadable audio file (%s)", path,
-                 sf_strerror(NULL));
-        return NULL;
-    }
-    if (info->channels < 1 || info->channels > 2) {
-        snprintf(err, errlen, "%s: %d channels; only mono and stereo are supported", path,
-                 info->channels);
-        sf_close(sf);
-        return NULL;
-    }
-    if (info->samplerate < RATE_MIN || info->samplerate > RATE_MAX) {
-        snprintf(err, errlen, "%s: sample rate %d Hz is outside %d..%d Hz", path, info->samplerate,
-                 RATE_MIN, RATE_MAX);
-        sf_close(sf);
-        return NULL;
-    }
-    return sf;
-}
+static const struct {
+    const char *ext;
+    int major;
+} containers[] = {{"wav", SF_FORMAT_WAV},   {"flac", SF_FORMAT_FLAC}, {"ogg", SF_FORMAT_OGG},
+                  {"aiff", SF_FORMAT_AIFF}, {"w64", SF_FORMAT_W64},   {"caf", SF_FORMAT_CAF},
+                  {"oga", SF_FORMAT_OGG},   {"aif", SF_FORMAT_AIFF},  {"aifc", SF_FORMAT_AIFF}};
+enum { N_CONTAINERS = sizeof containers / sizeof containers[0] };
 
 static const char *extension_of(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -48,33 +21,61 @@ static const char *extension_of(const char *path) {
     return (dot && dot != base) ? dot + 1 : NULL;
 }
 
-static int container_for_extension(const char *ext) {
-    static const struct {
-        const char *ext;
-        int major;
-    } map[] = {{"wav", SF_FORMAT_WAV},   {"flac", SF_FORMAT_FLAC}, {"ogg", SF_FORMAT_OGG},
-               {"oga", SF_FORMAT_OGG},   {"aif", SF_FORMAT_AIFF},  {"aiff", SF_FORMAT_AIFF},
-               {"aifc", SF_FORMAT_AIFF}, {"w64", SF_FORMAT_W64},   {"caf", SF_FORMAT_CAF}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcasecmp(ext, map[i].ext) == 0) return map[i].major;
+int audio_file_parse_container(const char *name) {
+    for (int i = 0; i < N_CONTAINERS; i++)
+        if (strcasecmp(name, containers[i].ext) == 0) return containers[i].major;
     return 0;
 }
 
-static int input_is_float(const SF_INFO *in) {
-    int sub = in->format & SF_FORMAT_SUBMASK;
-    /* Lossy codecs decode to floats with no fixed word length: keep that resolution. */
-    return sub == SF_FORMAT_FLOAT || sub == SF_FORMAT_DOUBLE || sub == SF_FORMAT_VORBIS ||
-           sub == SF_FORMAT_OPUS;
+const char *audio_file_extension(int container) {
+    for (int i = 0; i < N_CONTAINERS; i++)
+        if (containers[i].major == (container & SF_FORMAT_TYPEMASK)) return containers[i].ext;
+    return NULL;
 }
 
-int audio_file_output_format(const char *out_path, const SF_INFO *in, int *format, char *err,
-                             size_t errlen) {
+int audio_file_container_of(const char *path, int *has_ext) {
+    const char *ext = extension_of(path);
+    if (has_ext) *has_ext = ext != NULL;
+    return ext ? audio_file_parse_container(ext) : 0;
+}
+
+/* The input's own container when this tool writes it, else 0 (MP3, Opus in .opus, FFmpeg). */
+static int writable_input_container(const audio_in_info *in) {
+    int major = in->sf_format & SF_FORMAT_TYPEMASK;
+    return major && audio_file_extension(major) ? major : 0;
+}
+
+int audio_file_output_name(const char *in_path, const audio_in_info *in, int container, char *out,
+                           size_t n) {
+    const char *slash = strrchr(in_path, '/');
+    const char *base = slash ? slash + 1 : in_path;
+    const char *ext = extension_of(base);
+    int keep = !container &&
+               (ext ? audio_file_parse_container(ext) != 0 : writable_input_container(in) != 0);
+    if (keep) return snprintf(out, n, "%s", base) < (int)n ? 0 : -1;
+    const char *new_ext =
+        audio_file_extension(container ? container : AUDIO_FILE_DEFAULT_CONTAINER);
+    int stem = ext ? (int)(ext - 1 - base) : (int)strlen(base);
+    return snprintf(out, n, "%.*s.%s", stem, base, new_ext) < (int)n ? 0 : -1;
+}
+
+int audio_file_output_format(const char *out_path, const audio_in_info *in, int container,
+                             int *format, char *err, size_t errlen) {
     const char *ext = extension_of(out_path);
-    int major = ext ? container_for_extension(ext) : (in->format & SF_FORMAT_TYPEMASK);
-    if (!major) {
+    int major = ext         ? audio_file_parse_container(ext)
+                : container ? container
+                            : writable_input_container(in);
+    if (!major && ext) {
         snprintf(err, errlen,
                  "%s: unknown output extension '.%s' (use .wav, .flac, .ogg, .aiff, .w64, .caf)",
                  out_path, ext);
+        return -1;
+    }
+    if (!major) {
+        snprintf(err, errlen,
+                 "%s: the name has no extension and the input's format (%s) cannot be written: "
+                 "name it .flac or .wav (or .ogg, .aiff, .w64, .caf), or give --format",
+                 out_path, in->format);
         return -1;
     }
     int sub;
@@ -83,16 +84,16 @@ int audio_file_output_format(const char *out_path, const SF_INFO *in, int *forma
     else if (major == SF_FORMAT_OGG)
         sub = SF_FORMAT_VORBIS;
     else
-        sub = input_is_float(in) ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_24;
+        sub = in->float_samples ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_24;
 
-    SF_INFO probe = {.samplerate = in->samplerate, .channels = in->channels};
+    SF_INFO probe = {.samplerate = in->rate, .channels = in->channels};
     probe.format = major | sub;
     if (!sf_format_check(&probe)) {
         /* e.g. a container that only takes 16-bit: fall back before giving up */
         probe.format = major | SF_FORMAT_PCM_16;
         if (!sf_format_check(&probe)) {
             snprintf(err, errlen, "%s: cannot write %s at %d Hz, %d channels", out_path,
-                     audio_file_container_name(major), in->samplerate, in->channels);
+                     audio_file_container_name(major), in->rate, in->channels);
             return -1;
         }
     }

@@ -3,12 +3,16 @@
  *
  *   cli_probe gen OUT RATE CHANNELS SECONDS KIND [SUBTYPE]
  *       KIND: music | impulse:N (0.5 at frame N, every channel) | sine:F (0.3, F Hz) | silence
+ *             | music-left (channel 2 digital silence) | musicgap:A:B (digital silence from
+ *             A s to B s)
  *       SUBTYPE: pcm16 | pcm24 | float (default pcm16; FLAC takes pcm16/pcm24)
  *   cli_probe info FILE      -> "frames rate channels container subtype"
  *   cli_probe peak FILE      -> "index value" of the largest |sample| over all channels
  *   cli_probe onset FILE T   -> first frame whose |sample| exceeds T times the peak
  *   cli_probe diff A B       -> "maxabs rms" of A - B (same frame count and channels)
  *   cli_probe rms FILE       -> RMS over all samples ("nan" if any sample is not finite)
+ *   cli_probe maxabs FILE [CH [FROM TO]] -> largest |sample| of channel CH (1-based; 0 or
+ *                               absent: all) between FROM and TO seconds (default: all)
  *   cli_probe freq FILE      -> frequency (Hz, 1 Hz grid, 50 Hz..min(8 kHz, Nyquist)) of the
  *                               strongest component of 0.25 s from the middle of channel 1
  *   cli_probe lag A B MAX    -> the shift of B against A (|shift| <= MAX) that correlates best,
@@ -62,7 +66,7 @@ static int gen(int argc, char **argv) {
     float *x = calloc((size_t)(frames ? frames : 1) * ch, sizeof *x);
     if (!x) return fail("out of memory", NULL);
     unsigned seed = 12345;
-    if (!strcmp(kind, "music")) {
+    if (!strcmp(kind, "music") || !strcmp(kind, "music-left") || !strncmp(kind, "musicgap:", 9)) {
         /* a few decaying partials on a beat, plus a noise floor: something to enhance */
         static const double notes[] = {110.0, 220.0, 277.2, 329.6, 440.0, 659.3, 1318.5};
         for (long long i = 0; i < frames; i++) {
@@ -74,6 +78,18 @@ static int gen(int argc, char **argv) {
                 double noise = ((double)(rng_next(&seed) >> 8) / 16777216.0 - 0.5) * 0.05;
                 x[i * ch + c] = (float)(0.3 * env * v * (c ? 0.8 : 1.0) + noise);
             }
+        }
+        if (!strcmp(kind, "music-left"))
+            for (long long i = 0; i < frames; i++)
+                for (int c = 1; c < ch; c++)
+                    x[i * ch + c] = 0.0f;
+        if (!strncmp(kind, "musicgap:", 9)) {
+            const char *b = strchr(kind + 9, ':');
+            if (!b) return fail("musicgap:A:B", kind);
+            long long from = llround(atof(kind + 9) * rate), to = llround(atof(b + 1) * rate);
+            for (long long i = from < 0 ? 0 : from; i < to && i < frames; i++)
+                for (int c = 0; c < ch; c++)
+                    x[i * ch + c] = 0.0f;
         }
     } else if (!strncmp(kind, "impulse:", 8)) {
         long long at = atoll(kind + 8);
@@ -153,6 +169,16 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < n; i++)
             s += isfinite(x[i]) ? (double)x[i] * x[i] : NAN;
         printf("%g\n", n ? sqrt(s / n) : 0.0);
+    } else if (!strcmp(cmd, "maxabs")) {
+        int c = argc > 3 ? atoi(argv[3]) : 0;
+        long long from = argc > 5 ? llround(atof(argv[4]) * a.samplerate) : 0;
+        long long to = argc > 5 ? llround(atof(argv[5]) * a.samplerate) : a.frames;
+        if (c < 0 || c > a.channels) return fail("no such channel", argv[3]);
+        double m = 0;
+        for (long long i = from < 0 ? 0 : from; i < to && i < a.frames; i++)
+            for (int k = 0; k < a.channels; k++)
+                if (c == 0 || k == c - 1) m = fmax(m, fabs((double)x[i * a.channels + k]));
+        printf("%g\n", m);
     } else if (!strcmp(cmd, "freq")) {
         /* Goertzel on a 1 Hz grid: slow-ish but exact enough and dependency-free */
         long long m = a.frames / 2 < a.samplerate / 4 ? a.frames / 2 : a.samplerate / 4;

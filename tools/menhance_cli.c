@@ -3,23 +3,26 @@
  * Drives the same engine with the same parameters as the LV2 plugin, synchronously (as a
  * host bouncing offline), block by block so files of any length stream through a fixed
  * amount of memory.  The engine's latency is removed: the output lines up sample for sample
- * with the input and has its exact length.  Outputs are written to a temporary file beside
- * the target and renamed into place only when complete, so a failure never leaves a partial
- * file and the input is never touched. */
+ * with the input and has its exact length.  Every output (audio and spectrogram) is created
+ * as a temporary file beside its target before any work, and renamed into place only when
+ * complete, so a bad output path costs no processing, a failure or a fatal signal never
+ * leaves a partial file, and the input is never touched. */
 #include "engine/menhance.h"
 #include "tools/audio_file.h"
+#include "tools/audio_in.h"
+#include "tools/cli_path.h"
 #include "tools/offline.h"
 #include "tools/spectrogram.h"
+#include "tools/tempfile.h"
+#include "tools/vocoder_gate.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,9 +35,8 @@ enum {
     EXIT_OK = 0,
     EXIT_FILE = 1,   /* an input could not be read, or an output not written */
     EXIT_USAGE = 2,  /* bad command line */
-    EXIT_MODEL = 3,  /* --strict and the model could not be used */
+    EXIT_MODEL = 3,  /* --strict and the model could not be used as asked */
     EXIT_ENGINE = 4, /* the engine refused to start */
-    EXIT_SIGNAL = 130,
 };
 
 enum { DEFAULT_BLOCK = 1024, MAX_BLOCK = 8192, SPECTROGRAM_WIDTH = 1200 };
@@ -43,21 +45,13 @@ typedef struct {
     const char *output;
     const char *model_path;
     const char *spectrogram;
-    int no_model, strict, quiet, linear_freq, block, mode_set;
+    int no_model, strict, quiet, linear_freq, block, mode_set, experimental_vocoder;
+    int container; /* --format: a libsndfile container, 0: none given */
     menhance_params params;
     /* --offline: the reference path (tools/offline.h) instead of the engine */
     int offline, engine_opt;
     offline_config off;
 } cli_options;
-
-/* Set from the SIGINT/SIGTERM handler, polled between blocks so the temporary output is
- * removed before exiting.  A signal handler can only reach file-scope state. */
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
 
 static const char *mode_name(int mode) {
     switch (mode) {
@@ -89,6 +83,11 @@ static void usage(FILE *f) {
             "  -o, --output PATH      output file; with several inputs (or an existing\n"
             "                         directory) a directory, created if missing, where each\n"
             "                         output keeps its input's file name\n"
+            "  -f, --format NAME      flac | wav (also ogg, aiff, w64, caf): the container of\n"
+            "                         every output in a directory and of an OUT without an\n"
+            "                         extension.  Without it, outputs keep their input's\n"
+            "                         container where it can be written and are FLAC (.flac)\n"
+            "                         where it cannot (MP3, Opus, M4A/AAC, AMR, video)\n"
             "  -m, --mode NAME        classical | mel2mel | vocoder (default: the plugin's)\n"
             "      --amount X         dry/wet, 0..1\n"
             "      --hiband X         high band above 8 kHz: 0 removes it, 1 keeps it denoised\n"
@@ -96,8 +95,12 @@ static void usage(FILE *f) {
             "      --max-atten DB     deepest classical cut, 0..40 dB\n"
             "      --model PATH       model file (default: the shipped model)\n"
             "      --no-model         classical mode only; load no model\n"
-            "      --strict           fail instead of falling back to classical when the\n"
-            "                         model cannot be loaded\n"
+            "      --strict           fail (exit 3) instead of falling back: to classical when\n"
+            "                         the model cannot be loaded, to mel2mel or Griffin-Lim\n"
+            "                         when there is no vocoder or it has not passed its\n"
+            "                         quality gate\n"
+            "      --experimental-vocoder  run a DiffWave vocoder that has not passed its\n"
+            "                         quality gate (else: mel2mel live, Griffin-Lim offline)\n"
             "      --spectrogram PNG  write a before/after spectrogram; with several inputs\n"
             "                         PNG is a directory (DIR/IN.png) or a name stem\n"
             "                         (STEM-IN.png), IN being each input's file name\n"
@@ -115,20 +118,26 @@ static void usage(FILE *f) {
             "      --steps N          DiffWave steps: the training schedule's count (50,\n"
             "                         default), the fast schedule's (6), or N respaced\n"
             "      --griffin-lim N    Griffin-Lim with N iterations instead of DiffWave\n"
-            "  -q, --quiet            no progress or summary, only warnings and errors\n"
+            "  -q, --quiet            no progress or summary, only notices, warnings, errors\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
             "\n"
-            "Formats: reads WAV, FLAC, Ogg Vorbis, AIFF (anything libsndfile reads), mono or\n"
-            "stereo, 8-192 kHz.  The output container follows OUT's extension (.wav .flac .ogg\n"
-            ".aiff .w64 .caf; none: as the input), float for float inputs, else 24-bit.\n"
-            "The output has the input's length and timing (the engine's latency is removed).\n"
+            "Formats read: WAV, FLAC, Ogg Vorbis/Opus, AIFF, MP3, CAF, W64 and the rest of\n"
+            "libsndfile's formats; M4A/AAC, raw AAC, AMR, 3GP and the audio track of video\n"
+            "files (MP4, MOV, MKV, WebM) through FFmpeg.  Mono or stereo, 8-192 kHz.\n"
+            "Formats written: WAV, FLAC, Ogg Vorbis, AIFF, W64, CAF, chosen by OUT's extension\n"
+            "(or --format); float for float and lossy inputs (FLAC and Ogg: 24-bit, Vorbis),\n"
+            "else 24-bit.  The output has the input's length and timing (the engine's latency\n"
+            "is removed).  Digital silence in gives digital silence out.\n"
             "\n"
             "Exit status: 0 success, 1 a file could not be read or written, 2 usage error,\n"
-            "3 model unusable with --strict, 4 engine error, 130 interrupted.\n",
+            "3 model unusable as asked with --strict, 4 engine error; 128+N when stopped by\n"
+            "signal N (130: Ctrl-C), after removing its temporary files.\n",
             MAX_BLOCK, DEFAULT_BLOCK, OFFLINE_DEFAULT_GL_ITERS);
 }
 
+/* Every numeric option is checked whole: "1.5" for a count or "3x" for a level is refused
+ * with the reason, never truncated or half-read. */
 static int parse_float(const char *opt, const char *s, float lo, float hi, float *out) {
     char *end;
     errno = 0;
@@ -138,6 +147,19 @@ static int parse_float(const char *opt, const char *s, float lo, float hi, float
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+static int parse_int(const char *opt, const char *s, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "menhance: %s expects a whole number in %ld..%ld, got '%s'\n", opt, lo, hi,
+                s);
+        return -1;
+    }
+    *out = (int)v;
     return 0;
 }
 
@@ -158,10 +180,12 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_MEL2MEL,
         OPT_VOCODER,
         OPT_STEPS,
-        OPT_GL
+        OPT_GL,
+        OPT_EXPERIMENTAL,
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
         {"mode", required_argument, NULL, 'm'},
         {"amount", required_argument, NULL, OPT_AMOUNT},
         {"hiband", required_argument, NULL, OPT_HIBAND},
@@ -170,6 +194,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"model", required_argument, NULL, OPT_MODEL},
         {"no-model", no_argument, NULL, OPT_NOMODEL},
         {"strict", no_argument, NULL, OPT_STRICT},
+        {"experimental-vocoder", no_argument, NULL, OPT_EXPERIMENTAL},
         {"spectrogram", required_argument, NULL, OPT_SPECTRO},
         {"linear", no_argument, NULL, OPT_LINEAR},
         {"block", required_argument, NULL, OPT_BLOCK},
@@ -188,9 +213,8 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     o->block = DEFAULT_BLOCK;
     menhance_params_default(&o->params);
     int c;
-    float v;
     int offline_opt = 0;
-    while ((c = getopt_long(argc, argv, "o:m:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:f:m:qhV", longopts, NULL)) != -1) {
         /* engine settings that mean nothing to the offline path */
         o->engine_opt |=
             c == 'm' || (c >= OPT_AMOUNT && c <= OPT_MAXATT) || c == OPT_NOMODEL || c == OPT_BLOCK;
@@ -198,6 +222,15 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         switch (c) {
         case 'o':
             o->output = optarg;
+            break;
+        case 'f':
+            o->container = audio_file_parse_container(optarg);
+            if (!o->container) {
+                fprintf(stderr,
+                        "menhance: --format expects flac, wav, ogg, aiff, w64 or caf, got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
             break;
         case 'm':
             o->params.mode = parse_mode(optarg);
@@ -230,6 +263,9 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         case OPT_STRICT:
             o->strict = 1;
             break;
+        case OPT_EXPERIMENTAL:
+            o->experimental_vocoder = 1;
+            break;
         case OPT_SPECTRO:
             o->spectrogram = optarg;
             break;
@@ -237,9 +273,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             o->linear_freq = 1;
             break;
         case OPT_BLOCK:
-            if (parse_float("--block", optarg, 1, MAX_BLOCK, &v) || v != floorf(v))
-                return EXIT_USAGE;
-            o->block = (int)v;
+            if (parse_int("--block", optarg, 1, MAX_BLOCK, &o->block)) return EXIT_USAGE;
             break;
         case OPT_OFFLINE:
             o->offline = 1;
@@ -251,13 +285,11 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             o->off.vocoder_path = optarg;
             break;
         case OPT_STEPS:
-            if (parse_float("--steps", optarg, 1, 1000, &v) || v != floorf(v)) return EXIT_USAGE;
-            o->off.steps = (int)v;
+            if (parse_int("--steps", optarg, 1, 1000, &o->off.steps)) return EXIT_USAGE;
             break;
         case OPT_GL:
-            if (parse_float("--griffin-lim", optarg, 1, 10000, &v) || v != floorf(v))
+            if (parse_int("--griffin-lim", optarg, 1, 10000, &o->off.griffin_lim))
                 return EXIT_USAGE;
-            o->off.griffin_lim = (int)v;
             break;
         case OPT_WHICH: {
             char path[PATH_MAX];
@@ -278,7 +310,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             printf("menhance %s\n", MENHANCE_VERSION);
             exit(EXIT_OK);
         default:
-            usage(stderr);
+            fprintf(stderr, "menhance: see --help\n");
             return EXIT_USAGE;
         }
     }
@@ -315,6 +347,8 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     }
     /* --model names the file the offline path takes its networks from by default */
     if (o->offline && !o->off.mel2mel_path) o->off.mel2mel_path = o->model_path;
+    o->off.experimental_vocoder = o->experimental_vocoder;
+    o->off.strict = o->strict;
     if (o->no_model && o->mode_set && o->params.mode != MENHANCE_MODE_CLASSICAL) {
         fprintf(stderr, "menhance: --no-model allows only --mode classical\n");
         return EXIT_USAGE;
@@ -322,20 +356,13 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     return EXIT_OK;
 }
 
-/* ---- paths ---- */
-
-static const char *base_name(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 /* The before/after PNG both paths write; labels name the files and how the output was made. */
 static int write_comparison(const char *png_path, spectrogram *before, spectrogram *after,
                             const char *in_path, const char *out_path, const char *how,
                             int linear) {
     char t_before[PATH_MAX + 32], t_after[PATH_MAX + 64], err[512];
-    snprintf(t_before, sizeof t_before, "BEFORE: %s", base_name(in_path));
-    snprintf(t_after, sizeof t_after, "AFTER: %s (%s)", base_name(out_path), how);
+    snprintf(t_before, sizeof t_before, "BEFORE: %s", cli_path_base(in_path));
+    snprintf(t_after, sizeof t_after, "AFTER: %s (%s)", cli_path_base(out_path), how);
     spectrogram_panel panels[2] = {{before, t_before}, {after, t_after}};
     if (spectrogram_write_png(png_path, panels, 2,
                               linear ? SPECTROGRAM_LINEAR_FREQ : SPECTROGRAM_LOG_FREQ, err,
@@ -344,50 +371,6 @@ static int write_comparison(const char *png_path, spectrogram *before, spectrogr
         return -1;
     }
     return 0;
-}
-
-static int is_directory(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int ends_with_slash(const char *s) {
-    size_t n = strlen(s);
-    return n > 0 && s[n - 1] == '/';
-}
-
-/* mkdir -p */
-static int make_directories(const char *path) {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    return is_directory(buf) ? 0 : -1;
-}
-
-static int join_path(char *out, size_t n, const char *dir, const char *name) {
-    const char *sep = ends_with_slash(dir) ? "" : "/";
-    return snprintf(out, n, "%s%s%s", dir, sep, name) < (int)n ? 0 : -1;
-}
-
-/* The spectrogram for input `in` when there are several: DIR/NAME.png or STEM-NAME.png,
- * NAME being the input's file name with its extension (inputs' names are unique). */
-static int spectrogram_path_for(const char *arg, const char *in, char *out, size_t n) {
-    char stem[PATH_MAX];
-    if (is_directory(arg) || ends_with_slash(arg)) {
-        if (make_directories(arg) != 0) return -1;
-        const char *sep = ends_with_slash(arg) ? "" : "/";
-        return snprintf(out, n, "%s%s%s.png", arg, sep, base_name(in)) < (int)n ? 0 : -1;
-    }
-    snprintf(stem, sizeof stem, "%s", arg);
-    size_t len = strlen(stem);
-    if (len > 4 && !strcmp(stem + len - 4, ".png")) stem[len - 4] = 0;
-    return snprintf(out, n, "%s-%s.png", stem, base_name(in)) < (int)n ? 0 : -1;
 }
 
 /* ---- progress ---- */
@@ -417,19 +400,39 @@ static void progress_clear(progress *p) {
 
 /* ---- one file ---- */
 
+/* What the run needs across files: where outputs go, the model and mode, the offline path. */
 typedef struct {
-    SNDFILE *in, *out;
+    int to_dir, ninputs;
+    char **outputs; /* outputs claimed so far: two inputs must not write one file */
+    int noutputs;
+    menhance_model *model; /* the next engine's model (each engine owns its own) */
+    int mode;
+    char model_path[PATH_MAX];
+    offline *off;
+} run_state;
+
+typedef struct {
+    audio_in *in;
+    audio_in_info ii;
+    SNDFILE *out;
+    SF_INFO oi;
+    const char *in_path;
+    char out_path[PATH_MAX], png_buf[PATH_MAX];
+    const char *png_path;
+    char tmp[PATH_MAX], png_tmp[PATH_MAX];
+    int tmp_made, png_tmp_made;
     menhance *engine;
     spectrogram *before, *after;
     float *ibuf, *obuf, *plane_in[2], *plane_out[2], *mono;
-    char tmp[PATH_MAX];
-    int tmp_made;
+    long long frames, overs;
+    struct timespec t0;
 } job;
 
 static void job_release(job *j) {
-    if (j->in) sf_close(j->in);
+    audio_in_close(j->in);
     if (j->out) sf_close(j->out);
-    if (j->tmp_made) unlink(j->tmp);
+    if (j->tmp_made) tempfile_discard(j->tmp);
+    if (j->png_tmp_made) tempfile_discard(j->png_tmp);
     menhance_destroy(j->engine);
     spectrogram_destroy(j->before);
     spectrogram_destroy(j->after);
@@ -440,44 +443,6 @@ static void job_release(job *j) {
         free(j->plane_in[c]);
         free(j->plane_out[c]);
     }
-}
-
-/* Creates the temporary output beside `out` (same file system, so rename() is atomic). */
-static SNDFILE *open_temp_output(const char *out, SF_INFO *info, char *tmp, size_t n, int *made) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", out);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        slash[1] = 0;
-    else
-        dir[0] = 0;
-    if (snprintf(tmp, n, "%s.%s.menhance-XXXXXX", dir, base_name(out)) >= (int)n) return NULL;
-    int fd = mkstemp(tmp);
-    if (fd < 0) return NULL;
-    *made = 1;
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) {
-        close(fd);
-        return NULL;
-    }
-    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, info, SF_TRUE);
-    if (!sf) close(fd);
-    return sf;
-}
-
-/* Opens the temporary output for both paths and reports a failure.  Integer outputs clip
- * rather than wrap around on overs. */
-static SNDFILE *open_output(const char *out, SF_INFO *info, char *tmp, size_t n, int *made) {
-    errno = 0;
-    SNDFILE *sf = open_temp_output(out, info, tmp, n, made);
-    if (!sf) {
-        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", out,
-                errno ? strerror(errno) : sf_strerror(NULL));
-        return NULL;
-    }
-    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    return sf;
 }
 
 /* Formats that store integers, where samples beyond full scale are clipped (and counted). */
@@ -501,104 +466,206 @@ static double elapsed_s(const struct timespec *t0) {
     return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-/* Streams one file through a fresh engine.  Hands *model to it (then clears *model: the
- * engine owns and frees it).  Returns an exit code. */
-static int process_file(const cli_options *o, menhance_model **model, int mode, const char *in_path,
-                        const char *out_path, const char *png_path) {
-    job j = {0};
-    char err[512];
-    SF_INFO ii, oi;
-    int rc = EXIT_FILE;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+static int claim_output(run_state *rs, const char *path) {
+    for (int k = 0; k < rs->noutputs; k++)
+        if (!strcmp(rs->outputs[k], path)) return -1;
+    char *copy = strdup(path);
+    if (copy) rs->outputs[rs->noutputs++] = copy;
+    return 0;
+}
 
-    j.in = audio_file_open_input(in_path, &ii, err, sizeof err);
-    if (!j.in) {
+/* Opens the input and decides every output path and format, then creates the temporary
+ * outputs (audio and spectrogram): a path that cannot be written fails here, before any
+ * work.  Returns an exit code. */
+static int job_open(const cli_options *o, run_state *rs, const char *in_path, job *j) {
+    char err[PATH_MAX + 512], name[PATH_MAX];
+    clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    j->in_path = in_path;
+    j->in = audio_in_open(in_path, &j->ii, err, sizeof err);
+    if (!j->in) {
         fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
-    if (audio_file_same(in_path, out_path) || (png_path && audio_file_same(in_path, png_path))) {
+    if (!rs->to_dir) {
+        snprintf(j->out_path, sizeof j->out_path, "%s", o->output);
+    } else if (audio_file_output_name(in_path, &j->ii, o->container, name, sizeof name) != 0 ||
+               cli_path_join(j->out_path, sizeof j->out_path, o->output, name) != 0) {
+        fprintf(stderr, "menhance: error: %s: output path too long\n", in_path);
+        return EXIT_FILE;
+    }
+    if (claim_output(rs, j->out_path) != 0) {
+        fprintf(stderr, "menhance: error: %s: another input is also written to %s\n", in_path,
+                j->out_path);
+        return EXIT_FILE;
+    }
+    if (o->spectrogram) {
+        if (rs->ninputs == 1) {
+            j->png_path = o->spectrogram;
+        } else if (cli_path_spectrogram(o->spectrogram, in_path, j->png_buf, sizeof j->png_buf) ==
+                   0) {
+            j->png_path = j->png_buf;
+        } else {
+            fprintf(stderr, "menhance: error: %s: bad spectrogram path\n", o->spectrogram);
+            return EXIT_FILE;
+        }
+    }
+    if (audio_file_same(in_path, j->out_path) ||
+        (j->png_path && audio_file_same(in_path, j->png_path))) {
         fprintf(stderr, "menhance: error: %s: refusing to overwrite the input\n", in_path);
-        goto done;
+        return EXIT_FILE;
     }
-    if (png_path && !strcmp(png_path, out_path)) {
-        fprintf(stderr, "menhance: error: the spectrogram and the output are both %s\n", out_path);
-        goto done;
+    if (j->png_path && !strcmp(j->png_path, j->out_path)) {
+        fprintf(stderr, "menhance: error: the spectrogram and the output are both %s\n",
+                j->out_path);
+        return EXIT_FILE;
     }
-    oi = (SF_INFO){.samplerate = ii.samplerate, .channels = ii.channels};
-    if (audio_file_output_format(out_path, &ii, &oi.format, err, sizeof err) != 0) {
+    j->oi = (SF_INFO){.samplerate = j->ii.rate, .channels = j->ii.channels};
+    if (audio_file_output_format(j->out_path, &j->ii, o->container, &j->oi.format, err,
+                                 sizeof err) != 0) {
         fprintf(stderr, "menhance: error: %s\n", err);
-        goto done;
+        return EXIT_FILE;
     }
+    int fd = tempfile_create(j->out_path, j->tmp, sizeof j->tmp);
+    j->tmp_made = fd >= 0;
+    if (fd >= 0 && !(j->out = sf_open_fd(fd, SFM_WRITE, &j->oi, SF_TRUE))) {
+        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->out_path, sf_strerror(NULL));
+        close(fd);
+        return EXIT_FILE;
+    }
+    if (fd < 0) {
+        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->out_path, strerror(errno));
+        return EXIT_FILE;
+    }
+    /* Integer outputs clip rather than wrap around on overs. */
+    sf_command(j->out, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    if (j->png_path) {
+        fd = tempfile_create(j->png_path, j->png_tmp, sizeof j->png_tmp);
+        if (fd < 0) {
+            fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->png_path,
+                    strerror(errno));
+            return EXIT_FILE;
+        }
+        j->png_tmp_made = 1;
+        close(fd);
+    }
+    return EXIT_OK;
+}
 
-    const int ch = ii.channels, block = o->block;
-    menhance_config cfg = {.sample_rate = ii.samplerate,
+/* Finishes the audio, renders the spectrogram, then renames both into place. */
+static int job_commit(const cli_options *o, job *j, const char *how) {
+    if (j->overs)
+        fprintf(stderr, "menhance: warning: %s: %lld samples above full scale were clipped\n",
+                j->out_path, j->overs);
+    int close_rc = sf_close(j->out);
+    j->out = NULL;
+    if (close_rc != 0) {
+        fprintf(stderr, "menhance: error: %s: %s\n", j->out_path, sf_error_number(close_rc));
+        return EXIT_FILE;
+    }
+    if (j->png_path) {
+        spectrogram_finish(j->before);
+        spectrogram_finish(j->after);
+        if (write_comparison(j->png_tmp, j->before, j->after, j->in_path, j->out_path, how,
+                             o->linear_freq) != 0)
+            return EXIT_FILE;
+    }
+    if (tempfile_commit(j->tmp, j->out_path) != 0) {
+        fprintf(stderr, "menhance: error: %s: %s\n", j->out_path, strerror(errno));
+        return EXIT_FILE;
+    }
+    j->tmp_made = 0;
+    if (j->png_path) {
+        if (tempfile_commit(j->png_tmp, j->png_path) != 0) {
+            fprintf(stderr, "menhance: error: %s: %s\n", j->png_path, strerror(errno));
+            return EXIT_FILE;
+        }
+        j->png_tmp_made = 0;
+    }
+    long long damaged = audio_in_damaged(j->in);
+    if (damaged)
+        fprintf(stderr, "menhance: warning: %s: %lld damaged packets were skipped\n", j->in_path,
+                damaged);
+    if (!o->quiet) {
+        double secs = (double)j->frames / j->ii.rate, wall = elapsed_s(&j->t0);
+        fprintf(stderr, "menhance: %s (%s) -> %s (%s %s, %d Hz, %s, %.2f s, %s, %.1fx real time)\n",
+                j->in_path, j->ii.format, j->out_path, audio_file_container_name(j->oi.format),
+                audio_file_sample_name(j->oi.format), j->ii.rate,
+                j->ii.channels == 1 ? "mono" : "stereo", secs, how, wall > 0 ? secs / wall : 0.0);
+        if (j->png_path) fprintf(stderr, "menhance: spectrogram -> %s\n", j->png_path);
+    }
+    return EXIT_OK;
+}
+
+/* Streams one file through a fresh engine.  Hands rs->model to it (then clears it: the
+ * engine owns and frees it).  Returns an exit code. */
+static int run_live(const cli_options *o, run_state *rs, job *j) {
+    char err[512];
+    const int ch = j->ii.channels, block = o->block;
+    menhance_config cfg = {.sample_rate = j->ii.rate,
                            .channels = ch,
                            .max_block = block,
                            .nominal_block = block,
                            .threaded = 0};
-    j.engine = menhance_create(&cfg, *model, err, sizeof err);
+    j->engine = menhance_create(&cfg, rs->model, err, sizeof err);
     /* The engine owns the model from here.  create can only fail on bad configuration
      * (ruled out above: the input was validated) or memory, where leaking is harmless. */
-    *model = NULL;
-    if (!j.engine) {
-        fprintf(stderr, "menhance: error: %s: engine: %s\n", in_path, err);
-        rc = EXIT_ENGINE;
-        goto done;
+    rs->model = NULL;
+    if (!j->engine) {
+        fprintf(stderr, "menhance: error: %s: engine: %s\n", j->in_path, err);
+        return EXIT_ENGINE;
     }
     menhance_params p = o->params;
-    p.mode = mode;
+    p.mode = rs->mode;
     p.enabled = 1;
     p.synchronous = 1;
-    menhance_set_params(j.engine, &p);
+    menhance_set_params(j->engine, &p);
     /* Start at the requested settings rather than ramping to them from the defaults over
      * the file's first milliseconds (no worker thread: reset is safe here). */
-    menhance_reset(j.engine);
-    const long long latency = menhance_latency(j.engine);
+    menhance_reset(j->engine);
+    const long long latency = menhance_latency(j->engine);
 
-    j.ibuf = malloc((size_t)block * ch * sizeof *j.ibuf);
-    j.obuf = malloc((size_t)block * ch * sizeof *j.obuf);
-    j.mono = malloc((size_t)block * sizeof *j.mono);
+    j->ibuf = malloc((size_t)block * ch * sizeof *j->ibuf);
+    j->obuf = malloc((size_t)block * ch * sizeof *j->obuf);
+    j->mono = malloc((size_t)block * sizeof *j->mono);
     for (int c = 0; c < ch; c++) {
-        j.plane_in[c] = malloc((size_t)block * sizeof(float));
-        j.plane_out[c] = malloc((size_t)block * sizeof(float));
-        if (!j.plane_in[c] || !j.plane_out[c]) goto oom;
+        j->plane_in[c] = malloc((size_t)block * sizeof(float));
+        j->plane_out[c] = malloc((size_t)block * sizeof(float));
+        if (!j->plane_in[c] || !j->plane_out[c]) goto oom;
     }
-    if (!j.ibuf || !j.obuf || !j.mono) goto oom;
-    if (png_path) {
-        j.before = spectrogram_create(ii.samplerate, ii.frames, SPECTROGRAM_WIDTH);
-        j.after = spectrogram_create(ii.samplerate, ii.frames, SPECTROGRAM_WIDTH);
-        if (!j.before || !j.after) goto oom;
+    if (!j->ibuf || !j->obuf || !j->mono) goto oom;
+    if (j->png_path) {
+        j->before = spectrogram_create(j->ii.rate, j->ii.frames, SPECTROGRAM_WIDTH);
+        j->after = spectrogram_create(j->ii.rate, j->ii.frames, SPECTROGRAM_WIDTH);
+        if (!j->before || !j->after) goto oom;
     }
-
-    j.out = open_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
-    if (!j.out) goto done;
-    int integer_out = format_is_integer(oi.format);
-
-    progress prog = {
-        .enabled = !o->quiet && isatty(STDERR_FILENO), .last = -1, .name = base_name(in_path)};
-    long long read_total = 0, written = 0, to_skip = latency, tail = latency, overs = 0;
+    const int integer_out = format_is_integer(j->oi.format);
+    progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
+                     .last = -1,
+                     .name = cli_path_base(j->in_path)};
+    long long read_total = 0, written = 0, to_skip = latency, tail = latency;
     int in_tail = 0;
     for (;;) {
-        if (interrupted) {
-            rc = EXIT_SIGNAL;
-            goto done;
+        long n = in_tail ? 0 : audio_in_read(j->in, j->ibuf, block);
+        if (n < 0) {
+            progress_clear(&prog);
+            fprintf(stderr, "menhance: error: %s: read failed (%s)\n", j->in_path,
+                    audio_in_error(j->in));
+            return EXIT_FILE;
         }
-        sf_count_t n = in_tail ? 0 : sf_readf_float(j.in, j.ibuf, block);
-        if (n <= 0) {
+        if (n == 0) {
             in_tail = 1;
             /* Past the end: push the latency's worth of silence to flush the tail out. */
             if (tail == 0) break;
-            n = tail < block ? tail : block;
+            n = tail < block ? (long)tail : block;
             tail -= n;
-            memset(j.ibuf, 0, (size_t)n * ch * sizeof *j.ibuf);
+            memset(j->ibuf, 0, (size_t)n * ch * sizeof *j->ibuf);
         } else {
             read_total += n;
         }
         for (int c = 0; c < ch; c++)
-            for (sf_count_t i = 0; i < n; i++)
-                j.plane_in[c][i] = j.ibuf[i * ch + c];
-        menhance_process(j.engine, (const float *const *)j.plane_in, j.plane_out, (int)n);
+            for (long i = 0; i < n; i++)
+                j->plane_in[c][i] = j->ibuf[i * ch + c];
+        menhance_process(j->engine, (const float *const *)j->plane_in, j->plane_out, (int)n);
 
         int skip = (int)(to_skip < n ? to_skip : n);
         to_skip -= skip;
@@ -606,81 +673,48 @@ static int process_file(const cli_options *o, menhance_model **model, int mode, 
         if (keep > 0) {
             for (int c = 0; c < ch; c++)
                 for (int i = 0; i < keep; i++) {
-                    float y = j.plane_out[c][skip + i];
-                    overs += integer_out && fabsf(y) > 1.0f;
-                    j.obuf[i * ch + c] = y;
+                    float y = j->plane_out[c][skip + i];
+                    j->overs += integer_out && fabsf(y) > 1.0f;
+                    j->obuf[i * ch + c] = y;
                 }
-            if (sf_writef_float(j.out, j.obuf, keep) != keep) {
-                fprintf(stderr, "menhance: error: %s: write failed (%s)\n", out_path,
-                        sf_strerror(j.out));
-                goto done;
+            if (sf_writef_float(j->out, j->obuf, keep) != keep) {
+                progress_clear(&prog);
+                fprintf(stderr, "menhance: error: %s: write failed (%s)\n", j->out_path,
+                        sf_strerror(j->out));
+                return EXIT_FILE;
             }
             written += keep;
-            if (j.after) {
-                const float *planes[2] = {j.plane_out[0] + skip,
-                                          ch > 1 ? j.plane_out[1] + skip : NULL};
-                downmix(planes, ch, keep, j.mono);
-                spectrogram_push(j.after, j.mono, keep);
+            if (j->after) {
+                const float *planes[2] = {j->plane_out[0] + skip,
+                                          ch > 1 ? j->plane_out[1] + skip : NULL};
+                downmix(planes, ch, keep, j->mono);
+                spectrogram_push(j->after, j->mono, keep);
             }
         }
-        if (j.before && !in_tail) {
-            downmix((const float *const *)j.plane_in, ch, (int)n, j.mono);
-            spectrogram_push(j.before, j.mono, (int)n);
+        if (j->before && !in_tail) {
+            downmix((const float *const *)j->plane_in, ch, (int)n, j->mono);
+            spectrogram_push(j->before, j->mono, (int)n);
         }
-        progress_update(&prog, read_total + (latency - tail), ii.frames + latency);
+        progress_update(&prog, read_total + (latency - tail), j->ii.frames + latency);
     }
     progress_clear(&prog);
-    if (sf_error(j.in) != SF_ERR_NO_ERROR) {
-        fprintf(stderr, "menhance: error: %s: read failed (%s)\n", in_path, sf_strerror(j.in));
-        goto done;
-    }
     if (read_total == 0) {
         /* Nothing to enhance, and some containers (FLAC) cannot even hold an empty stream. */
-        fprintf(stderr, "menhance: error: %s: contains no audio\n", in_path);
-        goto done;
+        fprintf(stderr, "menhance: error: %s: contains no audio\n", j->in_path);
+        return EXIT_FILE;
     }
     if (written != read_total) {
-        fprintf(stderr, "menhance: error: %s: wrote %lld frames for %lld\n", out_path, written,
+        fprintf(stderr, "menhance: error: %s: wrote %lld frames for %lld\n", j->out_path, written,
                 read_total);
-        goto done;
+        return EXIT_FILE;
     }
-    int close_rc = sf_close(j.out);
-    j.out = NULL;
-    if (close_rc != 0) {
-        fprintf(stderr, "menhance: error: %s: %s\n", out_path, sf_error_number(close_rc));
-        goto done;
-    }
-    if (rename(j.tmp, out_path) != 0) {
-        fprintf(stderr, "menhance: error: %s: %s\n", out_path, strerror(errno));
-        goto done;
-    }
-    j.tmp_made = 0;
-    if (overs)
-        fprintf(stderr, "menhance: warning: %s: %lld samples above full scale were clipped\n",
-                out_path, overs);
-
-    if (png_path) {
-        spectrogram_finish(j.before);
-        spectrogram_finish(j.after);
-        if (write_comparison(png_path, j.before, j.after, in_path, out_path, mode_name(mode),
-                             o->linear_freq) != 0)
-            goto done;
-    }
-    if (!o->quiet) {
-        double secs = (double)read_total / ii.samplerate, wall = elapsed_s(&t0);
-        fprintf(stderr, "menhance: %s -> %s (%s %s, %d Hz, %s, %.2f s, %s mode, %.1fx real time)\n",
-                in_path, out_path, audio_file_container_name(oi.format),
-                audio_file_sample_name(oi.format), ii.samplerate, ch == 1 ? "mono" : "stereo", secs,
-                mode_name(mode), wall > 0 ? secs / wall : 0.0);
-        if (png_path) fprintf(stderr, "menhance: spectrogram -> %s\n", png_path);
-    }
-    rc = EXIT_OK;
-    goto done;
+    j->frames = read_total;
+    char how[32];
+    snprintf(how, sizeof how, "%s mode", mode_name(rs->mode));
+    return job_commit(o, j, how);
 oom:
     fprintf(stderr, "menhance: error: out of memory\n");
-done:
-    job_release(&j);
-    return rc;
+    return EXIT_FILE;
 }
 
 /* ---- offline reference path ---- */
@@ -689,8 +723,8 @@ static void offline_progress(void *user, double fraction) {
     progress_update(user, (long long)(fraction * 1000.0), 1000);
 }
 
-/* The whole input (interleaved), however reliable the header's frame count is. */
-static float *read_whole(SNDFILE *sf, int ch, long long *frames) {
+/* The whole input (interleaved), however reliable the container's frame count is. */
+static float *read_whole(audio_in *in, int ch, long long *frames) {
     size_t cap = 1 << 16, n = 0;
     float *x = malloc(cap * ch * sizeof *x);
     while (x) {
@@ -700,111 +734,83 @@ static float *read_whole(SNDFILE *sf, int ch, long long *frames) {
             x = t;
             cap *= 2;
         }
-        sf_count_t got = sf_readf_float(sf, x + n * ch, (sf_count_t)(cap - n));
+        long got = audio_in_read(in, x + n * ch, (long)(cap - n));
         if (got <= 0) {
-            *frames = (long long)n;
+            *frames = got < 0 ? -1 : (long long)n;
             return x;
         }
         n += (size_t)got;
     }
     free(x);
+    *frames = 0;
     return NULL;
 }
 
-/* Like process_file, through the offline path (tools/offline.h) on the whole file. */
-static int process_file_offline(const cli_options *o, offline *off, const char *in_path,
-                                const char *out_path, const char *png_path) {
-    job j = {0};
+/* Like run_live, through the offline path (tools/offline.h) on the whole file. */
+static int run_offline(const cli_options *o, run_state *rs, job *j) {
     char err[512];
-    SF_INFO ii, oi;
-    int rc = EXIT_FILE;
-    long long frames = 0, overs = 0;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    j.in = audio_file_open_input(in_path, &ii, err, sizeof err);
-    if (!j.in) {
-        fprintf(stderr, "menhance: error: %s\n", err);
+    const int ch = j->ii.channels;
+    long long frames = 0;
+    if (!(j->ibuf = read_whole(j->in, ch, &frames))) goto oom;
+    if (frames < 0) {
+        fprintf(stderr, "menhance: error: %s: read failed (%s)\n", j->in_path,
+                audio_in_error(j->in));
         return EXIT_FILE;
     }
-    if (audio_file_same(in_path, out_path) || (png_path && audio_file_same(in_path, png_path)) ||
-        (png_path && !strcmp(png_path, out_path))) {
-        fprintf(stderr, "menhance: error: %s: refusing to overwrite the input or the output\n",
-                in_path);
-        goto done;
-    }
-    oi = (SF_INFO){.samplerate = ii.samplerate, .channels = ii.channels};
-    if (audio_file_output_format(out_path, &ii, &oi.format, err, sizeof err) != 0) {
-        fprintf(stderr, "menhance: error: %s\n", err);
-        goto done;
-    }
-    const int ch = ii.channels;
-    if (!(j.ibuf = read_whole(j.in, ch, &frames))) goto oom;
-    if (sf_error(j.in) != SF_ERR_NO_ERROR) {
-        fprintf(stderr, "menhance: error: %s: read failed (%s)\n", in_path, sf_strerror(j.in));
-        goto done;
-    }
     if (frames == 0) {
-        fprintf(stderr, "menhance: error: %s: contains no audio\n", in_path);
-        goto done;
+        fprintf(stderr, "menhance: error: %s: contains no audio\n", j->in_path);
+        return EXIT_FILE;
     }
-    if (!(j.obuf = malloc((size_t)frames * ch * sizeof *j.obuf))) goto oom;
-    progress prog = {
-        .enabled = !o->quiet && isatty(STDERR_FILENO), .last = -1, .name = base_name(in_path)};
-    if (offline_process(off, j.ibuf, (long)frames, ch, ii.samplerate, j.obuf, offline_progress,
+    if (!(j->obuf = malloc((size_t)frames * ch * sizeof *j->obuf))) goto oom;
+    progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
+                     .last = -1,
+                     .name = cli_path_base(j->in_path)};
+    if (offline_process(rs->off, j->ibuf, (long)frames, ch, j->ii.rate, j->obuf, offline_progress,
                         &prog, err, sizeof err) != 0) {
         progress_clear(&prog);
-        fprintf(stderr, "menhance: error: %s: %s\n", in_path, err);
-        rc = EXIT_ENGINE;
-        goto done;
+        fprintf(stderr, "menhance: error: %s: %s\n", j->in_path, err);
+        return EXIT_ENGINE;
     }
     progress_clear(&prog);
-    j.out = open_output(out_path, &oi, j.tmp, sizeof j.tmp, &j.tmp_made);
-    if (!j.out) goto done;
-    if (format_is_integer(oi.format))
+    if (format_is_integer(j->oi.format))
         for (long long i = 0; i < frames * ch; i++)
-            overs += fabsf(j.obuf[i]) > 1.0f;
-    if (sf_writef_float(j.out, j.obuf, frames) != frames) {
-        fprintf(stderr, "menhance: error: %s: write failed (%s)\n", out_path, sf_strerror(j.out));
-        goto done;
+            j->overs += fabsf(j->obuf[i]) > 1.0f;
+    if (sf_writef_float(j->out, j->obuf, frames) != frames) {
+        fprintf(stderr, "menhance: error: %s: write failed (%s)\n", j->out_path,
+                sf_strerror(j->out));
+        return EXIT_FILE;
     }
-    int close_rc = sf_close(j.out);
-    j.out = NULL;
-    if (close_rc != 0 || rename(j.tmp, out_path) != 0) {
-        fprintf(stderr, "menhance: error: %s: %s\n", out_path,
-                close_rc ? sf_error_number(close_rc) : strerror(errno));
-        goto done;
-    }
-    j.tmp_made = 0;
-    if (overs)
-        fprintf(stderr, "menhance: warning: %s: %lld samples above full scale were clipped\n",
-                out_path, overs);
-    if (png_path) {
-        j.before = spectrogram_create(ii.samplerate, frames, SPECTROGRAM_WIDTH);
-        j.after = spectrogram_create(ii.samplerate, frames, SPECTROGRAM_WIDTH);
-        if (!j.before || !j.after || !(j.mono = malloc((size_t)frames * sizeof *j.mono))) goto oom;
+    if (j->png_path) {
+        j->before = spectrogram_create(j->ii.rate, frames, SPECTROGRAM_WIDTH);
+        j->after = spectrogram_create(j->ii.rate, frames, SPECTROGRAM_WIDTH);
+        if (!j->before || !j->after || !(j->mono = malloc((size_t)frames * sizeof *j->mono)))
+            goto oom;
         for (int k = 0; k < 2; k++) {
-            const float *src = k ? j.obuf : j.ibuf;
+            const float *src = k ? j->obuf : j->ibuf;
             for (long long i = 0; i < frames; i++)
-                j.mono[i] = ch == 1 ? src[i] : 0.5f * (src[2 * i] + src[2 * i + 1]);
-            spectrogram_push(k ? j.after : j.before, j.mono, (int)frames);
-            spectrogram_finish(k ? j.after : j.before);
+                j->mono[i] = ch == 1 ? src[i] : 0.5f * (src[2 * i] + src[2 * i + 1]);
+            spectrogram_push(k ? j->after : j->before, j->mono, (int)frames);
         }
-        if (write_comparison(png_path, j.before, j.after, in_path, out_path, "offline",
-                             o->linear_freq) != 0)
-            goto done;
     }
-    if (!o->quiet) {
-        double secs = (double)frames / ii.samplerate, wall = elapsed_s(&t0);
-        fprintf(stderr, "menhance: %s -> %s (%s %s, %d Hz, %s, %.2f s, offline, %.2fx real time)\n",
-                in_path, out_path, audio_file_container_name(oi.format),
-                audio_file_sample_name(oi.format), ii.samplerate, ch == 1 ? "mono" : "stereo", secs,
-                wall > 0 ? secs / wall : 0.0);
-    }
-    rc = EXIT_OK;
-    goto done;
+    j->frames = frames;
+    return job_commit(o, j, "offline");
 oom:
     fprintf(stderr, "menhance: error: out of memory\n");
-done:
+    return EXIT_FILE;
+}
+
+static int process_input(const cli_options *o, run_state *rs, const char *in_path) {
+    job j = {0};
+    int rc = job_open(o, rs, in_path, &j);
+    if (rc == EXIT_OK && !rs->off && rs->mode != MENHANCE_MODE_CLASSICAL && !rs->model) {
+        char err[512];
+        rs->model = menhance_model_load(rs->model_path, err, sizeof err);
+        if (!rs->model) {
+            fprintf(stderr, "menhance: error: %s: %s\n", rs->model_path, err);
+            rc = o->strict ? EXIT_MODEL : EXIT_FILE;
+        }
+    }
+    if (rc == EXIT_OK) rc = rs->off ? run_offline(o, rs, &j) : run_live(o, rs, &j);
     job_release(&j);
     return rc;
 }
@@ -821,34 +827,72 @@ static const char *model_path_for(const cli_options *o, int mode, char *buf, siz
     return NULL;
 }
 
+/* The vocoder mode only runs a vocoder that exists and has passed its quality gate (unless
+ * --experimental-vocoder); otherwise mel2mel, with a notice, or an error with --strict. */
+static int check_vocoder(const cli_options *o, const menhance_model *model, const char *path,
+                         int *mode) {
+    if (*mode != MENHANCE_MODE_MEL2MEL_VOCODER) return EXIT_OK;
+    const char *why = NULL, *hint = "";
+    if (!menhance_model_has_vocoder(model)) {
+        why = "has no vocoder";
+    } else if (!o->experimental_vocoder && !vocoder_gate_passed_path(path)) {
+        why = "its vocoder has not passed its quality gate";
+        hint = " (--experimental-vocoder runs it)";
+    }
+    if (!why) return EXIT_OK;
+    if (o->strict) {
+        fprintf(stderr, "menhance: error: %s: %s; --strict refuses the fallback to mel2mel%s\n",
+                path, why, hint);
+        return EXIT_MODEL;
+    }
+    fprintf(stderr, "menhance: notice: %s: %s; running mel2mel (mode 1) instead%s\n", path, why,
+            hint);
+    *mode = MENHANCE_MODE_MEL2MEL;
+    return EXIT_OK;
+}
+
 /* Decides the mode for the whole run and loads the first model.  Mirrors the plugin: a
  * missing or broken model falls back to the classical mode with a warning (unless
  * --strict).  The engine takes ownership of the model it is given and a model's streaming
  * state serves one engine, so later files load their own copy. */
-static int prepare_model(const cli_options *o, menhance_model **model, int *mode, char *path_buf,
-                         size_t path_len) {
-    *model = NULL;
-    *mode = o->no_model ? MENHANCE_MODE_CLASSICAL : o->params.mode;
-    if (*mode == MENHANCE_MODE_CLASSICAL) return EXIT_OK;
+static int prepare_model(const cli_options *o, run_state *rs) {
+    rs->model = NULL;
+    rs->mode = o->no_model ? MENHANCE_MODE_CLASSICAL : o->params.mode;
+    if (rs->mode == MENHANCE_MODE_CLASSICAL) return EXIT_OK;
     char err[512] = "";
-    const char *path = model_path_for(o, *mode, path_buf, path_len, err, sizeof err);
+    const size_t len = sizeof rs->model_path;
+    const char *path = model_path_for(o, rs->mode, rs->model_path, len, err, sizeof err);
     if (path) {
-        if (path != path_buf) snprintf(path_buf, path_len, "%s", path);
-        *model = menhance_model_load(path_buf, err, sizeof err);
+        if (path != rs->model_path) snprintf(rs->model_path, len, "%s", path);
+        rs->model = menhance_model_load(rs->model_path, err, sizeof err);
     }
-    if (*model) {
+    if (rs->model) {
         if (!o->quiet)
-            fprintf(stderr, "menhance: model %s (%s)\n", path_buf, menhance_model_describe(*model));
-        return EXIT_OK;
+            fprintf(stderr, "menhance: model %s (%s)\n", rs->model_path,
+                    menhance_model_describe(rs->model));
+        return check_vocoder(o, rs->model, rs->model_path, &rs->mode);
     }
     const char *sep = path ? ": " : "";
     if (o->strict) {
-        fprintf(stderr, "menhance: error: %s%s%s\n", path ? path_buf : "", sep, err);
+        fprintf(stderr, "menhance: error: %s%s%s\n", path ? rs->model_path : "", sep, err);
         return EXIT_MODEL;
     }
     fprintf(stderr, "menhance: warning: %s%s%s; falling back to the classical mode\n",
-            path ? path_buf : "", sep, err);
-    *mode = MENHANCE_MODE_CLASSICAL;
+            path ? rs->model_path : "", sep, err);
+    rs->mode = MENHANCE_MODE_CLASSICAL;
+    return EXIT_OK;
+}
+
+/* An OUT whose extension says one container while --format says another is a usage error
+ * (for a directory, --format decides the names). */
+static int check_format_conflict(const cli_options *o, int to_dir) {
+    if (to_dir || !o->container) return EXIT_OK;
+    int has_ext = 0, c = audio_file_container_of(o->output, &has_ext);
+    if (has_ext && c != o->container) {
+        fprintf(stderr, "menhance: -o %s does not end in .%s, which --format asks for\n", o->output,
+                audio_file_extension(o->container));
+        return EXIT_USAGE;
+    }
     return EXIT_OK;
 }
 
@@ -857,94 +901,53 @@ int main(int argc, char **argv) {
     int first;
     int rc = parse_options(argc, argv, &o, &first);
     if (rc != EXIT_OK) return rc;
-    int ninputs = argc - first;
+    run_state rs = {.ninputs = argc - first};
     char **inputs = argv + first;
 
     /* Where outputs go: one file, or a directory for several inputs. */
-    int to_dir = ninputs > 1 || is_directory(o.output) || ends_with_slash(o.output);
-    if (to_dir && make_directories(o.output) != 0) {
+    rs.to_dir =
+        rs.ninputs > 1 || cli_path_is_directory(o.output) || cli_path_ends_with_slash(o.output);
+    if ((rc = check_format_conflict(&o, rs.to_dir)) != EXIT_OK) return rc;
+    if (rs.to_dir && cli_path_make_directories(o.output) != 0) {
         fprintf(stderr, "menhance: error: cannot create directory %s: %s\n", o.output,
                 strerror(errno));
         return EXIT_FILE;
     }
 
-    menhance_model *model = NULL;
-    int mode = MENHANCE_MODE_CLASSICAL;
-    char model_path[PATH_MAX];
-    offline *off = NULL;
     if (o.offline) {
         /* Networks are read-only while processing: one load serves every file. */
-        char err[512], warn[512];
-        off = offline_create(&o.off, err, sizeof err, warn, sizeof warn);
-        if (!off) {
+        char err[PATH_MAX + 512], warn[PATH_MAX + 512];
+        rs.off = offline_create(&o.off, err, sizeof err, warn, sizeof warn);
+        if (!rs.off) {
             fprintf(stderr, "menhance: error: %s\n", err);
             return EXIT_MODEL;
         }
         if (warn[0]) fprintf(stderr, "menhance: warning: %s\n", warn);
-        if (!o.quiet) fprintf(stderr, "menhance: offline: %s\n", offline_describe(off));
-    } else {
-        rc = prepare_model(&o, &model, &mode, model_path, sizeof model_path);
-        if (rc != EXIT_OK) return rc;
+        if (!o.quiet) fprintf(stderr, "menhance: offline: %s\n", offline_describe(rs.off));
+    } else if ((rc = prepare_model(&o, &rs)) != EXIT_OK) {
+        menhance_model_free(rs.model);
+        return rc;
+    }
+    if (!(rs.outputs = calloc((size_t)rs.ninputs, sizeof *rs.outputs))) {
+        fprintf(stderr, "menhance: error: out of memory\n");
+        return EXIT_FILE;
     }
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    tempfile_catch_signals();
     int failures = 0, worst = EXIT_OK;
-    for (int i = 0; i < ninputs && !interrupted; i++) {
-        char out[PATH_MAX], png[PATH_MAX];
-        const char *png_path = NULL;
-        int file_rc = EXIT_OK;
-        /* Two inputs with one name would write one output twice. */
-        for (int k = 0; k < i && to_dir; k++)
-            if (!strcmp(base_name(inputs[k]), base_name(inputs[i]))) {
-                fprintf(stderr, "menhance: error: %s: another input has the same name\n",
-                        inputs[i]);
-                file_rc = EXIT_FILE;
-            }
-        if (file_rc == EXIT_OK && to_dir &&
-            join_path(out, sizeof out, o.output, base_name(inputs[i])) != 0) {
-            fprintf(stderr, "menhance: error: %s: path too long\n", inputs[i]);
-            file_rc = EXIT_FILE;
-        } else if (!to_dir) {
-            snprintf(out, sizeof out, "%s", o.output);
-        }
-        if (file_rc == EXIT_OK && o.spectrogram) {
-            if (ninputs == 1) {
-                png_path = o.spectrogram;
-            } else if (spectrogram_path_for(o.spectrogram, inputs[i], png, sizeof png) == 0) {
-                png_path = png;
-            } else {
-                fprintf(stderr, "menhance: error: %s: bad spectrogram path\n", o.spectrogram);
-                file_rc = EXIT_FILE;
-            }
-        }
-        if (file_rc == EXIT_OK && mode != MENHANCE_MODE_CLASSICAL && !model) {
-            char err[512];
-            model = menhance_model_load(model_path, err, sizeof err);
-            if (!model) {
-                fprintf(stderr, "menhance: error: %s: %s\n", model_path, err);
-                file_rc = o.strict ? EXIT_MODEL : EXIT_FILE;
-            }
-        }
-        if (file_rc == EXIT_OK) {
-            file_rc = off ? process_file_offline(&o, off, inputs[i], out, png_path)
-                          : process_file(&o, &model, mode, inputs[i], out, png_path);
-        }
+    for (int i = 0; i < rs.ninputs; i++) {
+        int file_rc = process_input(&o, &rs, inputs[i]);
         if (file_rc != EXIT_OK) {
             failures++;
-            if (worst == EXIT_OK || file_rc > worst) worst = file_rc;
+            if (file_rc > worst) worst = file_rc;
         }
     }
-    menhance_model_free(model); /* one never handed to an engine */
-    offline_destroy(off);
-    if (interrupted) {
-        fprintf(stderr, "menhance: interrupted\n");
-        return EXIT_SIGNAL;
-    }
-    if (failures && ninputs > 1)
-        fprintf(stderr, "menhance: %d of %d files failed\n", failures, ninputs);
+    menhance_model_free(rs.model); /* one never handed to an engine */
+    offline_destroy(rs.off);
+    for (int i = 0; i < rs.noutputs; i++)
+        free(rs.outputs[i]);
+    free(rs.outputs);
+    if (failures && rs.ninputs > 1)
+        fprintf(stderr, "menhance: %d of %d files failed\n", failures, rs.ninputs);
     return worst;
 }

@@ -9,6 +9,7 @@
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
 #include "tools/griffinlim.h"
+#include "tools/vocoder_gate.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -274,7 +275,8 @@ const char *offline_describe(const offline *o) {
 
 offline *offline_create(const offline_config *cfg, char *err, size_t errlen, char *warn,
                         size_t warnlen) {
-    char def[PATH_MAX], why[256] = "";
+    char def[PATH_MAX], why[256] = "", reason[PATH_MAX + 128] = "";
+    const char *hint = "";
     const char *m2m_path = cfg->mel2mel_path;
     int have_default = menhance_default_model_path(def, sizeof def);
     if (warn && warnlen) warn[0] = 0;
@@ -337,12 +339,10 @@ offline *offline_create(const offline_config *cfg, char *err, size_t errlen, cha
             o->voc_file = NULL;
         }
         if (!o->voc_file) {
-            o->gl_iters = OFFLINE_DEFAULT_GL_ITERS;
-            if (warn && warnlen)
-                snprintf(warn, warnlen,
-                         "no DiffWave vocoder in %s; using Griffin-Lim (%d iterations)",
-                         src ? src : "the default model (none found)", o->gl_iters);
+            snprintf(reason, sizeof reason, "no DiffWave vocoder in %s",
+                     src ? src : "the default model (none found)");
         } else {
+            /* A wrong file or --steps is an error whether or not the vocoder then runs. */
             if (o->voc_file != o->m2m_file && check_frontend(o->voc_file, src, err, errlen))
                 goto fail;
             if (!(o->dw = nn_diffwave_load(o->voc_file, why, sizeof why))) {
@@ -357,6 +357,29 @@ offline *offline_create(const offline_config *cfg, char *err, size_t errlen, cha
                 goto fail;
             }
             if (setup_steps(o, cfg->steps, err, errlen)) goto fail;
+            if (!cfg->experimental_vocoder && !vocoder_gate_passed(o->voc_file)) {
+                /* An under-trained DiffWave returns noise that does not follow the input. */
+                snprintf(reason, sizeof reason,
+                         "the DiffWave vocoder in %s has not passed its quality gate", src);
+                hint = " (--experimental-vocoder runs it)";
+                nn_diffwave_free(o->dw);
+                o->dw = NULL;
+                free(o->betas);
+                o->betas = NULL;
+                if (o->voc_file != o->m2m_file) st_close(o->voc_file);
+                o->voc_file = NULL;
+            }
+        }
+        if (!o->dw) {
+            if (cfg->strict) {
+                set_err(err, errlen, "%s; --strict refuses the fallback to Griffin-Lim%s", reason,
+                        hint);
+                goto fail;
+            }
+            o->gl_iters = OFFLINE_DEFAULT_GL_ITERS;
+            if (warn && warnlen)
+                snprintf(warn, warnlen, "%s; using Griffin-Lim (%d iterations)%s", reason,
+                         o->gl_iters, hint);
         }
     }
 
@@ -487,6 +510,38 @@ static int run_diffwave(offline *o, const float *mel, int T, float *y, long n, s
     return rc < 0 ? -1 : 0;
 }
 
+/* Digital silence in a channel (exact zeros: a muted channel, silence an editor inserted)
+ * is nothing to enhance, yet a vocoder or Mel2Mel turns its mel floor into noise, and the mono
+ * result would fill a silent channel.  Each output sample is kept while its channel's input
+ * has sound within SMEAR_S (one 1023-sample analysis frame at 16 kHz plus the resamplers'
+ * filters), faded out over FADE_S beyond that, and exactly zero further away. */
+static int keep_digital_silence(const float *in, long frames, int channels, int rate, float *out) {
+    static const double SMEAR_S = 0.040, FADE_S = 0.010;
+    const long smear = (long)ceil(SMEAR_S * rate), fade = (long)ceil(FADE_S * rate);
+    long *dist = malloc(sizeof *dist * (size_t)frames);
+    if (!dist) return -1;
+    for (int c = 0; c < channels; c++) {
+        long last = -1; /* distance to the nearest sound before, then after, each sample */
+        for (long i = 0; i < frames; i++) {
+            if (in[(size_t)i * channels + c] != 0.0f) last = i;
+            dist[i] = last < 0 ? LONG_MAX : i - last;
+        }
+        last = -1;
+        for (long i = frames - 1; i >= 0; i--) {
+            if (in[(size_t)i * channels + c] != 0.0f) last = i;
+            long d = last < 0 ? LONG_MAX : last - i;
+            if (d < dist[i]) dist[i] = d;
+            float *y = &out[(size_t)i * channels + c];
+            if (dist[i] >= smear + fade)
+                *y = 0.0f;
+            else if (dist[i] > smear)
+                *y *= (float)(smear + fade - dist[i]) / (float)fade;
+        }
+    }
+    free(dist);
+    return 0;
+}
+
 int offline_process(offline *o, const float *in, long frames, int channels, int rate, float *out,
                     offline_progress_fn fn, void *user, char *err, size_t errlen) {
     if (!o || frames < 1 || channels < 1 || channels > 8 || rate < 8000 || rate > 192000) {
@@ -550,6 +605,7 @@ int offline_process(offline *o, const float *in, long frames, int channels, int 
         goto done;
     }
     if (offline_from_model_rate(y, n, rate, channels, frames, out)) goto oom;
+    if (keep_digital_silence(in, frames, channels, rate, out)) goto oom;
     rc = 0;
     goto done;
 oom:

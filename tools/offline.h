@@ -9,7 +9,9 @@
  *   -> DiffWave (full 50-step training schedule by default, its fast schedule, or N steps
  *      respaced from the training schedule) or Griffin-Lim
  *   -> back to the host rate, the input's length and channel count (mono result in every
- *      channel), aligned sample for sample with the input.
+ *      channel), aligned sample for sample with the input; where a channel of the input is
+ *      digital silence (away from its sound by more than the analysis can smear), so is the
+ *      output.
  *
  * The whole clip is held in memory (about 12 bytes per host sample and channel plus
  * about 14 kB per 16 ms mel frame for Griffin-Lim). */
@@ -28,6 +30,11 @@ typedef struct {
     /* DiffWave file; NULL: the Mel2Mel file (or the default model with "none") when it holds
      * "diffwave" metadata, else Griffin-Lim with a warning. */
     const char *vocoder_path;
+    /* 0: a DiffWave that has not passed its quality gate (tools/vocoder_gate.h) is replaced
+     * by Griffin-Lim with a warning; 1: it runs anyway. */
+    int experimental_vocoder;
+    /* 1: every fallback to Griffin-Lim (no DiffWave, or one short of the gate) is an error. */
+    int strict;
     int steps;               /* DiffWave steps; 0: the full training schedule */
     int griffin_lim;         /* > 0: Griffin-Lim with this many iterations instead of DiffWave */
     int window;              /* resnet Mel2Mel window in frames (0: 512) */

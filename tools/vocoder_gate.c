@@ -1,0 +1,20 @@
+/* The vocoder quality gate (see vocoder_gate.h). */
+#include "tools/vocoder_gate.h"
+
+#include <cjson/cJSON.h>
+
+int vocoder_gate_passed(const st_file *f) {
+    const char *js = f ? st_meta(f, VOCODER_GATE_KEY) : NULL;
+    cJSON *j = js ? cJSON_Parse(js) : NULL;
+    int passed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "passed"));
+    cJSON_Delete(j);
+    return passed;
+}
+
+int vocoder_gate_passed_path(const char *path) {
+    char why[256];
+    st_file *f = st_open(path, why, sizeof why);
+    int passed = vocoder_gate_passed(f);
+    st_close(f);
+    return passed;
+}
