@@ -1,10 +1,14 @@
 # Data, training and evaluation (data/training helper). None of this is part of `make test` except the
 # fast degradation-chain self-test; audio lives under data/ (git-ignored) and is fetched from Debian packages.
-PY_TRAIN := OPENBLAS_CORETYPE=SkylakeX nice -n 5 /usr/bin/python3
-TRAIN_DEPS := python3-scipy python3-torch python3-soundfile ffmpeg unzip
+# OpenBLAS kernels: Debian's 0.3.21 misdetects some new CPUs (DESIGN section 2), so name a kernel set,
+# but only one the CPU can run (SkylakeX needs AVX-512; Haswell is the AVX2 set).
+OPENBLAS_KERNEL := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || echo Haswell)
+PY_TRAIN := OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) nice -n 5 /usr/bin/python3
+TRAIN_DEPS := python3-scipy python3-torch python3-soundfile python3-mido ffmpeg unzip fluidsynth \
+              fluid-soundfont-gm musescore-general-soundfont
 EVAL_ARGS ?=
 
-.PHONY: fetch-data fetch-val train-mel2mel export-mel2mel eval-deps
+.PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps
 
 TEST_PROGS += train/test_degrade.py
 
@@ -22,14 +26,29 @@ fetch-val: eval-deps
 # Objective evaluation of every output path; writes build/eval.json (see train/eval.py).
 eval: eval-deps $(BUILDDIR)/menhance
 	@[ -d data/48k/val ] && [ -d data/48k/noise ] || sh train/fetch_data.sh --val-only
+	@[ -f data/lists/midi_val.tsv ] || $(PY_TRAIN) train/render_midi.py --val
 	$(PY_TRAIN) train/eval.py --cli $(BUILDDIR)/menhance --out $(BUILDDIR)/eval.json \
 		--workdir $(BUILDDIR)/eval $(EVAL_ARGS)
 
-# Training on the CPU (one thread): degraded-pair cache builder in the background, then the trainer.
+# Clean music from the MIDI files Debian ships (training), and the held-out package's rock renders (eval).
+render-midi: eval-deps
+	$(PY_TRAIN) train/render_midi.py
+	$(PY_TRAIN) train/render_midi.py --val
+
+# Training on the CPU (one thread; measured faster than two on the 2-vCPU machines, where the second core
+# builds the cache): the diet's pair builder in the background, the trainer in front.  Resumes from the
+# committed checkpoint models/ckpt/mel2mel_gain.pt; TRAIN_HOURS is this run's wall-clock budget.
+# Before a long run: `echo 0 > /proc/sys/kernel/sched_autogroup_enabled` (as root), or `nice` does not
+# keep other sessions' jobs off the trainer's core.
 TRAIN_HOURS ?= 1.5
 train-mel2mel: eval-deps
 	$(PY_TRAIN) train/train_mel2mel.py cache --hours $(TRAIN_HOURS) > data/cache_builder.out 2>&1 & \
-	$(PY_TRAIN) train/train_mel2mel.py train --hours $(TRAIN_HOURS); kill $$! 2>/dev/null; true
+	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS); \
+	kill $$! 2>/dev/null; true
 
+# The checkpoint's weight average -> models/mel2mel_gain.safetensors, and the default model file
+# models/menhance.safetensors (that Mel2Mel + the shipped DiffWave).
 export-mel2mel:
 	$(PY_TRAIN) train/train_mel2mel.py export
+	$(PY_TRAIN) train/combine.py models/menhance.safetensors models/mel2mel_gain.safetensors \
+	    models/diffwave_small.safetensors

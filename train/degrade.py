@@ -439,18 +439,19 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
 
 
 # ---------------------------------------------------------------- evaluation sets
-EVAL_CONDITIONS = ("noise", "reverb", "eq", "full", "phone")
+EVAL_CONDITIONS = ("noise", "reverb", "eq", "full", "phone", "clean")
 
 
 def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=None, noise_pool=None):
     """Fixed evaluation set: a list of dicts {name, clean, degraded, fs, params} (mono float64 at fs).
 
-    Conditions (DESIGN section 1): 'noise' = ambient noise only at SNR 5/15/25 dB (clips cycle through them);
+    Conditions (DESIGN section 1): 'clean' = the music untouched (how far does a method move good audio);
+    'noise' = ambient noise only at SNR 5/15/25 dB (clips cycle through them);
     'reverb' = synthetic RIR only at DRR 0/3/6 dB; 'eq' = mic EQ only; 'full' = the whole reference chain;
     'phone' (extra) = full chain plus phone colouration and AGC. Every condition ends with the 35 Hz high-pass
     and peak normalisation to 0.95, like the reference. Clip k of every condition uses the same music excerpt,
     so conditions compare on the same material. Clean music comes from data/48k/val (the 35 validation files),
-    noise from data/48k/noise."""
+    noise from data/48k/noise (only the packages in VAL_NOISE_PACKAGES: training never hears them)."""
     if music is None:
         music = _eval_music(fs)
     if noise_pool is None and condition in ("noise", "full", "phone"):
@@ -483,7 +484,10 @@ def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=No
         if condition == "phone":
             kw["phone"] = True
             kw["agc_on"] = True
-        y, c = degrade(crng, clean, fs, normalise=False, **kw)
+        if condition == "clean":
+            y, c = clean, clean
+        else:
+            y, c = degrade(crng, clean, fs, normalise=False, **kw)
         y, c = y[pre:], c[pre:]
         g = 0.95 / (np.max(np.abs(y)) + 1e-9)
         out.append(dict(name="%s_%02d" % (condition, k), clean=c * g, degraded=y * g, fs=fs, params=params,

@@ -12,7 +12,9 @@ piece is cut to MAX_SECONDS, and one package's pieces are rendered back to back 
 variant (data/16k/music_midi/<package>/<variant>.wav), listed in data/lists/music_midi.tsv (path,
 seconds, group) so data.AudioPool reads them like the other splits.
 
-Usage: train/render_midi.py [--packages P ...] [--jobs N]   (resumable: finished renders are skipped)
+Usage: train/render_midi.py [--packages P ...]   (resumable: finished renders are skipped)
+       train/render_midi.py --val   the held-out package (VAL_PACKAGE) at 48 kHz, variants ens_fluid and rock,
+                                    into data/48k/midi_val/ and data/lists/midi_val.tsv (make eval's rock group)
 Needs: fluidsynth, fluid-soundfont-gm, musescore-general-soundfont, python3-mido (mk/train.mk installs them).
 """
 import argparse
@@ -29,7 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import DATA, read_wav, write_wav  # noqa: E402
 
-PACKAGES = ("planetblupi-music-midi", "openttd-openmsx", "mma", "pianobooster", "simutrans-data")
+PACKAGES = ("planetblupi-music-midi", "openttd-openmsx", "mma", "pianobooster")
+# Held out: rendered only for evaluation (`--val`: the rock/guitar group of make eval, 48 kHz)
+VAL_PACKAGE = "simutrans-data"
 SOUNDFONTS = {"fluid": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
               "muse": "/usr/share/sounds/sf3/MuseScore_General.sf3"}
 # GM programs (0-based): pianos, guitars, basses, strings, brass, reeds, pipes, organ, mallets, voice
@@ -132,7 +136,7 @@ def truncate(mid, max_s, pad_s=1.0):
     return out
 
 
-def render_playlist(midis, sf2, out_wav):
+def render_playlist(midis, sf2, out_wav, rate=RATE):
     """Render the MIDI files back to back in one fluidsynth run (a soundfont loads once: MuseScore's
     .sf3 takes ~15 s to decode) and write the trimmed, peak-normalised result.  Returns seconds."""
     with tempfile.TemporaryDirectory() as d:
@@ -141,13 +145,13 @@ def render_playlist(midis, sf2, out_wav):
             paths.append(os.path.join(d, "%04d.mid" % i))
             m.save(paths[-1])
         raw = os.path.join(d, "out.wav")
-        subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6", "-r", str(RATE),
+        subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6", "-r", str(rate),
                         "-F", raw, "-T", "wav", sf2] + paths, check=True, capture_output=True, timeout=3600)
         x, rate = read_wav(raw)
-    if x.ndim > 1:
-        x = x.mean(axis=1)
+    if x.ndim > 1 and rate == RATE:
+        x = x.mean(axis=1)  # training reads mono; the 48 kHz evaluation copy stays stereo
     pk = np.max(np.abs(x)) + 1e-12
-    idx = np.nonzero(np.abs(x) > pk * 1e-3)[0]
+    idx = np.nonzero((np.abs(x).max(axis=-1) if x.ndim > 1 else np.abs(x)) > pk * 1e-3)[0]
     if len(idx) == 0 or pk < 1e-4:
         return 0.0
     x = x[idx[0]:idx[-1] + 1]
@@ -159,13 +163,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--packages", nargs="*", default=list(PACKAGES))
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--val", action="store_true", help="render the held-out package for evaluation")
     a = ap.parse_args()
     import mido
     debs = os.path.join(DATA, "debs")
     os.makedirs(debs, exist_ok=True)
-    dst = os.path.join(DATA, "16k", "music_midi")
+    if a.val:
+        packages, rate, variants, split = [VAL_PACKAGE], 48000, ("ens_fluid", "rock"), "midi_val"
+        dst = os.path.join(DATA, "48k", split)
+    else:
+        packages, rate, variants, split = a.packages, RATE, VARIANTS, "music_midi"
+        dst = os.path.join(DATA, "16k", split)
     rows = []
-    for pkg in a.packages:
+    for pkg in packages:
         src = os.path.join(DATA, "x", pkg + "_midi")
         extract(pkg, debs, src)
         files = sorted(f for f in glob.glob(os.path.join(src, "**", "*"), recursive=True)
@@ -176,7 +186,7 @@ def main():
                 mids.append(mido.MidiFile(f))
             except Exception as e:  # a broken file in a package is skipped, not fatal
                 print("skip %s: %s" % (os.path.relpath(f, src), e))
-        for vi, variant in enumerate(VARIANTS):
+        for variant in variants:
             name = os.path.join(pkg, variant + ".wav")
             out = os.path.join(dst, name)
             if not os.path.exists(out):
@@ -185,7 +195,7 @@ def main():
                 vms = [truncate(m, MAX_SECONDS) for m in vms if m is not None]
                 sf = SOUNDFONTS[VARIANT_FONT[variant]]
                 try:
-                    render_playlist(vms, sf, out)
+                    render_playlist(vms, sf, out, rate)
                 except (subprocess.SubprocessError, OSError, ValueError) as e:
                     print("render failed %s: %s" % (name, e))
                     continue
@@ -194,10 +204,10 @@ def main():
                 rows.append((name, len(x) / rate, "midi:" + pkg))
                 print("%s: %.1f min" % (name, len(x) / rate / 60), flush=True)
     os.makedirs(os.path.join(DATA, "lists"), exist_ok=True)
-    with open(os.path.join(DATA, "lists", "music_midi.tsv"), "w") as fo:
+    with open(os.path.join(DATA, "lists", split + ".tsv"), "w") as fo:
         for name, sec, group in rows:
             fo.write("x/%s\t%.1f\t%s\n" % (name, sec, group))
-    print("music_midi: %d renders, %.2f h" % (len(rows), sum(r[1] for r in rows) / 3600))
+    print("%s: %d renders, %.2f h" % (split, len(rows), sum(r[1] for r in rows) / 3600))
 
 
 if __name__ == "__main__":

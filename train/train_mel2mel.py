@@ -12,7 +12,8 @@ Two processes, so degradation never starves the training thread:
                              ShardSet.batch). Loss (diet_loss): L1 on log2-mel against the clean target shifted by
                              the look-ahead, plus the same error again where the output is below the target
                              (over-suppression costs double), plus the gains' magnitude on clean examples (identity).
-                             Adam; constant LR after warm-up until the last 20 % of the planned steps, then cosine.
+                             Adam; constant LR after warm-up until the last 20 % of the planned steps, then cosine;
+                             a Polyak average (EMA) of the weights is what gets monitored and exported.
                              The checkpoint (weights, optimiser state, step count, hours) is written to
                              models/ckpt/ every few minutes so the next session resumes; log next to it.
   train_mel2mel.py export -- checkpoint -> models/mel2mel_gain.safetensors (train/export.py).
@@ -231,8 +232,9 @@ def evaluate(net, vd, vc, vcond):
     for k, name in enumerate(DIET_NAMES):
         sel = vcond == k
         if sel.any():
-            res[name] = (float(e_net[sel].mean()), float(e_in[sel].mean()), int((e_net[sel] > 1.05 * e_in[sel]).sum()),
-                         int(sel.sum()))
+            # "worse": more than 5 % above the input's error; on clean input (error 0) more than 0.15
+            worse = e_net[sel] > np.maximum(1.05 * e_in[sel], 0.15 if name == "clean" else 0.0)
+            res[name] = (float(e_net[sel].mean()), float(e_in[sel].mean()), int(worse.sum()), int(sel.sum()))
     return res
 
 
@@ -266,13 +268,20 @@ def cmd_train(a):
         hp["norm_scale"] = float(np.round(1.0 / sample.std(), 4))
     net = build_net(hp)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, betas=(0.9, 0.999))
+    # Polyak average of the weights (decay a.ema): what is evaluated and exported, so a run that stops
+    # at a high learning rate still ships smoothed weights
+    ema = build_net(hp)
+    ema.load_state_dict(net.state_dict())
     step, elapsed = 0, 0.0
     hist = []
     if state is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
+        ema.load_state_dict(state.get("ema", state["model"]))
         step, elapsed = state["step"], state["elapsed"]
         hist = state.get("history", [])
+    ema_params = list(ema.parameters())
+    net_params = list(net.parameters())
     log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; threads %d" % (
         json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(), len(shards.loaded),
         shards.deg.shape[0], a.total_steps, a.hours, torch.get_num_threads()), logp)
@@ -283,7 +292,7 @@ def cmd_train(a):
     t_log = time.time()
 
     def save(val=None):
-        st = dict(model=net.state_dict(), opt=opt.state_dict(), hparams=hp, step=step,
+        st = dict(model=net.state_dict(), opt=opt.state_dict(), ema=ema.state_dict(), hparams=hp, step=step,
                   elapsed=elapsed + time.time() - t_run0, history=hist, val=val,
                   note="train/train_mel2mel.py train --name %s resumes from here" % name)
         torch.save(st, last + ".tmp")
@@ -298,7 +307,7 @@ def cmd_train(a):
         return a.lr_min + (a.lr - a.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
 
     def checkpoint():
-        res = evaluate(net, vd, vc, vcond)
+        res = evaluate(ema, vd, vc, vcond)
         hist.append(dict(step=step, hours=(elapsed + time.time() - t_run0) / 3600,
                          val={k: v[0] for k, v in res.items()}, val_input={k: v[1] for k, v in res.items()},
                          worse={k: v[2] for k, v in res.items()}))
@@ -318,6 +327,10 @@ def cmd_train(a):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         opt.step()
+        with torch.no_grad():
+            d_ema = min(a.ema, (1.0 + step) / (10.0 + step))
+            for pe, pn in zip(ema_params, net_params):
+                pe.mul_(d_ema).add_(pn, alpha=1.0 - d_ema)
         step += 1
         run_loss += float(loss)
         run_l1 += float(l1)
@@ -344,10 +357,11 @@ def cmd_export(a):
     from export import export_mel2mel
     st = torch.load(a.ckpt, map_location="cpu")
     net = build_net(st["hparams"])
-    net.load_state_dict(st["model"])
+    net.load_state_dict(st.get("ema", st["model"]))  # the Polyak-averaged weights
     meta = {"trained_on": "menhance train/: Debian-packaged music (shared/data/music_train.tsv) and MIDI renders "
                           "(train/render_midi.py), degrade.py training diet",
-            "train_steps": str(st["step"]), "train_hours": "%.2f" % (st["elapsed"] / 3600)}
+            "train_steps": str(st["step"]), "train_hours": "%.2f" % (st["elapsed"] / 3600),
+            "weights": "Polyak average (EMA) of the training weights"}
     export_mel2mel(net, a.out, extra_meta=meta)
     log("exported %s (step %d) -> %s" % (a.ckpt, st["step"], a.out))
 
@@ -364,7 +378,7 @@ def main():
     t = sub.add_parser("train")
     t.add_argument("--name", default="mel2mel_gain")
     t.add_argument("--hours", type=float, default=1.5, help="wall-clock budget of this run")
-    t.add_argument("--total-steps", type=int, default=60000, help="planned steps over all sessions (LR schedule)")
+    t.add_argument("--total-steps", type=int, default=40000, help="planned steps over all sessions (LR schedule)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--frames", type=int, default=160)
@@ -375,6 +389,7 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--ckpt-minutes", type=float, default=10.0)
+    t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_gain.pt"))
