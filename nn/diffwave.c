@@ -42,6 +42,8 @@ static float *take(nn_diffwave *m, const st_file *f, const char *name, int ndim,
     }
     memcpy(c, p, count * sizeof(float));
     m->owned[m->n_owned++] = c;
+    int idx = st_tensor_index(f, full);
+    if (m->seen && idx >= 0) m->seen[idx] = 1;
     return c;
 }
 
@@ -155,6 +157,10 @@ nn_diffwave *nn_diffwave_load_isa(const st_file *f, nn_isa isa, char *err, size_
         return NULL;
     }
     m->isa = isa;
+    if (!(m->seen = calloc((size_t)st_tensor_count(f) + 1, 1))) {
+        set_err(err, errlen, "diffwave: out of memory");
+        goto fail;
+    }
     if (parse_meta(m, meta, err, errlen) != 0) goto fail;
     nn_diffwave_info *in = &m->info;
     const int C = in->channels, E = in->embed_dim, M = in->n_mels, L = in->layers;
@@ -263,6 +269,15 @@ nn_diffwave *nn_diffwave_load_isa(const st_file *f, nn_isa isa, char *err, size_
     in->params = 2L * C + 128L * E + E + (long)E * E + E + 2 * (96 + 1) +
                  (long)L * (C2 * C * 3 + C2 + (long)E * C + C + C2 * M + C2 + C2 * C + C2) +
                  (long)C * C + C + C + 1;
+    {
+        char why[320];
+        if (st_unused(f, "diffwave.", m->seen, why, sizeof why)) {
+            set_err(err, errlen, "diffwave: %s", why);
+            goto fail;
+        }
+    }
+    free(m->seen);
+    m->seen = NULL;
     free(tmp);
     free(order);
     return m;
@@ -275,6 +290,7 @@ fail:
 
 void nn_diffwave_free(nn_diffwave *m) {
     if (!m) return;
+    free(m->seen);
     if (m->layers)
         for (int i = 0; i < m->info.layers; i++) {
             dw_layer *ly = &m->layers[i];

@@ -36,6 +36,7 @@ struct nn_diffwave {
     double *betas_train, *betas_infer;
     float *owned[DW_MAX_OWNED];
     int n_owned;
+    unsigned char *seen; /* while loading: tensors of the file read (st_unused) */
 };
 
 /* d[layer][c] = diffusion_projection_layer(embedding MLP(lerp(table, t))). */

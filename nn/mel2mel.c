@@ -69,6 +69,7 @@ typedef struct {
     nn_mel2mel *net;
     char *err;
     size_t errlen;
+    unsigned char *seen; /* per tensor of f: read by this loader */
 } loader;
 
 static const float *get_tensor(loader *L, const char *name, int ndim, const int64_t *shape) {
@@ -83,6 +84,8 @@ static const float *get_tensor(loader *L, const char *name, int ndim, const int6
     for (int i = 0; i < ndim; i++)
         n *= shape[i];
     L->net->params += n;
+    int idx = st_tensor_index(L->f, full);
+    if (L->seen && idx >= 0) L->seen[idx] = 1;
     return t;
 }
 
@@ -475,9 +478,9 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
         return NULL;
     }
     nn_mel2mel *net = calloc(1, sizeof *net);
-    loader L = {f, net, err, errlen};
+    loader L = {f, net, err, errlen, calloc((size_t)st_tensor_count(f) + 1, 1)};
     int rc = -1;
-    if (!net) {
+    if (!net || !L.seen) {
         set_err(err, errlen, "mel2mel: out of memory");
         goto done;
     }
@@ -498,7 +501,15 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
     } else {
         set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"stream\" or \"gain\"");
     }
+    if (rc == 0) {
+        char why[320];
+        if (st_unused(f, "mel2mel.", L.seen, why, sizeof why)) {
+            set_err(err, errlen, "mel2mel: %s", why);
+            rc = -1;
+        }
+    }
 done:
+    free(L.seen);
     cJSON_Delete(hp);
     if (rc) {
         nn_mel2mel_free(net);

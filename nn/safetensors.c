@@ -414,3 +414,31 @@ int st_tensor_shape(const st_file *f, const char *name, int64_t *shape) {
 int st_tensor_count(const st_file *f) {
     return f ? f->ntensors : 0;
 }
+
+int st_tensor_index(const st_file *f, const char *name) {
+    const st_tensor *t = find(f, name);
+    return t ? (int)(t - f->tensors) : -1;
+}
+
+const char *st_tensor_name(const st_file *f, int i) {
+    return f && i >= 0 && i < f->ntensors ? f->tensors[i].name : NULL;
+}
+
+int st_unused(const st_file *f, const char *prefix, const unsigned char *seen, char *err,
+              size_t errlen) {
+    int n = 0;
+    size_t plen = strlen(prefix), pos = 0;
+    char list[200] = "";
+    for (int i = 0; f && i < f->ntensors; i++) {
+        if (strncmp(f->tensors[i].name, prefix, plen) || (seen && seen[i])) continue;
+        if (n < 2 && pos < sizeof list)
+            pos += (size_t)snprintf(list + pos, sizeof list - pos, "%s'%.80s'", n ? ", " : "",
+                                    f->tensors[i].name);
+        n++;
+    }
+    if (n)
+        set_err(err, errlen,
+                "%d tensor%s the network described by the metadata does not use: %s%s", n,
+                n == 1 ? "" : "s", list, n > 2 ? ", ..." : "");
+    return n;
+}

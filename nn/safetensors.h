@@ -28,4 +28,13 @@ const float *st_tensor_f32(const st_file *f, const char *name, int ndim, const i
 /* Shape of a tensor by name; returns ndim or -1 if absent. */
 int st_tensor_shape(const st_file *f, const char *name, int64_t *shape);
 int st_tensor_count(const st_file *f);
+/* Tensors are held sorted by name: index of a name (-1 if absent), name of an index (NULL if out
+ * of range).  Loaders mark the tensors they read in a byte array of st_tensor_count() entries. */
+int st_tensor_index(const st_file *f, const char *name);
+const char *st_tensor_name(const st_file *f, int i);
+/* Number of tensors whose name starts with prefix and whose seen[] entry is 0: tensors a network
+ * file carries but the network its metadata describes does not use (a metadata/tensor mismatch
+ * that would otherwise load as another network).  When nonzero, err names them (up to two). */
+int st_unused(const st_file *f, const char *prefix, const unsigned char *seen, char *err,
+              size_t errlen);
 #endif

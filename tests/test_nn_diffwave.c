@@ -6,6 +6,7 @@
 #include "tests/check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,7 +279,37 @@ static void test_long(const char *name) {
     st_close(f);
 }
 
+/* Metadata that describes fewer layers than the file holds ("layers": 5 -> 2) is refused with
+ * the unused tensors named, instead of loading as a smaller (and louder) network (issue 10). */
+static void test_layers_mismatch(void) {
+    FILE *fp = fopen("tests/golden/dw_causal.safetensors", "rb");
+    CHECK(fp != NULL, "open dw_causal");
+    if (!fp) return;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *bytes = malloc((size_t)n);
+    CHECK(bytes && fread(bytes, 1, (size_t)n, fp) == (size_t)n, "read dw_causal");
+    fclose(fp);
+    static const char from[] = "\\\"layers\\\": 5,", to[] = "\\\"layers\\\": 2,";
+    unsigned char *hit = bytes ? memmem(bytes, (size_t)n, from, sizeof from - 1) : NULL;
+    CHECK(hit != NULL, "dw_causal metadata holds %s", from);
+    if (hit) {
+        char err[256] = "";
+        memcpy(hit, to, sizeof to - 1);
+        st_file *f = st_open_memory(bytes, (size_t)n, err, sizeof err);
+        nn_diffwave *m = f ? nn_diffwave_load(f, err, sizeof err) : NULL;
+        CHECK(f && !m, "2 of 5 layers described: refused");
+        CHECK(strstr(err, "diffwave.residual_layers.2.") != NULL, "message names layer 2: %s", err);
+        printf("dw_causal with 2 of 5 layers described: %s\n", err);
+        nn_diffwave_free(m);
+        st_close(f);
+    }
+    free(bytes);
+}
+
 int main(void) {
+    test_layers_mismatch();
     test_long("dw_sym");
     test_long("dw_limited");
     test_file("dw_sym");

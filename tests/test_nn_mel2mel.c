@@ -296,7 +296,37 @@ static void test_malformed(void) {
     free(b);
 }
 
+/* A file whose metadata describes fewer blocks than its tensors hold ("dilations" cut from
+ * [1, 2, 4] to [1, 2], padded so the header keeps its length) must be refused, naming a tensor
+ * of the block it no longer describes: loaded, it would run as another network (issue 10). */
+static void test_metadata_mismatch(const char *name, const char *unused_tensor) {
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, name);
+    size_t n = 0;
+    unsigned char *bytes = nnu_read_file(path, &n);
+    CHECK(bytes != NULL, "%s: read", name);
+    if (!bytes) return;
+    static const char from[] = "\\\"dilations\\\": [1, 2, 4]", to[] = "\\\"dilations\\\": [1, 2]   ";
+    unsigned char *hit = memmem(bytes, n, from, sizeof from - 1);
+    CHECK(hit != NULL, "%s: metadata holds %s", name, from);
+    if (hit) {
+        memcpy(hit, to, sizeof to - 1);
+        st_file *f = st_open_memory(bytes, n, err, sizeof err);
+        CHECK(f != NULL, "%s: edited file opens: %s", name, err);
+        nn_mel2mel *net = f ? nn_mel2mel_load(f, err, sizeof err) : NULL;
+        CHECK(net == NULL, "%s: metadata with 2 of 3 blocks is refused", name);
+        CHECK(strstr(err, unused_tensor) != NULL, "%s: message names %s: %s", name, unused_tensor,
+              err);
+        printf("%s with 2 of 3 blocks described: %s\n", name, err);
+        nn_mel2mel_free(net);
+        st_close(f);
+    }
+    free(bytes);
+}
+
 int main(void) {
+    test_metadata_mismatch("nn_m2m_stream_small.safetensors", "mel2mel.blocks.2.");
+    test_metadata_mismatch("nn_m2m_gain_small.safetensors", "mel2mel.blocks.2.");
     test_resnet_golden(GOLDEN_DIR, "nn_m2m_resnet_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_b.safetensors");
