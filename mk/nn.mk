@@ -1,6 +1,7 @@
 # nn-core helper: the safetensors/Mel2Mel fuzzer, the Mel2Mel benchmark, golden regeneration.
 #
-#   make fuzz            (fuzz-nn) 5 minutes of libFuzzer on tests/fuzz/corpus (clang-22)
+#   make fuzz            (fuzz-nn) 10^6 libFuzzer executions through the front-end metadata check,
+#                        the Mel2Mel and the DiffWave loaders, on tests/fuzz/corpus (clang-22)
 #   make test            includes a 20 s fuzz run (tests/fuzz/run_fuzz.sh prints the summary)
 #   make bench-mel2mel   JSON lines from build/bench_mel2mel -> $(BUILDDIR)/bench_mel2mel.json
 #   make check-nn-full   full-size Mel2Mel parity against PyTorch (needs torch; ~46 MB in build/)
@@ -12,16 +13,27 @@ CFLAGS_nn_layers := -O3
 CFLAGS_nn_mel2mel := -O3
 
 FUZZ_CC      ?= clang-22
-FUZZ_SECONDS ?= 300
-NN_FUZZ_SRC  := tests/fuzz/fuzz_safetensors.c nn/safetensors.c nn/layers.c nn/mel2mel.c
+NN_FUZZ_SRC  := tests/fuzz/fuzz_safetensors.c nn/safetensors.c nn/layers.c nn/mel2mel.c \
+                nn/cpu.c nn/gemm.c nn/diffwave.c engine/frontend_meta.c
 NN_FUZZ_BIN  := $(BUILDDIR)/fuzz/fuzz_safetensors
+NN_FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags libcjson) \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+# one execution count for every loader the target drives (issue 10: 10^6 each)
+FUZZ_RUNS    ?= 1000000
 
-# Built straight from the sources so the sanitizers instrument the library code too.
-$(NN_FUZZ_BIN): $(NN_FUZZ_SRC) nn/safetensors.h nn/layers.h nn/mel2mel.h
+# Built straight from the sources so the sanitizers instrument the library code too; the GEMM
+# kernels need their ISA flags, so they are objects of their own.
+$(BUILDDIR)/fuzz/gemm_avx512.o: nn/gemm_avx512.c nn/gemm_tile.inc nn/gemm_kernels.h nn/gemm.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -I. $(shell pkg-config --cflags libcjson) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    $(NN_FUZZ_SRC) $(shell pkg-config --libs libcjson) -lopenblas -lm -o $@
+	$(FUZZ_CC) $(NN_FUZZ_FLAGS) $(CFLAGS_nn_gemm_avx512) -c $< -o $@
+$(BUILDDIR)/fuzz/gemm_avx2.o: nn/gemm_avx2.c nn/gemm_tile.inc nn/gemm_kernels.h nn/gemm.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(NN_FUZZ_FLAGS) $(CFLAGS_nn_gemm_avx2) -c $< -o $@
+$(NN_FUZZ_BIN): $(NN_FUZZ_SRC) nn/safetensors.h nn/layers.h nn/mel2mel.h nn/diffwave.h \
+                engine/frontend_meta.h $(BUILDDIR)/fuzz/gemm_avx512.o $(BUILDDIR)/fuzz/gemm_avx2.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(NN_FUZZ_FLAGS) -fsanitize=fuzzer $(NN_FUZZ_SRC) $(BUILDDIR)/fuzz/gemm_avx512.o \
+	    $(BUILDDIR)/fuzz/gemm_avx2.o $(shell pkg-config --libs libcjson) -lopenblas -lm -o $@
 
 # tests/run.sh runs programs without arguments: a one-line wrapper carries them.
 $(BUILDDIR)/tests/fuzz_safetensors_short: $(NN_FUZZ_BIN) tests/fuzz/run_fuzz.sh mk/nn.mk
@@ -48,7 +60,7 @@ endif
 .PHONY: fuzz-nn bench-mel2mel golden-nn
 fuzz: fuzz-nn
 fuzz-nn: $(NN_FUZZ_BIN)
-	sh tests/fuzz/run_fuzz.sh $(NN_FUZZ_BIN) $(FUZZ_SECONDS)
+	sh tests/fuzz/run_fuzz.sh $(NN_FUZZ_BIN) 0 $(FUZZ_RUNS)
 
 $(BUILDDIR)/bench_mel2mel: tests/bench_mel2mel.c tests/test_nn_util.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -70,7 +70,7 @@ def mel2mel_tensors(net, prefix="mel2mel."):
 
 
 def export_mel2mel(net, path, extra_meta=None, extra_tensors=None):
-    """Writes net (Mel2MelResNet or Mel2MelStream from models.py) with the metadata the C
+    """Writes net (Mel2MelResNet, Mel2MelStream or Mel2MelGain from models.py) with the metadata the C
     loader needs.  extra_meta: more str->str metadata (e.g. training provenance);
     extra_tensors: more tensors (used by golden.py for golden.input/golden.output)."""
     from models import FRONTEND

@@ -83,6 +83,15 @@ def fuzz_corpus(outdir):
     for cut in (7, 8, 40, len(data) // 2, len(data) - 1):
         with open(os.path.join(outdir, "trunc_%d" % cut), "wb") as f:
             f.write(data[:cut])
+    # A tiny DiffWave (the DiffWave loader's seed) and a Mel2Mel whose front end differs (the
+    # engine's front-end check); both go through every loader in the fuzz target.
+    from diffwave import DiffWave, export_diffwave
+    torch.manual_seed(14)
+    dw = DiffWave(layers=2, channels=4, cycle=2, n_mels=8, embed_dim=8, causal=True).eval()
+    export_diffwave(dw, os.path.join(outdir, "tiny_diffwave.safetensors"))
+    fe = dict(FRONTEND, n_mels=64, hop=160)
+    export_mel2mel(gn, os.path.join(outdir, "tiny_gain_frontend.safetensors"),
+                   extra_meta={"frontend": json.dumps(fe)})
     # A file with metadata but an F16 tensor and an I64 tensor (exercises the dtype paths).
     save_file({"mel2mel.x": np.ones((2, 3), np.float16), "step": np.arange(3, dtype=np.int64)},
               os.path.join(outdir, "dtypes.safetensors"),

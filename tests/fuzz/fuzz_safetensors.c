@@ -1,9 +1,12 @@
-/* libFuzzer target: any bytes -> safetensors reader -> Mel2Mel loader -> a few frames through
- * whatever network loaded.  Must never crash, leak or read out of bounds (ASan/UBSan). */
+/* libFuzzer target: any bytes -> safetensors reader -> every loader a model file meets: the
+ * engine's front-end metadata check, the Mel2Mel loader (a few frames through whatever network
+ * loaded) and the DiffWave loader.  Must never crash, leak or read out of bounds (ASan/UBSan). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "engine/frontend_meta.h"
+#include "nn/diffwave.h"
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
 
@@ -13,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];
     st_file *f = st_open_memory(data, size, err, sizeof err);
     if (!f) return 0;
+    (void)frontend_meta_check(st_meta(f, "frontend"), err, sizeof err);
+    nn_diffwave_free(nn_diffwave_load(f, err, sizeof err));
     nn_mel2mel *net = nn_mel2mel_load(f, err, sizeof err);
     /* Keep each run cheap: only small networks are executed. */
     if (net && nn_mel2mel_macs_per_frame(net) < 2e6) {

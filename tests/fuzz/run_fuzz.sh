@@ -1,11 +1,12 @@
 #!/bin/sh
-# Runs the safetensors/Mel2Mel fuzzer on a scratch copy of the committed seed corpus and prints
-# the "N passed, N failed" line tests/run.sh expects.  Usage: run_fuzz.sh FUZZER SECONDS
-fuzzer=$1; secs=${2:-20}
+# Runs the model-file fuzzer (safetensors, front-end metadata, Mel2Mel, DiffWave loaders) on a
+# scratch copy of the committed seed corpus and prints the "N passed, N failed" line tests/run.sh
+# expects.  Usage: run_fuzz.sh FUZZER SECONDS [RUNS]   (SECONDS 0: no time limit, stop after RUNS)
+fuzzer=$1; secs=${2:-20}; runs=${3:--1}
 work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT
 cp tests/fuzz/corpus/* "$work"/ 2>/dev/null
-"$fuzzer" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
+"$fuzzer" -max_total_time="$secs" -runs="$runs" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/" "$work" >"$work.log" 2>&1
 rc=$?
 grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|SUMMARY)" "$work.log" | sed 's/^/  /'
