@@ -1,10 +1,11 @@
 /* Minimal test harness: every test binary counts its checks and ends with the
- * summary line "N passed, N failed" that tests/run.sh adds up. */
+ * summary line "N passed, N failed[, N skipped]" that tests/run.sh adds up.  A check that
+ * cannot run here is SKIPped with its reason: counted and shown, never passed. */
 #ifndef MENHANCE_TESTS_CHECK_H
 #define MENHANCE_TESTS_CHECK_H
 #include <stdio.h>
 
-static int check_passed_, check_failed_;
+static int check_passed_, check_failed_, check_skipped_;
 
 #define CHECK(cond, ...)                                                                         \
     do {                                                                                         \
@@ -18,8 +19,20 @@ static int check_passed_, check_failed_;
         }                                                                                        \
     } while (0)
 
+#define SKIP(...)                                                                                \
+    do {                                                                                         \
+        check_skipped_++;                                                                        \
+        fprintf(stderr, "SKIP %s:%d: ", __FILE__, __LINE__);                                     \
+        fprintf(stderr, __VA_ARGS__);                                                            \
+        fputc('\n', stderr);                                                                     \
+    } while (0)
+
 static inline int check_summary(const char *name) {
-    printf("%s: %d passed, %d failed\n", name, check_passed_, check_failed_);
+    if (check_skipped_)
+        printf("%s: %d passed, %d failed, %d skipped\n", name, check_passed_, check_failed_,
+               check_skipped_);
+    else
+        printf("%s: %d passed, %d failed\n", name, check_passed_, check_failed_);
     return check_failed_ ? 1 : 0;
 }
 #endif
