@@ -13,7 +13,7 @@ variant (data/16k/music_midi/<package>/<variant>.wav), listed in data/lists/musi
 seconds, group) so data.AudioPool reads them like the other splits.
 
 Usage: train/render_midi.py [--packages P ...]   (resumable: finished renders are skipped)
-       train/render_midi.py --val   the held-out package (VAL_PACKAGE) at 48 kHz, variants ens_fluid and rock,
+       train/render_midi.py --val   the held-out package (VAL_PACKAGE) at 48 kHz, the rock variant (stereo),
                                     into data/48k/midi_val/ and data/lists/midi_val.tsv (make eval's rock group)
 Needs: fluidsynth, fluid-soundfont-gm, musescore-general-soundfont, python3-mido (mk/train.mk installs them).
 """
@@ -169,7 +169,7 @@ def main():
     debs = os.path.join(DATA, "debs")
     os.makedirs(debs, exist_ok=True)
     if a.val:
-        packages, rate, variants, split = [VAL_PACKAGE], 48000, ("ens_fluid", "rock"), "midi_val"
+        packages, rate, variants, split = [VAL_PACKAGE], 48000, ("rock",), "midi_val"
         dst = os.path.join(DATA, "48k", split)
     else:
         packages, rate, variants, split = a.packages, RATE, VARIANTS, "music_midi"
