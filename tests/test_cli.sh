@@ -16,8 +16,13 @@ check() { # check DESCRIPTION COMMAND...
   shift
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL test_cli: $desc"; fi
 }
+skipped=0
+skip() { # skip REASON: a check that cannot run here, counted and shown (never passed)
+  skipped=$((skipped + 1))
+  echo "SKIP test_cli: $*"
+}
 finish() {
-  echo "test_cli: $pass passed, $fail failed"
+  echo "test_cli: $pass passed, $fail failed$([ $skipped -gt 0 ] && echo ", $skipped skipped")"
   [ "$fail" -eq 0 ]
   exit $?
 }
@@ -257,7 +262,7 @@ sig_ignored() { # sig_ignored N: 1 if signal N is ignored in this shell
   [ -n "$mask" ] && [ $(((0x$mask >> ($1 - 1)) & 1)) -eq 1 ]
 }
 "$PROBE" gen "$T/long.wav" 48000 2 10 music pcm16
-# start_stalled DIR [CLI OPTIONS...]: runs the CLI on a stalling FIFO into DIR/out.wav; sets
+# start_stalled DIR CLI-OPTIONS...: runs the CLI on a stalling FIFO into DIR/out.wav; sets
 # $pid and $writer; waits (up to 10 s) for the temporary output to appear.
 start_stalled() {
   d=$1
@@ -267,7 +272,7 @@ start_stalled() {
   mkfifo "$T/fifo.wav"
   (head -c 400000 "$T/long.wav"; exec sleep 60) >"$T/fifo.wav" &
   writer=$!
-  "$MH" -q --mode classical "$@" "$T/fifo.wav" -o "$d/out.wav" 2>"$T/err" &
+  "$MH" -q "$@" "$T/fifo.wav" -o "$d/out.wav" 2>"$T/err" &
   pid=$!
   i=0
   while [ $i -lt 200 ] && ! ls -a "$d" | grep -q 'menhance-'; do
@@ -279,10 +284,10 @@ for s in HUP:1 PIPE:13 TERM:15; do
   sig=${s%:*}
   num=${s#*:}
   if sig_ignored $num; then
-    echo "test_cli: note: SIG$sig is ignored by this shell (nohup?); its cleanup test is skipped"
+    skip "SIG$sig is ignored by this shell (nohup?), so the CLI keeps it ignored: no cleanup test"
     continue
   fi
-  start_stalled "$T/sig_$sig"
+  start_stalled "$T/sig_$sig" --mode classical
   check "SIG$sig: the temporary output exists mid-file" eval 'ls -a "$T/sig_$sig" | grep -q menhance-'
   kill -$sig $pid
   { wait $pid; } 2>/dev/null
@@ -294,6 +299,20 @@ for s in HUP:1 PIPE:13 TERM:15; do
   check "SIG$sig: no output" absent "$T/sig_$sig/out.wav"
   check "SIG$sig: says so" grep_err "temporary files removed"
 done
+# The offline path holds its temporary output while it reads the whole file.
+if sig_ignored 1; then
+  skip "SIGHUP is ignored by this shell (nohup?): no offline cleanup test"
+else
+  start_stalled "$T/sig_offline" --offline --mel2mel none --griffin-lim 1
+  check "offline: the temporary output exists while reading" eval 'ls -a "$T/sig_offline" | grep -q menhance-'
+  kill -HUP $pid
+  { wait $pid; } 2>/dev/null
+  rc=$?
+  kill $writer 2>/dev/null
+  wait $writer 2>/dev/null
+  check "offline, SIGHUP: exit status 129" eq "$rc" 129
+  check "offline, SIGHUP: temporary output removed" no_temp_left "$T/sig_offline"
+fi
 # An ignored SIGHUP (nohup) must stay ignored: the file is finished.
 mkdir -p "$T/nohup"
 rm -f "$T/fifo.wav"
@@ -312,7 +331,9 @@ check "ignored SIGHUP stays ignored: output written" [ -s "$T/nohup/out.wav" ]
 
 # ---- vocoder mode: strict, and the quality gate ----
 VOC=$ROOT/tests/golden/engine_voc.safetensors
-if [ -f "$GM" ] && [ -f "$VOC" ]; then
+if [ ! -f "$GM" ] || [ ! -f "$VOC" ]; then
+  check "golden models $GM and $VOC present" false
+else
   check "--strict --mode vocoder, model without a vocoder: exit 3" \
     run 3 "$MH" --strict --mode vocoder --model "$GM" "$T/in_48000_2.wav" -o "$T/sv1.wav"
   check "--strict --mode vocoder, model without a vocoder: says why" grep_err "has no vocoder"

@@ -607,13 +607,12 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
                            .nominal_block = block,
                            .threaded = 0};
     j->engine = menhance_create(&cfg, rs->model, err, sizeof err);
-    /* The engine owns the model from here.  create can only fail on bad configuration
-     * (ruled out above: the input was validated) or memory, where leaking is harmless. */
-    rs->model = NULL;
     if (!j->engine) {
+        /* The model is still ours (header contract): the next file or the exit takes it. */
         fprintf(stderr, "menhance: error: %s: engine: %s\n", j->in_path, err);
         return EXIT_ENGINE;
     }
+    rs->model = NULL; /* the engine owns it from here */
     menhance_params p = o->params;
     p.mode = rs->mode;
     p.enabled = 1;
