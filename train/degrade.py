@@ -381,6 +381,28 @@ def random_eq(rng, x, fs):
     return resonances(rng, mic_eq(x, fs, list(rng.uniform(-15, 15, 4))), fs)
 
 
+def synthetic_noise(rng, n, fs):
+    """Stationary noise of a random colour: white noise shaped by a spectral tilt of -9..+3 dB per octave
+    (brown-ish HVAC and rumble to hiss), a random broad bump, and with probability 0.3 mains hum (50 or 60 Hz
+    with 2-10 decaying harmonics).  Adds noise types no recording in the lists has."""
+    x = rng.standard_normal(n)
+    X = np.fft.rfft(x)
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    f[0] = f[1]
+    tilt = rng.uniform(-9.0, 3.0)
+    db = tilt * np.log2(f / 1000.0)
+    c, w, g = np.exp(rng.uniform(np.log(100), np.log(6000))), rng.uniform(0.5, 2.0), rng.uniform(-10, 10)
+    db += g * np.exp(-0.5 * (np.log2(f / c) / w) ** 2)
+    y = np.fft.irfft(X * 10.0 ** (db / 20.0), n)
+    if rng.random() < 0.3:
+        f0 = 50.0 if rng.random() < 0.5 else 60.0
+        t = np.arange(n) / fs
+        hum = sum(rng.uniform(0.3, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
+                  for k in range(1, int(rng.integers(2, 11))) if f0 * k < 0.45 * fs)
+        y = y / np.sqrt(power(y)) + hum / np.sqrt(power(hum)) * 10.0 ** (rng.uniform(-6, 12) / 20.0)
+    return y
+
+
 def diet_condition(rng):
     names = [n for n, _ in DIET]
     p = np.array([w for _, w in DIET])
@@ -392,8 +414,9 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     Conditions: clean (degraded = clean), noise (ambient or babble, SNR U(0, 35) dB), reverb (synthetic room,
     T60 log-U(0.15, 3) s with higher bands decaying faster, DRR U(-5, 15) dB), eq (random_eq), two (two of
     noise/reverb/eq), full (all three), phone (full + phone mic + Opus 12-32 kb/s + AGC). Every degraded
-    example gets the reference 35 Hz high-pass; both sides are scaled so the degraded peak is 0.95 (the
-    trainer draws the level). `pre` samples of pre-roll are degraded and dropped (reverb tails of the
+    example gets the reference 35 Hz high-pass, and so does its target; both sides are scaled so the
+    degraded peak is 0.95 (the trainer draws the level).  Noise: recorded ambience, babble (when the speech
+    pool exists) or synthetic_noise. `pre` samples of pre-roll are degraded and dropped (reverb tails of the
     music before the clip, like a stream)."""
     if condition is None:
         condition = diet_condition(rng)
@@ -411,8 +434,11 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
         y = clean
         c = clean
         if "noise" in stages:
-            if speech_pool is not None and rng.random() < 0.25:
+            r = rng.random()
+            if speech_pool is not None and r < 0.2:
                 nz = babble(rng, speech_pool, m, fs, speech_pool.rate)
+            elif r > 0.75:
+                nz = synthetic_noise(rng, m, fs)
             else:
                 nz = noise_pool.excerpt(rng, m).astype(np.float64)
             y = add_noise(y, nz, rng.uniform(0.0, 35.0))
@@ -433,6 +459,9 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
             if rng.random() < 0.7:
                 y = agc(rng, y, fs)
         y = highpass35(y, fs)
+        # the target gets the same 35 Hz high-pass: what the chain removes below the music's band is not
+        # to be restored (a model that learns to lift the lowest mel band boosts rumble and DC)
+        c = highpass35(c, fs)
     y, c = y[pre:], c[pre:]
     g = 0.95 / (np.max(np.abs(y)) + 1e-9)
     return (y * g).astype(np.float32), (c * g).astype(np.float32), condition
@@ -448,8 +477,8 @@ def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=No
     Conditions (DESIGN section 1): 'clean' = the music untouched (how far does a method move good audio);
     'noise' = ambient noise only at SNR 5/15/25 dB (clips cycle through them);
     'reverb' = synthetic RIR only at DRR 0/3/6 dB; 'eq' = mic EQ only; 'full' = the whole reference chain;
-    'phone' (extra) = full chain plus phone colouration and AGC. Every condition ends with the 35 Hz high-pass
-    and peak normalisation to 0.95, like the reference. Clip k of every condition uses the same music excerpt,
+    'phone' (extra) = full chain plus phone colouration and AGC. Every degraded condition ends with the 35 Hz
+    high-pass (applied to its clean reference too) and peak normalisation to 0.95, like the reference. Clip k of every condition uses the same music excerpt,
     so conditions compare on the same material. Clean music comes from data/48k/val (the 35 validation files),
     noise from data/48k/noise (only the packages in VAL_NOISE_PACKAGES: training never hears them)."""
     if music is None:
@@ -488,6 +517,9 @@ def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=No
             y, c = clean, clean
         else:
             y, c = degrade(crng, clean, fs, normalise=False, **kw)
+            # every degraded input went through the 35 Hz high-pass: the reference holds nothing below it
+            # either, so no method is scored for inventing sub-35 Hz energy (rumble, DC)
+            c = highpass35(c, fs)
         y, c = y[pre:], c[pre:]
         g = 0.95 / (np.max(np.abs(y)) + 1e-9)
         out.append(dict(name="%s_%02d" % (condition, k), clean=c * g, degraded=y * g, fs=fs, params=params,
