@@ -4,6 +4,7 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LV2DIR  ?= $(PREFIX)/lib/lv2
 DATADIR ?= $(PREFIX)/share/menhance
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILDDIR ?= build
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
@@ -13,7 +14,7 @@ PKGS    := fftw3f sndfile speexdsp libcjson lv2 libpng
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fno-math-errno \
-           -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"' -DMENHANCE_SRCDIR='"$(CURDIR)"'
+           -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"'
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lfftw3f_threads -lopenblas -lpthread -lm -ldl
 
@@ -25,7 +26,7 @@ LIB     := $(BUILDDIR)/libmenhance.a
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILDDIR)/tests/%)
 # Extra test programs/scripts registered by mk/*.mk; each prints "N passed, N failed".
-TEST_PROGS := $(TEST_BIN) tests/check_ttl.sh
+TEST_PROGS := $(TEST_BIN) tests/check_ttl.sh tests/check_install.sh
 
 .PHONY: all test deps bench eval demo check-ttl install uninstall clean format check-format test-hosts fuzz
 all: $(LIB)
@@ -45,12 +46,44 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Tests find their data through the checkout's path; nothing installed knows it.
 $(BUILDDIR)/tests/%: tests/%.c $(LIB) tests/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPCFLAGS) $< $(LIB) $(DEPLIBS) -o $@
+	$(CC) $(CFLAGS) -DMENHANCE_SRCDIR='"$(CURDIR)"' $(DEPCFLAGS) $< $(LIB) $(DEPLIBS) -o $@
 
 deps:
 	@sh scripts/deps.sh
+
+# ---- install -------------------------------------------------------------------------------
+# The build tree's binaries also look for models in the checkout's models/ (a build-only
+# define for engine/model.c), so `make demo`, the tests and a plugin loaded from the build tree
+# work without installing.  Installed binaries must not depend on the checkout: `make install`
+# builds the CLI and the plugin again in $(INSTALL_BUILDDIR) without that define, so they look
+# only in $(DATADIR)/models and $MENHANCE_MODEL_DIR.
+INSTALL_BUILDDIR := $(BUILDDIR)/installed
+ifneq ($(MENHANCE_INSTALLED_BUILD),1)
+CFLAGS_engine_model := -DMENHANCE_BUILD_MODEL_DIR='"$(CURDIR)/models"'
+endif
+INSTALLED_BINS := $(INSTALL_BUILDDIR)/menhance $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so
+.PHONY: installed-binaries install-man uninstall-man
+# One sub-make for both, so that a parallel make never builds that tree twice at once.
+installed-binaries:
+	@$(MAKE) --no-print-directory BUILDDIR=$(INSTALL_BUILDDIR) MENHANCE_INSTALLED_BUILD=1 $(INSTALLED_BINS)
+$(INSTALLED_BINS): installed-binaries
+
+# The man page comes from the installed binary's own --help and --version (help2man).
+$(INSTALL_BUILDDIR)/menhance.1: $(INSTALL_BUILDDIR)/menhance
+	@command -v help2man > /dev/null || { echo "install: help2man missing (scripts/deps.sh installs it)"; exit 1; }
+	help2man --no-info --no-discard-stderr --section=1 \
+	    --name="enhance music recordings: noise, room and cheap-microphone EQ out" \
+	    --output=$@.tmp $(abspath $<) && mv $@.tmp $@
+install: install-man
+uninstall: uninstall-man
+install-man: $(INSTALL_BUILDDIR)/menhance.1
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $< $(DESTDIR)$(MANDIR)/man1/menhance.1
+uninstall-man:
+	rm -f $(DESTDIR)$(MANDIR)/man1/menhance.1
 
 -include mk/*.mk
 -include $(LIB_OBJ:.o=.d)

@@ -201,11 +201,14 @@ static int file_exists(const char *p) {
 
 int menhance_default_model_path(char *buf, size_t len) {
     static const char *const names[] = {"menhance.safetensors", "mel2mel_stream.safetensors"};
-    /* An explicit $MENHANCE_MODEL_DIR is the only place searched (tests, relocated installs). */
+    /* An explicit $MENHANCE_MODEL_DIR is the only place searched (tests, relocated installs).
+     * MENHANCE_BUILD_MODEL_DIR (the checkout's models/) is defined for the build tree's own
+     * binaries only: installed copies are built without it, so they never depend on the
+     * checkout they came from. */
     const char *env = getenv("MENHANCE_MODEL_DIR");
     const char *dirs[2] = {MENHANCE_DATADIR "/models",
-#ifdef MENHANCE_SRCDIR
-                           MENHANCE_SRCDIR "/models"
+#ifdef MENHANCE_BUILD_MODEL_DIR
+                           MENHANCE_BUILD_MODEL_DIR
 #else
                            NULL
 #endif

@@ -96,19 +96,23 @@ check-ttl: plugin-bundle lv2-alt-bundle
 	  printf '%s\n' "$$out"; echo "check-ttl: lv2_validate found problems"; exit 1; fi
 	@echo "check-ttl: $(words $(LV2_CHECK_TTL)) files OK (serdi, lv2_validate)"
 
-# Models go where menhance_default_model_path() looks: $(DATADIR)/models.
-install-plugin: plugin-bundle
+# Models go where menhance_default_model_path() looks: $(DATADIR)/models.  The shared object
+# is the one built without the checkout's model path (INSTALL_BUILDDIR, root Makefile).
+install-plugin: plugin-bundle $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so
 	install -d $(DESTDIR)$(LV2DIR)/menhance.lv2
 	install -m 644 $(LV2_TTL) $(DESTDIR)$(LV2DIR)/menhance.lv2/
-	install -m 755 $(LV2_SO) $(DESTDIR)$(LV2DIR)/menhance.lv2/
+	install -m 755 $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so $(DESTDIR)$(LV2DIR)/menhance.lv2/
 	install -d $(DESTDIR)$(DATADIR)/models
 	for m in $(wildcard models/*.safetensors); do install -m 644 "$$m" $(DESTDIR)$(DATADIR)/models/; done
 
+# Only what install put there, then the directories it made if they are empty now.
 uninstall-plugin:
-	rm -f $(DESTDIR)$(LV2DIR)/menhance.lv2/menhance.so $(DESTDIR)$(LV2DIR)/menhance.lv2/*.ttl
+	rm -f $(DESTDIR)$(LV2DIR)/menhance.lv2/menhance.so \
+	    $(addprefix $(DESTDIR)$(LV2DIR)/menhance.lv2/,$(notdir $(LV2_TTL)))
 	-rmdir $(DESTDIR)$(LV2DIR)/menhance.lv2
 	rm -f $(patsubst models/%,$(DESTDIR)$(DATADIR)/models/%,$(wildcard models/*.safetensors))
 	-rmdir $(DESTDIR)$(DATADIR)/models
+	-rmdir $(DESTDIR)$(DATADIR)
 
 # ---- tests ---------------------------------------------------------------------------------
 PLUGIN_TEST_DIR := $(BUILDDIR)/tests/host

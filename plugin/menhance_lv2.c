@@ -593,11 +593,22 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
 
     size_t size = 0;
     uint32_t type = 0, vflags = 0;
-    const char *value =
+    const char *stored =
         (const char *)retrieve(handle, self->uris.menhance_model, &size, &type, &vflags);
-    if (!value) return LV2_STATE_SUCCESS;
+    if (!stored) return LV2_STATE_SUCCESS;
     if (type != self->uris.atom_Path) return LV2_STATE_ERR_BAD_TYPE;
-    if (size == 0 || value[size - 1] != '\0') return LV2_STATE_ERR_UNKNOWN;
+    /* Hosts disagree on the size of a string value: lilv counts the terminating NUL, Carla
+     * does not, and nothing promises a NUL inside `size` at all.  Take the bytes up to the
+     * first NUL or to `size`, whichever comes first, and never read past `size`. */
+    size_t n = strnlen(stored, size);
+    if (n == 0) return LV2_STATE_SUCCESS; /* an empty path names no model */
+    if (n >= PATH_MAX_LEN) {
+        lv2_log_error(&self->logger, "menhance: model path too long (%zu bytes)\n", n);
+        return LV2_STATE_ERR_UNKNOWN;
+    }
+    char value[PATH_MAX_LEN];
+    memcpy(value, stored, n);
+    value[n] = '\0';
 
     LV2_State_Map_Path *mp = (LV2_State_Map_Path *)feature_find(features, LV2_STATE__mapPath);
     LV2_State_Free_Path *fp = (LV2_State_Free_Path *)feature_find(features, LV2_STATE__freePath);

@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the command to run.
 PKGS="build-essential pkg-config lv2-dev liblilv-dev lilv-utils libfftw3-dev libopenblas-dev
 libsndfile1-dev libspeexdsp-dev libcjson-dev libpng-dev serdi valgrind clang-22 libclang-rt-22-dev
-lv2file lv2proc python3-numpy python3-scipy sordi
+lv2file lv2proc python3-numpy python3-scipy sordi help2man
 libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg"
 [ -n "$MENHANCE_EXTRA_DEPS" ] && PKGS="$PKGS $MENHANCE_EXTRA_DEPS"
 missing=""

@@ -340,20 +340,33 @@ static void test_poor_hosts(LilvWorld *w) {
 }
 
 /* State.  The test host's retrieve function serves one atom:Path value (or nothing). */
+/* How the host sizes the path it hands to restore(): lilv counts the terminating NUL, Carla
+ * does not, and a host may hand over bytes with no NUL inside the size at all. */
+enum { SIZE_WITH_NUL, SIZE_WITHOUT_NUL, SIZE_UNTERMINATED };
+
 typedef struct {
     Host *h;
     const char *path;
     char saved[2048];
     int stores;
+    int size_kind;
+    char unterminated[2048 + 8]; /* the path, then no NUL within the size */
 } StateBox;
 
 static const void *retrieve_fn(LV2_State_Handle handle, uint32_t key, size_t *size, uint32_t *type,
                                uint32_t *flags) {
     StateBox *b = (StateBox *)handle;
     if (!b->path || key != host_map_uri(&b->h->map, HOST_URI "#model")) return NULL;
-    *size = strlen(b->path) + 1;
+    *size = strlen(b->path) + (b->size_kind == SIZE_WITH_NUL);
     *type = host_map_uri(&b->h->map, LV2_ATOM__Path);
     *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+    if (b->size_kind == SIZE_UNTERMINATED) {
+        /* Junk right after the size: a plugin that reads past it loads the wrong file. */
+        size_t n = strlen(b->path);
+        memcpy(b->unterminated, b->path, n);
+        memcpy(b->unterminated + n, "JUNK", 5);
+        return b->unterminated;
+    }
     return b->path;
 }
 
@@ -369,6 +382,41 @@ static LV2_State_Status store_fn(LV2_State_Handle handle, uint32_t key, const vo
     return LV2_STATE_SUCCESS;
 }
 
+static void worker_cycles(Host *h, int n) {
+    for (int i = 0; i < n; i++) {
+        lilv_instance_run(h->instance, 512);
+        host_worker_work(h);
+        host_worker_respond(h);
+    }
+}
+
+/* The model path handed to restore() with and without its NUL counted in the size (lilv,
+ * Carla) and with no NUL within the size at all: each must load that very file (a name of
+ * its own, so a load that failed or read past the size shows in what save() stores). */
+static void test_restore_sizes(Host *h, StateBox *b, const char *model) {
+    char dir[64] = "/tmp/menhance-restore-test-XXXXXX", link[3][128];
+    if (!mkdtemp(dir)) return;
+    static const char *const kinds[3] = {"size with NUL", "size without NUL", "no NUL in size"};
+    LV2_Handle inst = lilv_instance_get_handle(h->instance);
+    for (int k = 0; k < 3; k++) {
+        snprintf(link[k], sizeof link[k], "%s/model-%d.safetensors", dir, k);
+        CHECK(symlink(model, link[k]) == 0, "symlink %s", link[k]);
+        b->path = link[k];
+        b->size_kind = k;
+        int errors = h->log_errors;
+        LV2_State_Status st = h->state->restore(inst, retrieve_fn, b, 0, h->features);
+        worker_cycles(h, 20);
+        b->saved[0] = 0;
+        h->state->save(inst, store_fn, b, 0, h->features);
+        CHECK(st == LV2_STATE_SUCCESS && h->log_errors == errors && !strcmp(b->saved, link[k]),
+              "restore, %s: status %d, %d errors logged, then saved '%s', want '%s'", kinds[k],
+              st, h->log_errors - errors, b->saved, link[k]);
+        unlink(link[k]);
+    }
+    b->size_kind = SIZE_WITH_NUL;
+    rmdir(dir);
+}
+
 static void test_state(LilvWorld *w) {
     const int rate = 48000, n = rate / 4;
     float *x = make_signal(rate, n, 2), *y = calloc((size_t)n * 2, sizeof(float));
@@ -381,7 +429,7 @@ static void test_state(LilvWorld *w) {
     LV2_Handle inst = lilv_instance_get_handle(h.instance);
 
     /* Save: the model path if a model is in use, nothing otherwise. */
-    StateBox b = {&h, NULL, "", 0};
+    StateBox b = {.h = &h};
     char def[2048];
     int have_default = menhance_default_model_path(def, sizeof def);
     CHECK(h.state->save(inst, store_fn, &b, 0, h.features) == LV2_STATE_SUCCESS, "save");
@@ -431,12 +479,125 @@ static void test_state(LilvWorld *w) {
         b.saved[0] = 0;
         h.state->save(inst, store_fn, &b, 0, h.features);
         CHECK(!strcmp(b.saved, def), "after restore, saved '%s'", b.saved);
+        test_restore_sizes(&h, &b, def);
     }
     CHECK(h.schedule_failures == 0, "worker queue overflowed");
 out:
     host_close(&h);
     free(x);
     free(y);
+}
+
+/* Factory presets.  What presets.ttl says (parsed here as text, independently of lilv) must
+ * be what a host applies: each preset is loaded with lilv_state and restored into an
+ * instance, and every value must reach its port as an atom:Float, the only type hosts such
+ * as lv2file set control ports from (Turtle reads "1" as an integer, which lilv hands over as
+ * an atom:Int, so an integer-looking value would be skipped there). */
+#define MAX_PRESETS 16
+#define MAX_PRESET_PORTS 8
+typedef struct {
+    char uri[256], sym[MAX_PRESET_PORTS][32];
+    double want[MAX_PRESET_PORTS];
+    int n, set[MAX_PRESET_PORTS];
+} PresetText;
+
+static int presets_parse(const char *path, PresetText *p, int max) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[512], uri_prefix[128];
+    snprintf(uri_prefix, sizeof uri_prefix, "<%s/presets#", HOST_URI);
+    int n = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, uri_prefix, strlen(uri_prefix)) && n + 1 < max) {
+            n++;
+            memset(&p[n], 0, sizeof p[n]);
+            snprintf(p[n].uri, sizeof p[n].uri, "%.*s", (int)strcspn(line + 1, ">"), line + 1);
+        }
+        const char *sym = strstr(line, "lv2:symbol \""), *val = strstr(line, "pset:value ");
+        if (n < 0 || !sym || !val || p[n].n == MAX_PRESET_PORTS) continue;
+        sym += strlen("lv2:symbol \"");
+        PresetText *q = &p[n];
+        snprintf(q->sym[q->n], sizeof q->sym[q->n], "%.*s", (int)strcspn(sym, "\""), sym);
+        q->want[q->n++] = strtod(val + strlen("pset:value "), NULL);
+    }
+    fclose(f);
+    return n + 1;
+}
+
+typedef struct {
+    Host *h;
+    PresetText *p;
+    int wrong_type;
+} PresetApply;
+
+static void preset_set_value(const char *sym, void *user, const void *value, uint32_t size,
+                             uint32_t type) {
+    PresetApply *a = (PresetApply *)user;
+    if (type != host_map_uri(&a->h->map, LV2_ATOM__Float) || size != sizeof(float)) {
+        fprintf(stderr, "  preset %s: port %s arrives as %s\n", a->p->uri, sym,
+                host_unmap_uri(&a->h->map, type));
+        a->wrong_type++;
+        return;
+    }
+    for (int i = 0; i < a->p->n; i++)
+        if (!strcmp(a->p->sym[i], sym))
+            a->p->set[i] += fabs(*(const float *)value - a->p->want[i]) < 1e-6;
+}
+
+static void test_presets(LilvWorld *w) {
+    char path[2048];
+    const char *bundle = getenv("MENHANCE_LV2_BUNDLE");
+    snprintf(path, sizeof path, "%s/presets.ttl", bundle ? bundle : HOST_BUNDLE);
+    static PresetText p[MAX_PRESETS];
+    int n = presets_parse(path, p, MAX_PRESETS);
+    CHECK(n >= 6, "%s: %d presets parsed, want at least 6", path, n);
+    static const char *const controls[] = {"amount", "mode", "hiband", "strength", "max_atten"};
+    for (int c = 1; c <= 2; c++) {
+        Host h;
+        if (host_open(&h, w, c == 1 ? HOST_URI_MONO : HOST_URI_STEREO, 48000, HOST_FEATURES_FULL,
+                      8192, 1024)) {
+            CHECK(0, "instantiate for presets");
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            PresetText *q = &p[i];
+            memset(q->set, 0, sizeof q->set);
+            /* Every user control, and nothing else (never enabled or freewheel). */
+            int users = 0;
+            for (int k = 0; k < q->n; k++)
+                for (size_t u = 0; u < sizeof controls / sizeof controls[0]; u++)
+                    users += !strcmp(q->sym[k], controls[u]);
+            CHECK(q->n == 5 && users == 5, "preset %s sets %d controls, %d of the 5 user ones",
+                  q->uri, q->n, users);
+            LilvNode *node = lilv_new_uri(w, q->uri);
+            lilv_world_load_resource(w, node);
+            LilvState *st = lilv_state_new_from_world(w, &h.map_feature, node);
+            lilv_node_free(node);
+            CHECK(st != NULL, "preset %s: lilv_state_new_from_world failed", q->uri);
+            if (!st) continue;
+            PresetApply a = {&h, q, 0};
+            lilv_state_restore(st, h.instance, preset_set_value, &a, 0, h.features);
+            lilv_state_free(st);
+            CHECK(a.wrong_type == 0, "preset %s: %d values not atom:Float", q->uri, a.wrong_type);
+            for (int k = 0; k < q->n; k++)
+                CHECK(q->set[k] == 1, "preset %s: %s = %g not applied", q->uri, q->sym[k],
+                      q->want[k]);
+        }
+        host_close(&h);
+    }
+}
+
+/* Hosts show doap:maintainer's foaf:name as the plugin's maker (Carla: "Maker"). */
+static void test_maker(LilvWorld *w) {
+    for (int c = 1; c <= 2; c++) {
+        LilvNode *u = lilv_new_uri(w, c == 1 ? HOST_URI_MONO : HOST_URI_STEREO);
+        const LilvPlugin *p = lilv_plugins_get_by_uri(lilv_world_get_all_plugins(w), u);
+        lilv_node_free(u);
+        LilvNode *name = p ? lilv_plugin_get_author_name(p) : NULL;
+        const char *s = name ? lilv_node_as_string(name) : "(none)";
+        CHECK(!strcmp(s, "menhance developers"), "plugin %d: author/maker '%s'", c, s);
+        lilv_node_free(name);
+    }
 }
 
 /* Patch messages: the model file as a writable parameter.  The host sends patch:Set on the
@@ -534,7 +695,7 @@ static void test_patch(LilvWorld *w) {
     patch_cycle(&h, &in, &out, zero, y);
     CHECK(!strcmp(notified_path(&h, &out), other), "patch:Get answered '%s'",
           notified_path(&h, &out));
-    StateBox b = {&h, NULL, "", 0};
+    StateBox b = {.h = &h};
     h.state->save(lilv_instance_get_handle(h.instance), store_fn, &b, 0, h.features);
     CHECK(!strcmp(b.saved, other), "after patch:Set, save stored '%s'", b.saved);
 
@@ -609,6 +770,8 @@ int main(void) {
     }
     test_poor_hosts(w);
     test_state(w);
+    test_presets(w);
+    test_maker(w);
     /* The model patch parameter lives in whichever bundle declares the atom ports (the
      * shipped one or the test-only alternative); the other must run without them. */
     LilvWorld *alt = host_world_alt();
