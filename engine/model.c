@@ -2,8 +2,6 @@
  * networks with their streaming state, all off the audio thread. */
 #include "engine/model.h"
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 
 #include "dsp/mel.h"
 #include "engine/enhance.h"
+#include "engine/frontend_meta.h"
 #include "nn/diffwave.h"
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
@@ -32,32 +31,7 @@ static void set_err(char *err, size_t len, const char *fmt, const char *a, const
 
 /* The network only makes sense on the features it was trained on. */
 static int check_frontend(const st_file *f, char *why, size_t len) {
-    const char *js = st_meta(f, "frontend");
-    if (!js) {
-        snprintf(why, len, "no \"frontend\" metadata");
-        return 0;
-    }
-    cJSON *j = cJSON_Parse(js);
-    if (!j) {
-        snprintf(why, len, "\"frontend\" metadata is not valid JSON");
-        return 0;
-    }
-    static const struct {
-        const char *key;
-        double want;
-    } need[] = {{"sample_rate", ENHANCE_RATE}, {"n_fft", ENHANCE_NFFT}, {"hop", ENHANCE_HOP},
-                {"n_mels", ENHANCE_MELS},      {"fmin", 0.0},           {"fmax", 8000.0},
-                {"floor", MEL_LOG_FLOOR}};
-    int ok = 1;
-    for (size_t i = 0; ok && i < sizeof need / sizeof need[0]; i++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, need[i].key);
-        if (!cJSON_IsNumber(v) || fabs(v->valuedouble - need[i].want) > 1e-6 * fabs(need[i].want)) {
-            snprintf(why, len, "front end mismatch: %s should be %g", need[i].key, need[i].want);
-            ok = 0;
-        }
-    }
-    cJSON_Delete(j);
-    return ok;
+    return frontend_meta_check(st_meta(f, "frontend"), why, len);
 }
 
 /* The vocoder is optional: a file whose vocoder cannot run in real time still gives Mel2Mel,
@@ -66,7 +40,7 @@ static void load_vocoder(menhance_model *m, char *what, size_t len) {
     char why[256] = "";
     m->dw = nn_diffwave_load(m->file, why, sizeof why);
     if (!m->dw) {
-        snprintf(what, len, "vocoder not usable: %s", why);
+        snprintf(what, len, "vocoder not usable: %.200s", why);
         return;
     }
     const nn_diffwave_info *in = nn_diffwave_get_info(m->dw);
@@ -85,7 +59,7 @@ static void load_vocoder(menhance_model *m, char *what, size_t len) {
     }
     m->dws = nn_diffwave_stream_create(m->dw, &c, why, sizeof why);
     if (!m->dws) {
-        snprintf(what, len, "vocoder not usable: %s", why);
+        snprintf(what, len, "vocoder not usable: %.200s", why);
         nn_diffwave_free(m->dw);
         m->dw = NULL;
         return;

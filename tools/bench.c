@@ -120,7 +120,7 @@ static void run_mode(const bench_options *o, int mode, float *const *x, long lon
         if (mode == MENHANCE_MODE_MEL2MEL_VOCODER && !strcasestr(r->model, "diffwave") &&
             !strcasestr(r->model, "vocoder")) {
             snprintf(r->reason, sizeof r->reason, "the model has no DiffWave vocoder (%s)",
-                     r->model);
+                     menhance_model_describe(model));
             menhance_model_free(model);
             return;
         }
