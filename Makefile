@@ -16,7 +16,12 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fno-math-errno \
            -I. -DMENHANCE_DATADIR='"$(DATADIR)"' -DMENHANCE_VERSION='"$(VERSION)"'
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lfftw3f_threads -lopenblas -lpthread -lm -ldl
+# The single-threaded OpenBLAS (Debian's libopenblas0-serial, found through the runpath): the
+# default pthread build parks helper threads that keep polling with sched_yield even when told
+# to use one thread, and nothing of ours may burn CPU while idle (tests/test_idle.c).
+OPENBLAS_SERIAL := /usr/lib/$(or $(shell gcc -print-multiarch 2>/dev/null),x86_64-linux-gnu)/openblas-serial
+DEPLIBS   = $(shell pkg-config --libs fftw3f speexdsp libcjson 2>/dev/null) -lfftw3f_threads \
+            $(OPENBLAS_SERIAL)/libopenblas.so.0 -Wl,-rpath,$(OPENBLAS_SERIAL) -lpthread -lm -ldl
 
 # The engine library: DSP, NN and the engine itself; knows nothing of LV2.
 LIB_SRC := $(wildcard dsp/*.c) $(wildcard nn/*.c) $(wildcard engine/*.c)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages menhance needs to build and test, if any are missing.
 # As root it runs apt-get; otherwise it prints the command to run.
-PKGS="build-essential pkg-config lv2-dev liblilv-dev lilv-utils libfftw3-dev libopenblas-dev
+PKGS="build-essential pkg-config lv2-dev liblilv-dev lilv-utils libfftw3-dev libopenblas-dev libopenblas0-serial
 libsndfile1-dev libspeexdsp-dev libcjson-dev libpng-dev serdi valgrind clang-22 libclang-rt-22-dev
 lv2file lv2proc python3-numpy python3-scipy sordi help2man
 libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg"
