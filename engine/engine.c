@@ -39,6 +39,7 @@
 #include "dsp/ring.h"
 #include "engine/enhance.h"
 #include "engine/hiband.h"
+#include "engine/limiter.h"
 #include "engine/model.h"
 
 #define HOP ENHANCE_HOP
@@ -51,6 +52,20 @@
 #define VOC_LATE_LIMIT 4
 #define VOC_HOLD_CHUNKS 625 /* 10 s */
 #define OUT_LIMIT 8.0f      /* +18 dBFS: nothing louder ever leaves, NaN never does */
+/* DC blocker on everything the engine processes: 2nd-order Butterworth high-pass.  10 Hz is
+ * an octave under the lowest musical fundamentals that matter (a 32' organ pipe's C0 is
+ * 16.4 Hz: -0.6 dB; a piano's A0, 27.5 Hz: -0.07 dB; a bass's low E, 41 Hz: -0.01 dB), while
+ * a DC step still decays with a 23 ms time constant. */
+#define DC_HZ 10.0
+/* Digital-silence gate ramp: short enough to end in silence, long enough not to click. */
+#define GATE_RAMP_S 0.005f
+/* Reach of one 16 kHz output sample into the 16 kHz input, either way: the STFT window
+ * (1023) backwards, the stage's latency (1279) forwards, rounded up. */
+#define SPAN16 (ENHANCE_NFFT + ENHANCE_LOOKAHEAD * ENHANCE_HOP + 32)
+
+typedef struct {
+    double b0, b1, b2, a1, a2;
+} biquad;
 /* The worker polls for chunks instead of being woken for each one: waking a sleeping thread
  * is a futex syscall, which the audio thread must not make in steady state.  A 2 ms poll
  * (an eighth of a chunk) costs little of the worker's slack of two chunks or more.  After a
@@ -73,6 +88,18 @@ struct menhance {
     menhance_config cfg;
     int C, rate, latency;
     int d1, d2, Sc, P0, A, D16;
+    /* Output stage: everything up to the limiter runs La host samples ahead of the output
+     * (the limiter's look-ahead), paid for by emitting each 16 kHz chunk E samples earlier
+     * than it is needed, so the latency is what it was without a limiter. */
+    int La, E;
+    limiter *lim;
+    biquad dc;
+    double zin[MAX_CH][2], zdry[MAX_CH][2]; /* DC blocker state: wet input, delayed dry */
+    /* Digital-silence gate: an output channel is zero while its input has been exactly zero
+     * for everything the output could depend on (Wg either side, plus the ramp). */
+    int Wg, Rg;
+    long long nz[MAX_CH]; /* nonzero input samples inside the window */
+    float gate[MAX_CH], gate_step;
     resampler *down[MAX_CH], *up[MAX_CH], *upraw[MAX_CH];
 
     /* audio-thread state */
@@ -86,14 +113,15 @@ struct menhance {
     float *yq[MAX_CH], *rq[MAX_CH]; /* 16 kHz output FIFOs: processed and raw */
     int yq_n, yq_cap;
     float *proc[MAX_CH], *raw[MAX_CH]; /* one host block of each, upsampled */
+    float *xw[MAX_CH], *gbuf[MAX_CH];  /* DC-blocked input, then the mix; gate gains */
     float *dry[MAX_CH];                /* host-rate delay line for the dry input */
     int dry_len, dry_pos;
     float *xin[MAX_CH];
     hiband *hb;
-    float w_prev;      /* crossfade target at the end of the last chunk */
-    int avail_next;    /* is chunk (emitted + 1) there? decided one chunk ahead */
-    long long emitted; /* next out chunk to append to y16 */
-    float g_wet, g_hi; /* smoothed amount*enabled and high-band amount */
+    float w_prev;            /* crossfade target at the end of the last chunk */
+    int avail_next;          /* is chunk (emitted + 1) there? decided one chunk ahead */
+    long long emitted;       /* next out chunk to append to y16 */
+    float g_amt, g_en, g_hi; /* smoothed amount, enabled and high-band amount */
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
     _Atomic int debug_delay_us, debug_voc_delay_us;
@@ -136,6 +164,23 @@ void menhance_params_default(menhance_params *p) {
     p->mode = MENHANCE_MODE_MEL2MEL; /* runs classical until a model is there */
     p->enabled = 1;
     p->synchronous = 0;
+    p->limiter = 1;
+}
+
+/* RBJ / bilinear-transform 2nd-order Butterworth high-pass, cut-off pre-warped. */
+static biquad butter_hp(double fs, double fc) {
+    double k = tan(M_PI * fc / fs), n = 1.0 / (1.0 + M_SQRT2 * k + k * k);
+    biquad b = {n, -2.0 * n, n, 2.0 * (k * k - 1.0) * n, (1.0 - M_SQRT2 * k + k * k) * n};
+    return b;
+}
+
+/* Transposed direct form II in double: at 10 Hz and 192 kHz the poles sit 1.6e-4 from 1,
+ * where float coefficients and state would add audible noise. */
+static float biquad_run(const biquad *b, double *z, float xf) {
+    double x = xf, y = b->b0 * x + z[0];
+    z[0] = b->b1 * x - b->a1 * y + z[1];
+    z[1] = b->b2 * x - b->a2 * y;
+    return (float)y;
 }
 
 static int gcd(int a, int b) {
@@ -290,10 +335,11 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     }
     e->enh = enhance_create(e->C);
     e->hb = hiband_create(e->rate, e->C);
+    e->lim = limiter_create(e->rate, e->C);
     e->retired = ring_create(16 * sizeof(menhance_model *));
     e->in = calloc(NSLOT, sizeof *e->in);
     e->out = calloc(NSLOT, sizeof *e->out);
-    ok = ok && e->enh && e->hb && e->retired && e->in && e->out;
+    ok = ok && e->enh && e->hb && e->lim && e->retired && e->in && e->out;
     if (!ok) {
         set_err(err, errlen, "out of memory creating the engine");
         menhance_destroy(e);
@@ -326,10 +372,26 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         menhance_destroy(e);
         return NULL;
     }
+    /* The output stage's lead: the limiter's delay, in host samples, and the 16 kHz samples
+     * by which chunks are emitted early to feed it (two spare for rounding). */
+    e->La = limiter_latency(e->lim);
+    e->E = (int)(((long long)e->La * ENHANCE_RATE + e->rate - 1) / e->rate) + 2;
+    e->Wg =
+        e->d1 + (int)(((long long)(e->d2 + SPAN16) * e->rate + ENHANCE_RATE - 1) / ENHANCE_RATE);
+    e->Rg = (int)ceilf(GATE_RAMP_S * (float)e->rate);
+    if (e->Wg + e->Rg + e->La > e->latency) e->Wg = e->latency - e->Rg - e->La;
+    if (e->E >= HOP || e->Wg < 0) {
+        set_err(err, errlen, "internal: latency budget too small for the output stage");
+        menhance_destroy(e);
+        return NULL;
+    }
+    e->gate_step = 1.0f / (float)e->Rg;
+    hiband_set_warmup(e->hb, e->latency);
+    e->dc = butter_hp(e->rate, DC_HZ);
 
     int max16 = (int)((long long)cfg->max_block * ENHANCE_RATE / e->rate) + 16;
-    e->yq_cap = e->P0 + HOP * ((max16 + HOP - 1) / HOP + 2) + HOP;
-    e->dry_len = e->latency + cfg->max_block + 1;
+    e->yq_cap = e->P0 + HOP * ((max16 + HOP - 1) / HOP + 3) + HOP;
+    e->dry_len = e->latency + e->Wg + e->Rg + cfg->max_block + 2;
     for (int c = 0; c < e->C; c++) {
         e->scratch16[c] = alloc_f(max16);
         e->hist16[c] = alloc_f(HIST16);
@@ -339,8 +401,10 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         e->raw[c] = alloc_f(cfg->max_block);
         e->dry[c] = alloc_f(e->dry_len);
         e->xin[c] = alloc_f(cfg->max_block);
+        e->xw[c] = alloc_f(cfg->max_block);
+        e->gbuf[c] = alloc_f(cfg->max_block);
         ok = ok && e->scratch16[c] && e->hist16[c] && e->yq[c] && e->rq[c] && e->proc[c] &&
-             e->raw[c] && e->dry[c] && e->xin[c];
+             e->raw[c] && e->dry[c] && e->xin[c] && e->xw[c] && e->gbuf[c];
     }
     if (!ok) {
         set_err(err, errlen, "out of memory creating the engine");
@@ -352,8 +416,7 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     menhance_reset(e);
 
     if (cfg->threaded) {
-        e->idle_polls =
-            (int)((POLL_IDLE_S + 2.0 * e->cfg.max_block / e->rate) * 1e9 / POLL_NS) + 1;
+        e->idle_polls = (int)((POLL_IDLE_S + 2.0 * e->cfg.max_block / e->rate) * 1e9 / POLL_NS) + 1;
         if (sem_init(&e->wake, 0, 0) == 0) e->have_sem = 1;
         if (e->have_sem && pthread_create(&e->thread, NULL, worker_main, e) == 0)
             e->have_thread = 1;
@@ -391,9 +454,12 @@ void menhance_destroy(menhance *e) {
         free(e->raw[c]);
         free(e->dry[c]);
         free(e->xin[c]);
+        free(e->xw[c]);
+        free(e->gbuf[c]);
     }
     enhance_destroy(e->enh);
     hiband_destroy(e->hb);
+    limiter_destroy(e->lim);
     ring_destroy(e->retired);
     free(e->in);
     free(e->out);
@@ -412,8 +478,11 @@ void menhance_set_params(menhance *e, const menhance_params *p) {
     q.strength = q.strength >= 0.0f ? fminf(q.strength, 2.0f) : 0.0f;
     q.max_atten_db = q.max_atten_db >= 0.0f ? fminf(q.max_atten_db, 40.0f) : 0.0f;
     if (q.mode < 0 || q.mode >= MENHANCE_MODE_COUNT) q.mode = MENHANCE_MODE_CLASSICAL;
+    q.limiter = q.limiter != 0;
     e->params = q;
 }
+
+static void upsample(menhance *e, int n);
 
 void menhance_reset(menhance *e) {
     int spin = 0;
@@ -436,6 +505,13 @@ void menhance_reset(menhance *e) {
         memset(e->dry[c], 0, sizeof(float) * e->dry_len);
     }
     hiband_reset(e->hb);
+    limiter_reset(e->lim);
+    memset(e->zin, 0, sizeof e->zin);
+    memset(e->zdry, 0, sizeof e->zdry);
+    for (int c = 0; c < MAX_CH; c++) {
+        e->nz[c] = 0;
+        e->gate[c] = 0.0f;
+    }
     e->acc_n = 0;
     e->chunk_in = 0;
     e->n16 = 0;
@@ -446,8 +522,16 @@ void menhance_reset(menhance *e) {
     e->emitted = -e->Sc;
     e->late_bits = 0;
     e->voc_hold = 0;
-    e->g_wet = e->params.enabled ? e->params.amount : 0.0f;
+    e->g_amt = e->params.amount;
+    e->g_en = e->params.enabled ? 1.0f : 0.0f;
     e->g_hi = e->params.hiband;
+    /* The mix runs La samples ahead of the output: its first La samples (all from the silent
+     * lead-in) are never needed. */
+    for (int left = e->La; left > 0;) {
+        int k = left < e->cfg.max_block ? left : e->cfg.max_block;
+        upsample(e, k);
+        left -= k;
+    }
 }
 
 /* ---- the audio thread ---- */
@@ -543,7 +627,6 @@ static void publish_chunk(menhance *e) {
             atomic_exchange(&e->asleep, 0))
             sem_post(&e->wake);
     }
-    emit_chunk(e);
 }
 
 /* Non-finite samples are dropped (an Inf burst must not come out as a full-scale burst);
@@ -553,43 +636,10 @@ static float sanitize(float v) {
     return fminf(fmaxf(v, -OUT_LIMIT), OUT_LIMIT);
 }
 
-static void process_block(menhance *e, const float *const *in, float *const *out, int n) {
-#if defined(__SSE__)
-    unsigned int csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040);
-#endif
-    const int C = e->C;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < n; i++)
-            e->xin[c][i] = sanitize(in[c][i]);
-
-    /* Host rate -> 16 kHz, into chunks. */
-    int m = 0;
-    for (int c = 0; c < C; c++) {
-        int in_len = n, out_len = e->cfg.max_block * ENHANCE_RATE / e->rate + 16;
-        resampler_process(e->down[c], e->xin[c], &in_len, e->scratch16[c], &out_len);
-        m = out_len; /* identical resamplers on identical counts: same for every channel */
-    }
-    int pos = 0;
-    while (pos < m) {
-        int take = m - pos < HOP - e->acc_n ? m - pos : HOP - e->acc_n;
-        for (int c = 0; c < C; c++) {
-            memcpy(e->acc[c] + e->acc_n, e->scratch16[c] + pos, sizeof(float) * take);
-            for (int t = 0; t < take; t++)
-                e->hist16[c][(e->n16 + t) % HIST16] = e->scratch16[c][pos + t];
-        }
-        e->n16 += take;
-        e->acc_n += take;
-        pos += take;
-        if (e->acc_n == HOP) {
-            publish_chunk(e);
-            e->acc_n = 0;
-        }
-    }
-
-    /* 16 kHz -> host rate, processed and raw through twin upsamplers. */
+/* The next n samples of the twin upsamplers into proc and raw. */
+static void upsample(menhance *e, int n) {
     int used = 0;
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < e->C; c++) {
         int in_len = e->yq_n, out_len = n;
         resampler_process(e->up[c], e->yq[c], &in_len, e->proc[c], &out_len);
         int in_raw = e->yq_n, out_raw = n;
@@ -603,47 +653,132 @@ static void process_block(menhance *e, const float *const *in, float *const *out
         }
         used = in_len;
     }
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; c < e->C; c++) {
         memmove(e->yq[c], e->yq[c] + used, sizeof(float) * (e->yq_n - used));
         memmove(e->rq[c], e->rq[c] + used, sizeof(float) * (e->yq_n - used));
     }
     e->yq_n -= used;
+}
 
-    /* Dry delayed by the latency; the high band is dry minus raw. */
-    float *hi[MAX_CH];
-    for (int c = 0; c < C; c++) {
-        int p = e->dry_pos;
+/* Read position `delay` samples behind write position p in the dry delay line. */
+static int dry_pos_back(const menhance *e, int p, int delay) {
+    int rd = p - delay;
+    return rd < 0 ? rd + e->dry_len : rd;
+}
+
+/* Per block, with t the host time of the block's first sample and tau = t + La:
+ *   xin   sanitised input (the dry signal: bypass and the dry share of Amount keep it, DC too)
+ *   xw    DC-blocked input -> 16 kHz path; later the mix at tau
+ *   proc  16 kHz path at tau (upsampled); raw: its unprocessed twin, becoming the high band
+ *   gbuf  digital-silence gate at tau
+ * The mix at tau goes through the limiter (delay La) and meets the dry input at t. */
+static void process_block(menhance *e, const float *const *in, float *const *out, int n) {
+#if defined(__SSE__)
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040);
+#endif
+    const int C = e->C;
+    for (int c = 0; c < C; c++)
         for (int i = 0; i < n; i++) {
-            e->dry[c][p] = e->xin[c][i];
-            int rd = p - e->latency;
-            if (rd < 0) rd += e->dry_len;
-            float d = e->dry[c][rd];
-            e->raw[c][i] = d - e->raw[c][i]; /* raw now holds the high band */
-            e->xin[c][i] = d;                /* xin now holds the delayed dry */
-            if (++p == e->dry_len) p = 0;
+            e->xin[c][i] = sanitize(in[c][i]);
+            e->xw[c][i] = biquad_run(&e->dc, e->zin[c], e->xin[c][i]);
         }
+
+    /* Host rate -> 16 kHz, into chunks; each chunk is published when full, and the output
+     * chunk it pays for is emitted E samples before that (the output stage's lead). */
+    int m = 0;
+    for (int c = 0; c < C; c++) {
+        int in_len = n, out_len = e->cfg.max_block * ENHANCE_RATE / e->rate + 16;
+        resampler_process(e->down[c], e->xw[c], &in_len, e->scratch16[c], &out_len);
+        m = out_len; /* identical resamplers on identical counts: same for every channel */
+    }
+    int pos = 0;
+    while (pos < m) {
+        int stop = e->acc_n < HOP - e->E ? HOP - e->E : HOP;
+        int take = m - pos < stop - e->acc_n ? m - pos : stop - e->acc_n;
+        for (int c = 0; c < C; c++) {
+            memcpy(e->acc[c] + e->acc_n, e->scratch16[c] + pos, sizeof(float) * take);
+            for (int t = 0; t < take; t++)
+                e->hist16[c][(e->n16 + t) % HIST16] = e->scratch16[c][pos + t];
+        }
+        e->n16 += take;
+        e->acc_n += take;
+        pos += take;
+        if (e->acc_n == HOP - e->E) emit_chunk(e);
+        if (e->acc_n == HOP) {
+            publish_chunk(e);
+            e->acc_n = 0;
+        }
+    }
+
+    /* 16 kHz -> host rate, processed and raw through twin upsamplers, La ahead. */
+    upsample(e, n);
+
+    /* Dry delay line.  The mix at tau needs the dry input L - La back, the output at t needs
+     * it L back (bypass), the gate's window reaches Wg + Rg ahead of and Wg behind tau - L. */
+    const int L = e->latency, La = e->La;
+    const int d_front = L - La - e->Wg - e->Rg, d_back = L - La + e->Wg + 1;
+    float *hi[MAX_CH];
+    const int len = e->dry_len;
+    for (int c = 0; c < C; c++) {
+        float *dry = e->dry[c], gt = e->gate[c];
+        const float step = e->gate_step;
+        long long nz = e->nz[c];
+        int p = e->dry_pos, pf = dry_pos_back(e, p, d_front), pb = dry_pos_back(e, p, d_back);
+        int pm = dry_pos_back(e, p, L - La), po = dry_pos_back(e, p, L);
+        for (int i = 0; i < n; i++) {
+            dry[p] = e->xin[c][i];
+            nz += (dry[pf] != 0.0f) - (dry[pb] != 0.0f);
+            gt = nz > 0 ? (gt + step < 1.0f ? gt + step : 1.0f) : (gt > step ? gt - step : 0.0f);
+            e->gbuf[c][i] = gt;
+            float dm = dry[pm];
+            float df = biquad_run(&e->dc, e->zdry[c], dm);
+            e->raw[c][i] = df - e->raw[c][i]; /* raw now holds the high band */
+            e->xw[c][i] = dm;                 /* xw now holds the dry input at tau */
+            e->xin[c][i] = dry[po];           /* xin now holds the dry input at t */
+            if (++p == len) p = 0;
+            if (++pf == len) pf = 0;
+            if (++pb == len) pb = 0;
+            if (++pm == len) pm = 0;
+            if (++po == len) po = 0;
+        }
+        e->gate[c] = gt;
+        e->nz[c] = nz;
         hi[c] = e->raw[c];
     }
     e->dry_pos = (e->dry_pos + n) % e->dry_len;
     hiband_set(e->hb, e->params.strength, e->params.max_atten_db);
     hiband_process(e->hb, hi, n);
 
-    /* Mix: out = dry + wet_gain * (proc + hi_gain * hi - dry), both gains slewed. */
-    const float wet_t = e->params.enabled ? e->params.amount : 0.0f;
-    const float hi_t = e->params.hiband;
-    float gw = e->g_wet, gh = e->g_hi;
+    /* Mix at tau: dry + amount * (proc + hiband * hi - dry), gated, into the limiter. */
+    const float amt_t = e->params.amount, hi_t = e->params.hiband;
+    float ga = e->g_amt, gh = e->g_hi;
     const float st = e->ramp_step;
     for (int i = 0; i < n; i++) {
-        gw = gw < wet_t ? fminf(wet_t, gw + st) : fmaxf(wet_t, gw - st);
+        ga = ga < amt_t ? fminf(amt_t, ga + st) : fmaxf(amt_t, ga - st);
         gh = gh < hi_t ? fminf(hi_t, gh + st) : fmaxf(hi_t, gh - st);
         for (int c = 0; c < C; c++) {
-            float d = e->xin[c][i];
+            float d = e->xw[c][i];
             float wet = e->proc[c][i] + gh * hi[c][i];
-            out[c][i] = sanitize(d + gw * (wet - d));
+            e->xw[c][i] = (d + ga * (wet - d)) * e->gbuf[c][i];
         }
     }
-    e->g_wet = gw;
+    e->g_amt = ga;
     e->g_hi = gh;
+    limiter_set(e->lim, e->params.limiter);
+    limiter_process(e->lim, e->xw, n);
+
+    /* Output at t: bypass crossfade against the dry input. */
+    const float en_t = e->params.enabled ? 1.0f : 0.0f;
+    float ge = e->g_en;
+    for (int i = 0; i < n; i++) {
+        ge = ge < en_t ? fminf(en_t, ge + st) : fmaxf(en_t, ge - st);
+        for (int c = 0; c < C; c++) {
+            float d = e->xin[c][i];
+            out[c][i] = sanitize(d + ge * (e->xw[c][i] - d));
+        }
+    }
+    e->g_en = ge;
 #if defined(__SSE__)
     _mm_setcsr(csr);
 #endif
@@ -662,6 +797,54 @@ void menhance_process(menhance *e, const float *const *in, float *const *out, in
         process_block(e, i2, o2, k);
         done += k;
     }
+}
+
+/* A private synchronous classical twin of the engine runs the audio through exactly the path
+ * the live trackers see (DC blocker, resampler, STFT, tonal split, high band), recording;
+ * its learnt floor is then copied into this engine's trackers. */
+int menhance_prime(menhance *e, const float *const *in, long long n) {
+    if (!e || !in || n <= 0) return 0;
+    menhance_config cfg = e->cfg;
+    cfg.threaded = 0;
+    menhance *t = menhance_create(&cfg, NULL, NULL, 0);
+    if (!t) return -1;
+    menhance_params q = e->params;
+    q.mode = MENHANCE_MODE_CLASSICAL;
+    q.enabled = 1;
+    q.synchronous = 1;
+    menhance_set_params(t, &q);
+    float *buf = calloc((size_t)cfg.max_block * (size_t)t->C * 2, sizeof(float));
+    int rc = -1;
+    if (buf && enhance_prime_begin(t->enh) == 0 && hiband_prime_begin(t->hb) == 0) {
+        float *out[MAX_CH], *zero[MAX_CH];
+        for (int c = 0; c < t->C; c++) {
+            out[c] = buf + (size_t)c * cfg.max_block;
+            zero[c] = buf + (size_t)(t->C + c) * cfg.max_block;
+        }
+        /* The high band runs a latency behind the input: flush it with silence, which
+         * teaches the trackers nothing. */
+        for (long long done = 0, total = n + t->latency; done < total;) {
+            int k = total - done < cfg.max_block ? (int)(total - done) : cfg.max_block;
+            const float *src[MAX_CH];
+            if (done + k > n && done < n) k = (int)(n - done);
+            for (int c = 0; c < t->C; c++)
+                src[c] = done < n ? in[c] + done : zero[c];
+            menhance_process(t, src, out, k);
+            done += k;
+        }
+        enhance_prime_end(t->enh);
+        hiband_prime_end(t->hb);
+        int spin = 0;
+        while (!atomic_compare_exchange_weak(&e->busy, &spin, 2))
+            spin = 0;
+        enhance_take_noise(e->enh, t->enh);
+        atomic_store(&e->busy, 0);
+        hiband_take_noise(e->hb, t->hb);
+        rc = 0;
+    }
+    free(buf);
+    menhance_destroy(t);
+    return rc;
 }
 
 menhance_model *menhance_swap_model(menhance *e, menhance_model *m) {

@@ -7,6 +7,7 @@
 #include "dsp/denoise.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
+#include "dsp/tonal.h"
 #include "engine/model.h"
 
 #define BINS (ENHANCE_NFFT / 2 + 1)
@@ -15,10 +16,29 @@
 #define MAX_CH 2
 /* Frames for a full crossfade between the classical and the model gains. */
 #define MIX_FRAMES 8
-/* Model gains may lift bands the microphone or room took away, but no further than this,
- * and cut at most this deep (the classical attenuation limit does not bind the model). */
+/* Model gains may lift bands the microphone or room took away, but no further than this;
+ * they cut at most as deep as the user's Max attenuation (README: that control bounds the
+ * model's gains too). */
 #define MODEL_MAX_BOOST_DB 15.0f
-#define MODEL_MAX_CUT_DB 40.0f
+/* Nothing is lifted below this: the lowest mel band's gain used to reach 0 Hz, so DC and
+ * rumble came out louder (issue 8).  40 Hz keeps a bass guitar's low E (41 Hz) liftable. */
+#define NO_LIFT_BELOW_HZ 40.0f
+/* A band whose noise-like bins carry less than this share of its filter weight tells the
+ * tracker nothing about its noise (a partial fills it): hold. */
+#define MIN_NOISE_SHARE 0.25f
+/* A hop whose energy is this many times the previous hop's starts an attack (6 dB).  Hiss
+ * fluctuates by about 0.5 dB from hop to hop, so only real attacks pass. */
+#define ONSET_RATIO 4.0f
+#define ONSET_MIN_ENERGY 1e-12f /* about -125 dBFS per sample: digital-silence edges */
+#define EHOP 8                  /* hop-energy history, >= LA + 5 */
+/* A band that has been mostly tonal for the last half second (beating partials dip out of
+ * "tonal" for a frame or two) is neither learnt from nor cut. */
+#define TONAL_SLOW_S 0.5f
+#define TONAL_HOLD 0.5f
+#define GUARD_FULL 0.8f
+#define GUARD_NONE 0.3f
+/* First frame whose analysis window holds no samples from before the start. */
+#define STFT_FULL ((ENHANCE_NFFT + ENHANCE_HOP - 1) / ENHANCE_HOP - 1)
 
 struct enhance {
     int channels;
@@ -37,11 +57,25 @@ struct enhance {
     float mix; /* 0: classical gains, 1: model gains */
     int effective_mode;
     menhance_model *last_model;
+    /* Music awareness: per-bin tonal weights, per-band noise observations for the tracker and
+     * the power share of tonal bins in each band (same history as the spectra). */
+    tonal *ton;
+    float tw[BINS], obs[ENHANCE_MELS];
+    float tband[HIST][ENHANCE_MELS];
+    float tslow[ENHANCE_MELS]; /* tband smoothed over TONAL_SLOW_S */
+    float a_slow;
+    int primed; /* the tracker starts from a floor learnt ahead of time */
+    int blo[ENHANCE_MELS], bhi[ENHANCE_MELS]; /* nonzero range of each mel filter */
+    const float *filt;
+    float ehop[EHOP];          /* linked energy of each input hop, by frame */
+    float gprev[ENHANCE_MELS]; /* band gains applied to the previous frame */
+    int nlow;                  /* bins below NO_LIFT_BELOW_HZ */
     /* Vocoder path: running while wanted or fading out; its output is delayed by vdelay so
      * it lands on the same samples as the phase path's. */
     int voc_running, voc_frames;
     float voc_w;
     float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP];
+    double vdc[2], dc_b0, dc_a1, dc_a2; /* DC blocker on the vocoder's output */
     int vpos;
     float power[BINS], melpow[ENHANCE_MELS], band[ENHANCE_MELS], bin_gain[BINS];
 };
@@ -55,12 +89,32 @@ enhance *enhance_create(int channels) {
         h->st[c] = stft_create(ENHANCE_NFFT, ENHANCE_HOP);
     h->mel = mel_create(ENHANCE_RATE, ENHANCE_NFFT, ENHANCE_MELS, 0.0f, 8000.0f);
     h->dn = denoise_create(ENHANCE_MELS, (float)ENHANCE_RATE / ENHANCE_HOP);
-    int ok = h->mel && h->dn;
+    h->ton = tonal_create(BINS, (float)ENHANCE_RATE / ENHANCE_HOP);
+    int ok = h->mel && h->dn && h->ton;
     for (int c = 0; c < channels; c++)
         ok = ok && h->st[c];
     if (!ok) {
         enhance_destroy(h);
         return NULL;
+    }
+    h->filt = mel_filters(h->mel);
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        const float *w = h->filt + (size_t)b * BINS;
+        int lo = 0, hi = BINS - 1;
+        while (lo < BINS - 1 && w[lo] == 0.0f)
+            lo++;
+        while (hi > lo && w[hi] == 0.0f)
+            hi--;
+        h->blo[b] = lo;
+        h->bhi[b] = hi;
+    }
+    h->nlow = (int)ceilf(NO_LIFT_BELOW_HZ * ENHANCE_NFFT / ENHANCE_RATE);
+    h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
+    {
+        double k = tan(M_PI * 10.0 / ENHANCE_RATE), q = 1.0 / (1.0 + M_SQRT2 * k + k * k);
+        h->dc_b0 = q; /* b1 = -2 b0, b2 = b0 */
+        h->dc_a1 = 2.0 * (k * k - 1.0) * q;
+        h->dc_a2 = (1.0 - M_SQRT2 * k + k * k) * q;
     }
     enhance_reset(h);
     return h;
@@ -72,6 +126,7 @@ void enhance_destroy(enhance *h) {
         stft_destroy(h->st[c]);
     mel_destroy(h->mel);
     denoise_destroy(h->dn);
+    tonal_destroy(h->ton);
     free(h);
 }
 
@@ -83,15 +138,21 @@ void enhance_reset(enhance *h) {
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
+    tonal_reset(h->ton);
+    h->primed = 0;
     memset(h->re, 0, sizeof h->re);
     memset(h->im, 0, sizeof h->im);
     for (int k = 0; k < HIST; k++) {
         for (int b = 0; b < ENHANCE_MELS; b++) {
             h->logmel[k][b] = log2f(MEL_LOG_FLOOR);
             h->gcl[k][b] = 1.0f;
+            h->tband[k][b] = 1.0f;
         }
         h->mvalid[k] = 0;
     }
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        h->gprev[b] = h->tslow[b] = 1.0f;
+    memset(h->ehop, 0, sizeof h->ehop);
     h->frame = 0;
     h->mix = 0.0f;
     h->effective_mode = MENHANCE_MODE_CLASSICAL;
@@ -102,10 +163,6 @@ void enhance_reset(enhance *h) {
 
 int enhance_effective_mode(const enhance *h) {
     return h->effective_mode;
-}
-
-static float db_to_gain(float db) {
-    return powf(10.0f, db / 20.0f);
 }
 
 /* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
@@ -141,6 +198,7 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     if (!h->voc_running) {
         model_vocoder_reset(m);
         memset(h->vline, 0, sizeof h->vline);
+        h->vdc[0] = h->vdc[1] = 0.0;
         h->vpos = 0;
         h->voc_frames = 0;
         h->voc_running = 1;
@@ -149,6 +207,14 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     const int delay = ENHANCE_VOCODER_MAX_LOOKAHEAD - model_vocoder_latency(m);
     float v[ENHANCE_HOP];
     model_vocoder_frame(m, clean, v);
+    /* The engine's input is DC-blocked (engine.c), but a vocoder makes its own waveform: the
+     * same 10 Hz Butterworth high-pass keeps DC out of mode 2 too. */
+    for (int t = 0; t < ENHANCE_HOP; t++) {
+        double x = v[t], y = h->dc_b0 * x + h->vdc[0];
+        h->vdc[0] = -2.0 * h->dc_b0 * x - h->dc_a1 * y + h->vdc[1];
+        h->vdc[1] = h->dc_b0 * x - h->dc_a2 * y;
+        v[t] = (float)y;
+    }
     for (int t = 0; t < ENHANCE_HOP; t++) {
         h->vline[(h->vpos + t + delay) % L] = v[t];
     }
@@ -174,6 +240,45 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     if (!want && w1 == 0.0f) h->voc_running = 0;
 }
 
+/* Splits each band into its tonal and noise-like parts (bin weights from the stationarity
+ * detector): obs[b] is the band's power as if every bin held what its noise-like bins hold,
+ * or -1 when too little of the band is noise-like to say (or the STFT window is not full
+ * yet); tband[b] is the share of the band's power in tonal bins. */
+static void split_bands(enhance *h, int now) {
+    const int valid = h->frame >= STFT_FULL;
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        const float *w = h->filt + (size_t)b * BINS;
+        float sw = 0, swn = 0, spn = 0, sp = 0, spt = 0;
+        for (int k = h->blo[b]; k <= h->bhi[b]; k++) {
+            float wk = w[k], t = h->tw[k], pk = wk * h->power[k];
+            sw += wk;
+            swn += wk * (1.0f - t);
+            spn += pk * (1.0f - t);
+            sp += pk;
+            spt += pk * t;
+        }
+        float tb = sp > 0.0f ? spt / sp : 1.0f;
+        h->tband[now][b] = tb;
+        h->tslow[b] = h->a_slow * h->tslow[b] + (1.0f - h->a_slow) * tb;
+        int learn = valid && swn >= MIN_NOISE_SHARE * sw && h->tslow[b] < TONAL_HOLD;
+        h->obs[b] = learn ? spn / swn * sw : -1.0f;
+    }
+}
+
+/* Share of a gain (in dB) a band keeps given its tonal share: none from GUARD_FULL up (a
+ * band of steady partials, beating ones included, rarely reads above 0.9 tonal), all of it
+ * from GUARD_NONE down. */
+static float guard(float tonal_share) {
+    float u = (GUARD_FULL - tonal_share) / (GUARD_FULL - GUARD_NONE);
+    return u > 1.0f ? 1.0f : (u < 0.0f ? 0.0f : u);
+}
+
+static int onset_at(const enhance *h, long long k) {
+    if (k < 1) return 0;
+    float e = h->ehop[k % EHOP], prev = h->ehop[(k - 1) % EHOP];
+    return e > ONSET_RATIO * prev && e > ONSET_MIN_ENERGY * ENHANCE_HOP;
+}
+
 void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
                      menhance_model *model) {
     const int C = h->channels;
@@ -183,21 +288,36 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     /* Analysis, and the linked power: one decision for all channels keeps the image. */
     for (int k = 0; k < BINS; k++)
         h->power[k] = 0.0f;
+    float e = 0.0f;
     for (int c = 0; c < C; c++) {
         stft_analyze(h->st[c], in[c], h->re[c][now], h->im[c][now]);
         for (int k = 0; k < BINS; k++) {
             float r = h->re[c][now][k], i = h->im[c][now][k];
             h->power[k] += (r * r + i * i) / (float)C;
         }
+        for (int t = 0; t < ENHANCE_HOP; t++)
+            e += in[c][t] * in[c][t] / (float)C;
     }
+    h->ehop[h->frame % EHOP] = e;
     mel_apply(h->mel, h->power, h->melpow);
     mel_to_log(h->mel, h->melpow, h->logmel[now]);
+    /* A window still filling up (the first frames) jumps by its fill, not by its content. */
+    if (h->frame >= STFT_FULL)
+        tonal_process(h->ton, h->power, h->tw);
+    else
+        for (int k = 0; k < BINS; k++)
+            h->tw[k] = h->primed ? 0.0f : 1.0f;
+    split_bands(h, now);
 
     denoise_set(h->dn, p->strength, p->max_atten_db);
-    denoise_process(h->dn, h->melpow, h->gcl[now]);
+    denoise_process_guided(h->dn, h->melpow, h->obs, h->gcl[now]);
 
-    const float floor_gain = db_to_gain(-MODEL_MAX_CUT_DB);
-    const float max_boost = db_to_gain(MODEL_MAX_BOOST_DB);
+    /* Model gains in log2 amplitude: cut no deeper than the user's limit, lift at most
+     * MODEL_MAX_BOOST_DB, and leave steady tonal content alone in proportion to its share of
+     * the band (a held note is music, whatever the network makes of it: issue 8 measured a
+     * clean 440 Hz sine losing 7.8 dB). */
+    const float lo2 = -p->max_atten_db / (20.0f * 0.30103f);
+    const float hi2 = MODEL_MAX_BOOST_DB / (20.0f * 0.30103f);
     float clean[ENHANCE_MELS];
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
@@ -207,18 +327,32 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     if (h->mix < target) h->mix = fminf(target, h->mix + step);
     if (h->mix > target) h->mix = fmaxf(target, h->mix - step);
 
+    /* Pre-echo: a frame's gain reaches back over its whole window, so a frame whose second
+     * half holds an attack may not raise its gain above the previous frame's (the attack
+     * opens the gate only from frames centred on or after it), and no frame holding an
+     * attack may lift (> 1) beyond what the previous frame lifted. */
+    const long long fo = h->frame - LA;
+    const int after = onset_at(h, fo) || onset_at(h, fo - 1) || onset_at(h, fo - 2);
+    const int any = after || onset_at(h, fo - 3);
     for (int b = 0; b < ENHANCE_MELS; b++) {
-        float g = h->gcl[old][b];
+        /* The same respect for held notes in the classical gains: a band that is mostly
+         * steady partials is cut only in proportion to its noise-like share. */
+        const float u = guard(fmaxf(h->tband[old][b], h->tslow[b]));
+        float g = powf(h->gcl[old][b], u);
         if (h->mix > 0.0f && have_model) {
-            /* log2 power ratio -> amplitude gain */
-            float gm = exp2f(0.5f * (clean[b] - h->logmel[old][b]));
-            if (!(gm == gm)) gm = 1.0f;
-            gm = fminf(fmaxf(gm, floor_gain), max_boost);
-            g = h->mix * gm + (1.0f - h->mix) * g;
+            float l2 = 0.5f * (clean[b] - h->logmel[old][b]); /* log2 power ratio / 2 */
+            if (!(l2 == l2)) l2 = 0.0f;
+            l2 = fminf(fmaxf(l2, lo2), hi2) * u;
+            g = h->mix * exp2f(l2) + (1.0f - h->mix) * g;
         }
+        if (after) g = fminf(g, h->gprev[b]);
+        if (any) g = fminf(g, fmaxf(1.0f, h->gprev[b]));
         h->band[b] = g;
+        h->gprev[b] = g;
     }
     mel_gains_to_bins(h->mel, h->band, h->bin_gain);
+    for (int k = 0; k < h->nlow; k++)
+        h->bin_gain[k] = fminf(h->bin_gain[k], 1.0f);
 
     float yre[BINS], yim[BINS];
     for (int c = 0; c < C; c++) {
@@ -232,4 +366,22 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         want_model && p->mode == MENHANCE_MODE_MEL2MEL_VOCODER && model_has_vocoder(model);
     vocode(h, model, want_voc, clean, out);
     h->frame++;
+}
+
+int enhance_prime_begin(enhance *h) {
+    enhance_reset(h);
+    return denoise_prime_begin(h->dn);
+}
+
+void enhance_prime_end(enhance *h) {
+    denoise_prime_end(h->dn);
+}
+
+void enhance_take_noise(enhance *dst, const enhance *src) {
+    denoise_take_noise(dst->dn, src->dn);
+    /* With a known floor the start needs no tonal caution: levels decide at once. */
+    tonal_reset_noise(dst->ton);
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        dst->tslow[b] = 0.0f;
+    dst->primed = 1;
 }

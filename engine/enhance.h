@@ -35,4 +35,11 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
 void enhance_reset(enhance *h);
 /* Mode actually in effect (a model mode without a model runs classical). */
 int enhance_effective_mode(const enhance *h);
+/* Noise priming (not real-time safe): prime_begin resets h and starts recording what its
+ * classical tracker learns while enhance_process runs over audio given ahead of time;
+ * prime_end installs the learnt floor (dsp/denoise.h).  take_noise copies a primed floor
+ * from src into dst.  prime_begin returns -1 when out of memory. */
+int enhance_prime_begin(enhance *h);
+void enhance_prime_end(enhance *h);
+void enhance_take_noise(enhance *dst, const enhance *src);
 #endif

@@ -24,6 +24,7 @@ struct hiband {
     float acc[NBANDS]; /* linked band power of the current frame */
     int pos;
     float gain_from[NBANDS], gain_to[NBANDS];
+    long warmup, warm; /* samples not learnt from after reset; left */
 };
 
 static biquad butter_lp(double fs, double fc) {
@@ -68,6 +69,11 @@ void hiband_destroy(hiband *h) {
     free(h);
 }
 
+void hiband_set_warmup(hiband *h, long samples) {
+    h->warmup = samples > 0 ? samples : 0;
+    h->warm = h->warmup;
+}
+
 void hiband_set(hiband *h, float strength, float max_atten_db) {
     denoise_set(h->dn, strength, max_atten_db);
 }
@@ -76,6 +82,7 @@ void hiband_reset(hiband *h) {
     memset(h->z, 0, sizeof h->z);
     memset(h->acc, 0, sizeof h->acc);
     h->pos = 0;
+    h->warm = h->warmup;
     for (int b = 0; b < NBANDS; b++)
         h->gain_from[b] = h->gain_to[b] = 1.0f;
     denoise_reset(h->dn);
@@ -106,10 +113,11 @@ void hiband_process(hiband *h, float *const *x, int n) {
             x[c][i] = y;
         }
         if (++h->pos == FRAME) {
-            float pw[NBANDS], gn[NBANDS];
+            float pw[NBANDS], gn[NBANDS], hold[NBANDS] = {-1.0f, -1.0f};
             for (int b = 0; b < B; b++)
                 pw[b] = h->acc[b] / FRAME;
-            denoise_process(h->dn, pw, gn);
+            denoise_process_guided(h->dn, pw, h->warm > 0 ? hold : NULL, gn);
+            h->warm = h->warm > FRAME ? h->warm - FRAME : 0;
             for (int b = 0; b < B; b++) {
                 h->gain_from[b] = h->gain_to[b];
                 h->gain_to[b] = gn[b];
@@ -118,4 +126,17 @@ void hiband_process(hiband *h, float *const *x, int n) {
             h->pos = 0;
         }
     }
+}
+
+int hiband_prime_begin(hiband *h) {
+    hiband_reset(h);
+    return denoise_prime_begin(h->dn);
+}
+
+void hiband_prime_end(hiband *h) {
+    denoise_prime_end(h->dn);
+}
+
+void hiband_take_noise(hiband *dst, const hiband *src) {
+    denoise_take_noise(dst->dn, src->dn);
 }

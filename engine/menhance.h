@@ -3,7 +3,10 @@
  * Host-rate audio in, host-rate audio out, with a constant latency fixed at create.
  * Internally: resample to 16 kHz, STFT/mel front end, enhancement on a worker thread fed by
  * lock-free rings (or inline when synchronous), overlap-add, resample back, plus a classical
- * high band above 8 kHz, dry/wet and click-free bypass.
+ * high band above 8 kHz, dry/wet and click-free bypass.  Everything but the dry part of
+ * the dry/wet mix and the bypass is DC-blocked (10 Hz high-pass), and the output passes a
+ * -1 dBTP true-peak limiter (params.limiter) whose look-ahead is inside the latency.
+ * Digital silence in gives digital silence out in every mode.
  *
  * Threading: menhance_process and the menhance_set_* calls belong to one (audio) thread and
  * are real-time safe: no allocation, locks, waits, logging or file access.  Everything else
@@ -42,6 +45,8 @@ typedef struct {
     int mode;           /* menhance_mode */
     int enabled;        /* 0: bypass (delayed dry, crossfaded, latency unchanged) */
     int synchronous;    /* 1: compute inline (freewheeling/offline): deterministic */
+    int limiter;        /* 1 (default): output true peaks held under -1 dBTP; 0: off.
+                         * Latency is the same either way; switching is click-free. */
 } menhance_params;
 
 /* Fills p with the factory defaults. */
@@ -65,8 +70,21 @@ void menhance_set_params(menhance *e, const menhance_params *p);
  * n may be anything from 0 to max_block. */
 void menhance_process(menhance *e, const float *const *in, float *const *out, int n);
 
-/* Clears all audio state (as after create); not real-time safe with a running worker. */
+/* Clears all audio state (as after create), a primed noise floor included; not real-time
+ * safe with a running worker. */
 void menhance_reset(menhance *e);
+
+/* Primes the classical noise trackers (16 kHz mel bands and the high band) from audio given
+ * ahead of time, so the suppressor treats the start of a file like the rest of it instead of
+ * learning for 1.5 s first.  in: channels x n host-rate samples, typically the whole file or
+ * its first 30 s; the noise floor installed per band is the 20th percentile of what the
+ * tracker learns over that audio (tonal content is not learnt as noise).  Call after create
+ * or reset and before the first menhance_process; it changes no audio history, latency or
+ * alignment.  Not real-time safe (allocates, runs the analysis of the whole input: about
+ * 1 % of a core's real time).  Returns 0, or -1 when out of memory (nothing changed).
+ * Without priming (live use) the suppression fades in as the trackers learn, at most
+ * max_atten_db per 1.5 s of evidence, never in one step. */
+int menhance_prime(menhance *e, const float *const *in, long long n);
 
 /* Models (nn/ networks plus their front-end metadata), loaded off the audio thread. */
 menhance_model *menhance_model_load(const char *path, char *err, size_t errlen);

@@ -18,7 +18,7 @@ golden-mel:
 # with -fsanitize=realtime (Debian's clang-22 + libclang-rt-22-dev); skipped without it.
 RTSAN_CC ?= clang-22
 ifneq ($(shell command -v $(RTSAN_CC) 2>/dev/null),)
-DSP_RT_SRC := dsp/ring.c dsp/stft.c dsp/mel.c dsp/resample.c dsp/denoise.c
+DSP_RT_SRC := dsp/ring.c dsp/stft.c dsp/mel.c dsp/resample.c dsp/denoise.c dsp/tonal.c
 $(BUILDDIR)/tests/rtsan_dsp: tests/rtsan_dsp.c $(DSP_RT_SRC) $(wildcard dsp/*.h) tests/check.h
 	@mkdir -p $(dir $@)
 	$(RTSAN_CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I. -fsanitize=realtime \
@@ -26,3 +26,6 @@ $(BUILDDIR)/tests/rtsan_dsp: tests/rtsan_dsp.c $(DSP_RT_SRC) $(wildcard dsp/*.h)
 
 TEST_PROGS += $(BUILDDIR)/tests/rtsan_dsp
 endif
+
+# The engine tests share their signals and measurements.
+$(BUILDDIR)/tests/test_engine $(BUILDDIR)/tests/test_engine_model: tests/signals.h

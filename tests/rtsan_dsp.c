@@ -8,6 +8,7 @@
 #include "dsp/resample.h"
 #include "dsp/ring.h"
 #include "dsp/stft.h"
+#include "dsp/tonal.h"
 #include "tests/check.h"
 
 #include <math.h>
@@ -27,12 +28,14 @@ typedef struct {
     mel *ml;
     resampler *down, *up, *down441;
     denoise *dn;
+    tonal *tn;
 } chain;
 
 /* One host block through everything the engine does per block. */
 static float block(chain *c, const float *in, int n, int it) NONBLOCKING;
 static float block(chain *c, const float *in, int n, int it) {
     float mid[512], back[2048], re[512], im[512], pw[512], mp[128], lm[128], g[128], bg[512];
+    float tw[512], obs[128];
     float hop_out[256], acc = 0;
     int il = n, ol = 512;
     resampler_process(c->down, in, &il, mid, &ol);
@@ -50,7 +53,10 @@ static float block(chain *c, const float *in, int n, int it) {
         mel_apply(c->ml, pw, mp);
         mel_log(c->ml, pw, lm);
         denoise_set(c->dn, 1.0f + 0.1f * (float)(it % 3), 18.0f);
-        denoise_process(c->dn, mp, g);
+        tonal_process(c->tn, pw, tw);
+        for (int b = 0; b < 128; b++)
+            obs[b] = tw[4 * b] > 0.5f ? -1.0f : mp[b];
+        denoise_process_guided(c->dn, mp, obs, g);
         mel_gains_to_bins(c->ml, g, bg);
         for (int k = 0; k < 512; k++)
             re[k] *= bg[k], im[k] *= bg[k];
@@ -62,6 +68,7 @@ static float block(chain *c, const float *in, int n, int it) {
     if (it == 50) { /* resets are allowed on the audio thread too */
         stft_reset(c->st);
         denoise_reset(c->dn);
+        tonal_reset(c->tn);
         resampler_reset(c->down);
         resampler_reset(c->up);
     }
@@ -75,8 +82,9 @@ int main(void) {
                resampler_create(48000, 16000, 10),
                resampler_create(16000, 48000, 10),
                resampler_create(44100, 16000, 10),
-               denoise_create(128, 16000.0f / 256.0f)};
-    CHECK(c.rg && c.st && c.ml && c.down && c.up && c.down441 && c.dn, "create");
+               denoise_create(128, 16000.0f / 256.0f),
+               tonal_create(512, 16000.0f / 256.0f)};
+    CHECK(c.rg && c.st && c.ml && c.down && c.up && c.down441 && c.dn && c.tn, "create");
     float in[1024];
     double sum = 0;
     for (int it = 0; it < 200; it++) {
@@ -91,5 +99,6 @@ int main(void) {
     mel_destroy(c.ml);
     resampler_destroy(c.down), resampler_destroy(c.up), resampler_destroy(c.down441);
     denoise_destroy(c.dn);
+    tonal_destroy(c.tn);
     return check_summary("rtsan_dsp");
 }

@@ -231,6 +231,103 @@ static void test_hostile(void) {
     denoise_destroy(d);
 }
 
+/* Frames without evidence (obs < 0: tonal bands, digital silence) hold what was learnt: after
+ * 3 s of silence and 3 s of a loud held chord the noise is cut at once when it comes back
+ * (the old tracker forgot it and cut again only after its 1.5 s window: issue 11). */
+static void test_hold(void) {
+    denoise *d = denoise_create(NB, FPS);
+    denoise_set(d, 2.0f, 40.0f);
+    float p[NB], o[NB], g[NB];
+    for (int f = 0; f < (int)(3 * FPS); f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, band_dof(b));
+        denoise_process(d, p, g);
+    }
+    for (int f = 0; f < (int)(6 * FPS); f++) {
+        for (int b = 0; b < NB; b++) {
+            p[b] = f < 3 * FPS ? 0.0f : 10.0f; /* silence, then a loud chord */
+            o[b] = -1.0f;
+        }
+        denoise_process_guided(d, p, f < 3 * FPS ? NULL : o, g);
+    }
+    /* After the chord the gate closes at its 80 ms release; 0.5-1 s later it is shut. */
+    double worst = -100;
+    for (int f = 0; f < 32; f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, band_dof(b));
+        denoise_process(d, p, g);
+    }
+    for (int f = 0; f < 32; f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, band_dof(b));
+        denoise_process(d, p, g);
+        double m = 0;
+        for (int b = 0; b < NB; b++)
+            m += db(g[b]) / NB;
+        worst = fmax(worst, m);
+    }
+    CHECK(worst < -35, "noise after silence and a held chord: mean gain %.1f dB", worst);
+    denoise_destroy(d);
+}
+
+/* A fresh tracker fades its cut in: the mean gain never falls by more than 2 dB from one
+ * frame to the next (old: about 39 dB within 0.3 s, 1.5 s in), yet reaches the floor. */
+static void test_fade_in(void) {
+    denoise *d = denoise_create(NB, FPS);
+    denoise_set(d, 2.0f, 40.0f);
+    float p[NB], g[NB];
+    double prev = 0, worst_drop = 0, end = 0;
+    for (int f = 0; f < (int)(4 * FPS); f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, band_dof(b));
+        denoise_process(d, p, g);
+        double m = 0;
+        for (int b = 0; b < NB; b++)
+            m += db(g[b]) / NB;
+        if (f) worst_drop = fmax(worst_drop, prev - m);
+        prev = end = m;
+    }
+    CHECK(worst_drop < 2.0, "mean gain fell %.2f dB in one frame", worst_drop);
+    CHECK(end < -38.0, "fade-in never arrived: %.1f dB after 4 s", end);
+    printf("fresh tracker, strength 2 / 40 dB: largest drop per frame %.2f dB, after 4 s %.1f dB\n",
+           worst_drop, end);
+    denoise_destroy(d);
+}
+
+/* Primed from 5 s of noise, a tracker cuts from its very first frame; a copy taken with
+ * take_noise does the same; too little audio leaves it unlearnt. */
+static void test_prime(void) {
+    denoise *d = denoise_create(NB, FPS), *d2 = denoise_create(NB, FPS);
+    denoise_set(d, 2.0f, 40.0f);
+    denoise_set(d2, 2.0f, 40.0f);
+    float p[NB], g[NB], g2[NB];
+    CHECK(denoise_prime_begin(d) == 0, "prime_begin");
+    for (int f = 0; f < (int)(5 * FPS); f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, band_dof(b));
+        denoise_process(d, p, g);
+    }
+    denoise_prime_end(d);
+    denoise_take_noise(d2, d);
+    for (int b = 0; b < NB; b++)
+        p[b] = noise_power(1e-3, band_dof(b));
+    denoise_process(d, p, g);
+    denoise_process(d2, p, g2);
+    double m = 0, m2 = 0;
+    for (int b = 0; b < NB; b++)
+        m += db(g[b]) / NB, m2 += db(g2[b]) / NB;
+    CHECK(m < -30 && m2 < -30, "primed: first-frame mean gain %.1f dB (copy %.1f dB)", m, m2);
+    CHECK(denoise_prime_begin(d) == 0, "prime_begin again");
+    for (int f = 0; f < 5; f++) /* 80 ms: far too little to settle */
+        denoise_process(d, p, g);
+    denoise_prime_end(d);
+    denoise_process(d, p, g);
+    CHECK(g[10] > 0.95f && g[100] > 0.95f, "unsettled prime installed a floor: %.3f %.3f", g[10],
+          g[100]);
+    denoise_destroy(d);
+    denoise_destroy(d2);
+}
+
 static void bench(void) {
     denoise *d = denoise_create(NB, FPS);
     float p[NB], g[NB];
@@ -256,6 +353,9 @@ int main(void) {
     test_onset();
     test_strength_and_bounds();
     test_hostile();
+    test_hold();
+    test_fade_in();
+    test_prime();
     bench();
     return check_summary("test_denoise");
 }
