@@ -59,12 +59,14 @@ LV2_SED = sed -e 's|@URI@|$(LV2_URI)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIB
 lv2_param_sed = $(if $(filter 1,$(2)),-e 's|^@PARAM@||',-e '/^@PARAM@/d')
 define lv2_ttl_variants
 { $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@STEREO@/d' -e 's|^@MONO@||' \
-      -e 's|@VARIANT@|mono|g' -e 's|@CONTROL_INDEX@|10|g' -e 's|@NOTIFY_INDEX@|11|g' \
+      -e 's|@VARIANT@|mono|g' -e 's|@LIMITER_INDEX@|10|g' \
+      -e 's|@CONTROL_INDEX@|11|g' -e 's|@NOTIFY_INDEX@|12|g' \
       -e 's|@VARIANT_NAME@|mono|g' -e 's|@VARIANT_COMMENT@|One channel.|g' $(1) ; \
   echo ; \
   sed -e '/^@prefix/d' -e '/^<@URI@#model>/,/^$$/d' $(1) | \
   $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@MONO@/d' -e 's|^@STEREO@||' \
-      -e 's|@VARIANT@|stereo|g' -e 's|@CONTROL_INDEX@|12|g' -e 's|@NOTIFY_INDEX@|13|g' \
+      -e 's|@VARIANT@|stereo|g' -e 's|@LIMITER_INDEX@|12|g' \
+      -e 's|@CONTROL_INDEX@|13|g' -e 's|@NOTIFY_INDEX@|14|g' \
       -e 's|@VARIANT_NAME@|stereo|g' \
       -e 's|@VARIANT_COMMENT@|Two channels, linked: one gain decision for both, so the stereo image stays put.|g' ; \
 }

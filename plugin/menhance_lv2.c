@@ -56,9 +56,11 @@
 
 /* Port indices, in the order of the TTL.  Control ports come first so that both variants
  * share their indices; the audio ports of the second channel exist in the stereo plugin
- * only.  The two atom ports (the model file as a patch parameter) come last, so that a
- * bundle can leave them out (lv2proc refuses atom ports): they are ports 10 and 11 in the
- * mono plugin and 12 and 13 in the stereo one, and connect_port() maps them here. */
+ * only.  The limiter switch came later, so it follows the audio ports (existing indices
+ * stay): port 10 in the mono plugin, 12 in the stereo one.  The two atom ports (the model
+ * file as a patch parameter) come last, so that a bundle can leave them out (lv2proc refuses
+ * atom ports): ports 11 and 12 in the mono plugin, 13 and 14 in the stereo one.
+ * connect_port() maps the mono plugin's ports from 10 on here. */
 typedef enum {
     PORT_ENABLED = 0,   /* lv2:enabled: the host's bypass switch */
     PORT_FREEWHEEL = 1, /* lv2:freeWheeling: offline render, compute synchronously */
@@ -72,9 +74,10 @@ typedef enum {
     PORT_OUT_L = 9,
     PORT_IN_R = 10,
     PORT_OUT_R = 11,
-    PORT_CONTROL = 12, /* atom input: patch:Set / patch:Get of the model parameter */
-    PORT_NOTIFY = 13,  /* atom output: patch:Set telling the host the model in use */
-    PORT_COUNT = 14
+    PORT_LIMITER = 12, /* output ceiling on/off (menhance_params.limiter) */
+    PORT_CONTROL = 13, /* atom input: patch:Set / patch:Get of the model parameter */
+    PORT_NOTIFY = 14,  /* atom output: patch:Set telling the host the model in use */
+    PORT_COUNT = 15
 } PortIndex;
 
 /* Messages between run() and the worker.  The LV2 worker copies them, so a message is a
@@ -340,7 +343,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
  * may be left unconnected (NULL): controls then keep their defaults. */
 static void connect_port(LV2_Handle instance, uint32_t port, void *data) {
     Plugin *self = (Plugin *)instance;
-    if (self->channels == 1 && port >= PORT_IN_R) port += 2; /* mono: atom ports are 10, 11 */
+    if (self->channels == 1 && port >= PORT_IN_R) port += 2; /* mono: no second channel */
     if (port < PORT_COUNT) self->ports[port] = (const float *)data;
 }
 
@@ -372,6 +375,7 @@ static void params_from_ports(Plugin *self) {
     p->hiband = control(self, PORT_HIBAND, 1.f, 0.f, 1.f);
     p->strength = control(self, PORT_STRENGTH, 1.f, 0.f, 2.f);
     p->max_atten_db = control(self, PORT_MAX_ATTEN, 18.f, 0.f, 40.f);
+    p->limiter = control(self, PORT_LIMITER, 1.f, 0.f, 1.f) > 0.5f;
 }
 
 static int schedule_job(Plugin *self, JobType type, menhance_model *m) {
