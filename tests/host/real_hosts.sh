@@ -15,8 +15,7 @@ URI=https://menhance.org/plugins/menhance
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOOL=$HERE/wavtool.py
-pass=0
-fail=0
+. "$HERE/host_lib.sh" # exit_reason; ok/bad print here
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
@@ -45,7 +44,7 @@ if command -v jalv > /dev/null && command -v jackd > /dev/null; then
      printf 'controls\n'; sleep 1) |
       JACK_DEFAULT_SERVER=$SERVER LV2_PATH="$T/lv2" timeout 30 jalv -n "mt_$v" "$URI#$v" > "$T/jalv.$v" 2>&1
     rc=$?
-    [ $rc -eq 0 ] && ok "jalv $v: exit 0" || { bad "jalv $v: exit $rc"; tail -5 "$T/jalv.$v"; }
+    [ $rc -eq 0 ] && ok "jalv $v: exit 0" || { bad "jalv $v: $(exit_reason $rc)"; tail -5 "$T/jalv.$v"; }
     n=$(grep -c "$URI/presets#" "$T/jalv.$v")
     [ "$n" -ge 6 ] && ok "jalv $v: $n presets listed" || bad "jalv $v: $n presets listed"
     grep -q 'strength = 1.6' "$T/jalv.$v" && grep -q 'max_atten = 30' "$T/jalv.$v" &&
@@ -82,11 +81,14 @@ retry() { # retry up to 5 times: a command, then a file that must be produced (o
     i=$((i + 1))
     tries=$((tries + 1))
     rm -f "$out"
-    if timeout 180 "$@" > "$T/last.log" 2>&1 && { [ "$out" = - ] || [ -s "$out" ]; }; then
+    timeout 180 "$@" > "$T/last.log" 2>&1
+    LAST_RC=$?
+    if [ $LAST_RC -eq 0 ] && { [ "$out" = - ] || [ -s "$out" ]; }; then
       successes=$((successes + 1))
       return 0
     fi
   done
+  WHY="5 tries, last $(exit_reason $LAST_RC)$([ $LAST_RC -eq 0 ] && echo " without output")"
   return 1
 }
 
@@ -115,17 +117,17 @@ for t in Session:get_tracks():iter() do
 end
 close_session()
 EOF
-  SESS_DIR=$T/sdis retry - ardour7-lua "$S/disable.lua" && ok "ardour: bypass via lv2:enabled" || bad "ardour: disable.lua"
+  SESS_DIR=$T/sdis retry - ardour7-lua "$S/disable.lua" && ok "ardour: bypass via lv2:enabled" || bad "ardour: disable.lua ($WHY)"
   grep -E '^(deactivated|worst_route_latency)' "$T/last.log" | sed 's/^/     /' # for diagnosis
-  SESS_DIR=$T/srem retry - ardour7-lua "$S/bypass.lua" && ok "ardour: plugin removed" || bad "ardour: bypass.lua"
+  SESS_DIR=$T/srem retry - ardour7-lua "$S/bypass.lua" && ok "ardour: plugin removed" || bad "ardour: bypass.lua ($WHY)"
   # A copy runs the full model chain (mode 2; classical fallback without a model).  Its
   # export must work; sample alignment is checked on the classical mode, which keeps
   # impulses impulses (a vocoder redraws their phase).
   cp -a sess smod
   SESS_DIR=$T/smod PARAM_INDEX=4 PARAM_SET=2 retry - ardour7-lua params.lua && ok "ardour: mode 2 set" ||
-    bad "ardour: could not set mode 2"
+    bad "ardour: could not set mode 2 ($WHY)"
   for s in sess sdis srem smod; do
-    retry "$T/$s.wav" ardour7-export -b 16 -o "$T/$s.wav" "$s" sess && ok "ardour: export $s" || bad "ardour: export $s"
+    retry "$T/$s.wav" ardour7-export -b 16 -o "$T/$s.wav" "$s" sess && ok "ardour: export $s" || bad "ardour: export $s ($WHY)"
   done
   if [ -s srem.wav ] && [ -n "$L" ]; then
     # Ardour resets (activates) the plugin when the export starts and does not pre-roll the
@@ -183,7 +185,7 @@ EOF
     bad "ardour: a model is loaded but its path is not in the saved state"
   fi
 else
-  bad "ardour: could not create the session"; tail -5 "$T/last.log"
+  bad "ardour: could not create the session ($WHY)"; tail -5 "$T/last.log"
 fi
 echo "ardour steps: $successes of $tries attempts succeeded"
 echo "test_hosts: $pass passed, $fail failed"
