@@ -365,6 +365,9 @@ else
     check "silence, $m: length" eq "$(frames_of "$T/sil_$m.wav")" 72000
     check "silence, $m: digital silence out" eq "$("$PROBE" maxabs "$T/sil_$m.wav")" 0
   done
+  check "silence, vocoder (experimental): runs" run 0 "$MH" -q --experimental-vocoder \
+    --mode vocoder --model "$VOC" "$T/sil.wav" -o "$T/sil_voc.wav"
+  check "silence, vocoder (experimental): digital silence out" eq "$("$PROBE" maxabs "$T/sil_voc.wav")" 0
   check "silence, offline (default vocoder): runs" \
     run 0 "$MH" -q --offline --mel2mel "$VOC" "$T/sil.wav" -o "$T/sil_off.wav"
   check "silence, offline: digital silence out" eq "$("$PROBE" maxabs "$T/sil_off.wav")" 0
@@ -372,8 +375,9 @@ else
     --experimental-vocoder --mel2mel "$VOC" --steps 6 "$T/sil.wav" -o "$T/sil_dw.wav"
   check "silence, offline DiffWave: digital silence out" eq "$("$PROBE" maxabs "$T/sil_dw.wav")" 0
   "$PROBE" gen "$T/left.wav" 44100 2 1.5 music-left pcm16
-  for m in classical mel2mel; do
-    check "silent right channel, $m: runs" run 0 "$MH" -q --mode $m --model "$VOC" "$T/left.wav" -o "$T/left_$m.wav"
+  for m in classical mel2mel vocoder; do
+    check "silent right channel, $m: runs" run 0 "$MH" -q --experimental-vocoder --mode $m \
+      --model "$VOC" "$T/left.wav" -o "$T/left_$m.wav"
     check "silent right channel, $m: stays silent" eq "$("$PROBE" maxabs "$T/left_$m.wav" 2)" 0
   done
   check "silent right channel, offline: runs" \
@@ -396,6 +400,41 @@ else
   f=$("$PROBE" freq "$T/sine_off.wav")
   check "offline default on a 1 kHz sine: 1 kHz out ($f Hz)" awk -v f="$f" 'BEGIN { exit !(f >= 970 && f <= 1030) }'
 fi
+
+# ---- level safety: no mode lifts a signal above full scale; DC removed ----
+CEIL=0.8913 # -1 dBFS (the limiter holds true peaks under -1 dBTP)
+"$PROBE" gen "$T/square.wav" 48000 2 1.5 square:100 float
+"$PROBE" gen "$T/spike.wav" 48000 2 1.5 spike:36000:1e30 float
+"$PROBE" gen "$T/dc.wav" 48000 2 3 musicdc:0.3 float
+under() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' || { echo "  ($1 above $2)"; return 1; }; }
+for m in classical mel2mel; do
+  check "full-scale square, $m: runs" run 0 "$MH" -q --mode $m --model "$GM" "$T/square.wav" -o "$T/sq_$m.wav"
+  check "full-scale square, $m: peak under -1 dBFS" under "$("$PROBE" maxabs "$T/sq_$m.wav")" $CEIL
+  check "1e30 sample, $m: runs" run 0 "$MH" -q --mode $m --model "$GM" "$T/spike.wav" -o "$T/spk_$m.wav"
+  check "1e30 sample, $m: peak under -1 dBFS" under "$("$PROBE" maxabs "$T/spk_$m.wav")" $CEIL
+  check "DC 0.3, $m: runs" run 0 "$MH" -q --mode $m --model "$GM" "$T/dc.wav" -o "$T/dc_$m.wav"
+  dc=$("$PROBE" mean "$T/dc_$m.wav")
+  check "DC 0.3, $m: removed (mean $dc)" awk -v d="$dc" 'BEGIN { exit !(d < 0.01 && d > -0.01) }'
+done
+check "--no-limiter: runs" run 0 "$MH" -q --no-limiter --mode classical "$T/square.wav" -o "$T/sq_nl.wav"
+check "--no-limiter: peaks pass" awk -v m="$("$PROBE" maxabs "$T/sq_nl.wav")" 'BEGIN { exit !(m > 1) }'
+check "--help documents the limiter" run 0 "$MH" --help
+check "--help: --no-limiter, on by default" grep -q -- "--no-limiter .*on by default" "$T/out"
+check "offline, full-scale square: runs" run 0 "$MH" -q --offline --mel2mel none "$T/square.wav" -o "$T/sq_off.wav"
+check "offline, full-scale square: peak under -1 dBFS" under "$("$PROBE" maxabs "$T/sq_off.wav")" $CEIL
+check "offline --no-limiter: peaks pass" run 0 "$MH" -q --offline --no-limiter --mel2mel none "$T/square.wav" -o "$T/sq_off_nl.wav"
+check "offline --no-limiter: above -1 dBFS" awk -v m="$("$PROBE" maxabs "$T/sq_off_nl.wav")" 'BEGIN { exit !(m > 0.9) }'
+
+# ---- a file is primed: its start is treated like the rest (white noise, strong settings) ----
+"$PROBE" gen "$T/white.wav" 48000 1 10 noise:0.3 float
+check "white noise, classical strong: runs" \
+  run 0 "$MH" -q --mode classical --strength 2 --max-atten 40 "$T/white.wav" -o "$T/white_out.wav"
+r_in=$("$PROBE" rms "$T/white.wav" 5 9)
+r_start=$("$PROBE" rms "$T/white_out.wav" 0.2 1.2)
+r_rest=$("$PROBE" rms "$T/white_out.wav" 5 9)
+check "white noise: suppressed (rms $r_rest of $r_in)" awk -v o="$r_rest" -v i="$r_in" 'BEGIN { exit !(o < 0.1 * i) }'
+check "white noise: the first second as suppressed as the rest, within 3 dB ($r_start vs $r_rest)" \
+  awk -v s="$r_start" -v r="$r_rest" 'BEGIN { exit !(s < 1.41 * r && s > 0.71 * r) }'
 
 # ---- formats through FFmpeg: inputs made here with the ffmpeg command ----
 if ! command -v ffmpeg >/dev/null 2>&1; then

@@ -4,13 +4,16 @@
  *   cli_probe gen OUT RATE CHANNELS SECONDS KIND [SUBTYPE]
  *       KIND: music | impulse:N (0.5 at frame N, every channel) | sine:F (0.3, F Hz) | silence
  *             | music-left (channel 2 digital silence) | musicgap:A:B (digital silence from
- *             A s to B s)
+ *             A s to B s) | musicdc:V (music plus a DC offset V) | square:F (full scale, F Hz)
+ *             | noise:A (white, uniform in -A..A) | spike:N:V (one sample of value V at frame N)
  *       SUBTYPE: pcm16 | pcm24 | float (default pcm16; FLAC takes pcm16/pcm24)
  *   cli_probe info FILE      -> "frames rate channels container subtype"
  *   cli_probe peak FILE      -> "index value" of the largest |sample| over all channels
  *   cli_probe onset FILE T   -> first frame whose |sample| exceeds T times the peak
  *   cli_probe diff A B       -> "maxabs rms" of A - B (same frame count and channels)
- *   cli_probe rms FILE       -> RMS over all samples ("nan" if any sample is not finite)
+ *   cli_probe rms FILE [FROM TO] -> RMS over all samples ("nan" if any is not finite), or over
+ *                               the frames from FROM to TO seconds
+ *   cli_probe mean FILE      -> mean over all samples (the DC offset)
  *   cli_probe maxabs FILE [CH [FROM TO]] -> largest |sample| of channel CH (1-based; 0 or
  *                               absent: all) between FROM and TO seconds (default: all)
  *   cli_probe freq FILE      -> frequency (Hz, 1 Hz grid, 50 Hz..min(8 kHz, Nyquist)) of the
@@ -66,7 +69,8 @@ static int gen(int argc, char **argv) {
     float *x = calloc((size_t)(frames ? frames : 1) * ch, sizeof *x);
     if (!x) return fail("out of memory", NULL);
     unsigned seed = 12345;
-    if (!strcmp(kind, "music") || !strcmp(kind, "music-left") || !strncmp(kind, "musicgap:", 9)) {
+    if (!strcmp(kind, "music") || !strcmp(kind, "music-left") || !strncmp(kind, "musicgap:", 9) ||
+        !strncmp(kind, "musicdc:", 8)) {
         /* a few decaying partials on a beat, plus a noise floor: something to enhance */
         static const double notes[] = {110.0, 220.0, 277.2, 329.6, 440.0, 659.3, 1318.5};
         for (long long i = 0; i < frames; i++) {
@@ -83,6 +87,9 @@ static int gen(int argc, char **argv) {
             for (long long i = 0; i < frames; i++)
                 for (int c = 1; c < ch; c++)
                     x[i * ch + c] = 0.0f;
+        if (!strncmp(kind, "musicdc:", 8))
+            for (long long i = 0; i < frames * ch; i++)
+                x[i] += (float)atof(kind + 8);
         if (!strncmp(kind, "musicgap:", 9)) {
             const char *b = strchr(kind + 9, ':');
             if (!b) return fail("musicgap:A:B", kind);
@@ -101,6 +108,21 @@ static int gen(int argc, char **argv) {
         for (long long i = 0; i < frames; i++)
             for (int c = 0; c < ch; c++)
                 x[i * ch + c] = (float)(0.3 * sin(2 * M_PI * f * (double)i / rate));
+    } else if (!strncmp(kind, "square:", 7)) {
+        double f = atof(kind + 7);
+        for (long long i = 0; i < frames; i++)
+            for (int c = 0; c < ch; c++)
+                x[i * ch + c] = fmod((double)i * f / rate, 1.0) < 0.5 ? 1.0f : -1.0f;
+    } else if (!strncmp(kind, "noise:", 6)) {
+        double a = atof(kind + 6);
+        for (long long i = 0; i < frames * ch; i++)
+            x[i] = (float)(a * ((double)(rng_next(&seed) >> 8) / 8388608.0 - 1.0));
+    } else if (!strncmp(kind, "spike:", 6)) {
+        const char *v = strchr(kind + 6, ':');
+        long long at = atoll(kind + 6);
+        if (!v || at < 0 || at >= frames) return fail("spike:N:V inside the signal", kind);
+        for (int c = 0; c < ch; c++)
+            x[at * ch + c] = (float)atof(v + 1);
     } else if (strcmp(kind, "silence")) {
         return fail("unknown KIND", kind);
     }
@@ -165,10 +187,22 @@ int main(int argc, char **argv) {
             printf("%zu\n", i / a.channels);
         }
     } else if (!strcmp(cmd, "rms")) {
+        size_t from = 0, to = n;
+        if (argc > 4) {
+            from = (size_t)llround(atof(argv[3]) * a.samplerate) * a.channels;
+            to = (size_t)llround(atof(argv[4]) * a.samplerate) * a.channels;
+            if (to > n) to = n;
+            if (from > to) from = to;
+        }
+        double s = 0;
+        for (size_t i = from; i < to; i++)
+            s += isfinite(x[i]) ? (double)x[i] * x[i] : NAN;
+        printf("%g\n", to > from ? sqrt(s / (double)(to - from)) : 0.0);
+    } else if (!strcmp(cmd, "mean")) {
         double s = 0;
         for (size_t i = 0; i < n; i++)
-            s += isfinite(x[i]) ? (double)x[i] * x[i] : NAN;
-        printf("%g\n", n ? sqrt(s / n) : 0.0);
+            s += x[i];
+        printf("%g\n", n ? s / (double)n : 0.0);
     } else if (!strcmp(cmd, "maxabs")) {
         int c = argc > 3 ? atoi(argv[3]) : 0;
         long long from = argc > 5 ? llround(atof(argv[4]) * a.samplerate) : 0;

@@ -39,7 +39,10 @@ enum {
     EXIT_ENGINE = 4, /* the engine refused to start */
 };
 
-enum { DEFAULT_BLOCK = 1024, MAX_BLOCK = 8192, SPECTROGRAM_WIDTH = 1200 };
+enum { DEFAULT_BLOCK = 1024, MAX_BLOCK = 8192, SPECTROGRAM_WIDTH = 1200, PRIME_SECONDS = 30 };
+
+/* The offline path's ceiling: -1 dBFS, the engine limiter's -1 dBTP as a sample peak. */
+static const float OFFLINE_CEILING = 0.89125094f;
 
 typedef struct {
     const char *output;
@@ -93,6 +96,9 @@ static void usage(FILE *f) {
             "      --hiband X         high band above 8 kHz: 0 removes it, 1 keeps it denoised\n"
             "      --strength X       classical suppression strength, 0..2\n"
             "      --max-atten DB     deepest classical cut, 0..40 dB\n"
+            "      --no-limiter       let peaks through: the output limiter is on by default\n"
+            "                         (true peaks under -1 dBTP; offline, the whole output is\n"
+            "                         lowered to a -1 dBFS peak when it would exceed it)\n"
             "      --model PATH       model file (default: the shipped model)\n"
             "      --no-model         classical mode only; load no model\n"
             "      --strict           fail (exit 3) instead of falling back: to classical when\n"
@@ -182,6 +188,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_STEPS,
         OPT_GL,
         OPT_EXPERIMENTAL,
+        OPT_NOLIMITER,
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -195,6 +202,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"no-model", no_argument, NULL, OPT_NOMODEL},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"experimental-vocoder", no_argument, NULL, OPT_EXPERIMENTAL},
+        {"no-limiter", no_argument, NULL, OPT_NOLIMITER},
         {"spectrogram", required_argument, NULL, OPT_SPECTRO},
         {"linear", no_argument, NULL, OPT_LINEAR},
         {"block", required_argument, NULL, OPT_BLOCK},
@@ -265,6 +273,9 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             break;
         case OPT_EXPERIMENTAL:
             o->experimental_vocoder = 1;
+            break;
+        case OPT_NOLIMITER:
+            o->params.limiter = 0;
             break;
         case OPT_SPECTRO:
             o->spectrogram = optarg;
@@ -424,6 +435,7 @@ typedef struct {
     menhance *engine;
     spectrogram *before, *after;
     float *ibuf, *obuf, *plane_in[2], *plane_out[2], *mono;
+    float *ahead[2]; /* the file's first PRIME_SECONDS, planar */
     long long frames, overs;
     struct timespec t0;
 } job;
@@ -442,6 +454,7 @@ static void job_release(job *j) {
     for (int c = 0; c < 2; c++) {
         free(j->plane_in[c]);
         free(j->plane_out[c]);
+        free(j->ahead[c]);
     }
 }
 
@@ -596,6 +609,40 @@ static int job_commit(const cli_options *o, job *j, const char *how) {
     return EXIT_OK;
 }
 
+/* Reads up to `limit` frames ahead into j->ahead (planar, grown as needed).  Returns the
+ * number read, or -1 (read error or memory, reported). */
+static long long read_ahead(job *j, long long limit, int block) {
+    const int ch = j->ii.channels;
+    long long n = 0, cap = 0;
+    for (;;) {
+        if (n + block > cap && cap < limit) {
+            long long want = cap ? 2 * cap : 16LL * block;
+            if (want > limit) want = limit;
+            for (int c = 0; c < ch; c++) {
+                float *t = realloc(j->ahead[c], sizeof *t * (size_t)want);
+                if (!t) {
+                    fprintf(stderr, "menhance: error: out of memory\n");
+                    return -1;
+                }
+                j->ahead[c] = t;
+            }
+            cap = want;
+        }
+        long take = (long)(cap - n < block ? cap - n : block);
+        long got = take > 0 ? audio_in_read(j->in, j->ibuf, take) : 0;
+        if (got < 0) {
+            fprintf(stderr, "menhance: error: %s: read failed (%s)\n", j->in_path,
+                    audio_in_error(j->in));
+            return -1;
+        }
+        if (got == 0) return n;
+        for (int c = 0; c < ch; c++)
+            for (long i = 0; i < got; i++)
+                j->ahead[c][n + i] = j->ibuf[i * ch + c];
+        n += got;
+    }
+}
+
 /* Streams one file through a fresh engine.  Hands rs->model to it (then clears it: the
  * engine owns and frees it).  Returns an exit code. */
 static int run_live(const cli_options *o, run_state *rs, job *j) {
@@ -622,6 +669,7 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
      * the file's first milliseconds (no worker thread: reset is safe here). */
     menhance_reset(j->engine);
     const long long latency = menhance_latency(j->engine);
+    const int integer_out = format_is_integer(j->oi.format);
 
     j->ibuf = malloc((size_t)block * ch * sizeof *j->ibuf);
     j->obuf = malloc((size_t)block * ch * sizeof *j->obuf);
@@ -637,19 +685,35 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
         j->after = spectrogram_create(j->ii.rate, j->ii.frames, SPECTROGRAM_WIDTH);
         if (!j->before || !j->after) goto oom;
     }
-    const int integer_out = format_is_integer(j->oi.format);
+    /* A file tool can look ahead: the first PRIME_SECONDS teach the classical noise trackers
+     * the file's noise floor before the first sample is processed, so its start is treated
+     * like the rest (a live host's trackers must learn, for about 1.5 s, instead). */
+    const long long ahead = read_ahead(j, (long long)PRIME_SECONDS * j->ii.rate, block);
+    if (ahead < 0) return EXIT_FILE;
+    if (ahead > 0 && menhance_prime(j->engine, (const float *const *)j->ahead, ahead) != 0)
+        goto oom;
     progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
                      .last = -1,
                      .name = cli_path_base(j->in_path)};
     long long read_total = 0, written = 0, to_skip = latency, tail = latency;
     int in_tail = 0;
     for (;;) {
-        long n = in_tail ? 0 : audio_in_read(j->in, j->ibuf, block);
-        if (n < 0) {
-            progress_clear(&prog);
-            fprintf(stderr, "menhance: error: %s: read failed (%s)\n", j->in_path,
-                    audio_in_error(j->in));
-            return EXIT_FILE;
+        long n = 0;
+        if (read_total < ahead) {
+            n = ahead - read_total < block ? (long)(ahead - read_total) : block;
+            for (int c = 0; c < ch; c++)
+                memcpy(j->plane_in[c], j->ahead[c] + read_total, sizeof(float) * (size_t)n);
+        } else if (!in_tail) {
+            n = audio_in_read(j->in, j->ibuf, block);
+            if (n < 0) {
+                progress_clear(&prog);
+                fprintf(stderr, "menhance: error: %s: read failed (%s)\n", j->in_path,
+                        audio_in_error(j->in));
+                return EXIT_FILE;
+            }
+            for (int c = 0; c < ch; c++)
+                for (long i = 0; i < n; i++)
+                    j->plane_in[c][i] = j->ibuf[i * ch + c];
         }
         if (n == 0) {
             in_tail = 1;
@@ -657,13 +721,11 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
             if (tail == 0) break;
             n = tail < block ? (long)tail : block;
             tail -= n;
-            memset(j->ibuf, 0, (size_t)n * ch * sizeof *j->ibuf);
+            for (int c = 0; c < ch; c++)
+                memset(j->plane_in[c], 0, sizeof(float) * (size_t)n);
         } else {
             read_total += n;
         }
-        for (int c = 0; c < ch; c++)
-            for (long i = 0; i < n; i++)
-                j->plane_in[c][i] = j->ibuf[i * ch + c];
         menhance_process(j->engine, (const float *const *)j->plane_in, j->plane_out, (int)n);
 
         int skip = (int)(to_skip < n ? to_skip : n);
@@ -771,6 +833,20 @@ static int run_offline(const cli_options *o, run_state *rs, job *j) {
         return EXIT_ENGINE;
     }
     progress_clear(&prog);
+    if (o->params.limiter) {
+        /* The whole file is known: one gain keeps its peak under the ceiling, no limiting. */
+        float peak = 0.0f;
+        for (long long i = 0; i < frames * ch; i++)
+            peak = fmaxf(peak, fabsf(j->obuf[i]));
+        if (peak > OFFLINE_CEILING) {
+            const float g = OFFLINE_CEILING / peak;
+            for (long long i = 0; i < frames * ch; i++)
+                j->obuf[i] *= g;
+            if (!o->quiet)
+                fprintf(stderr, "menhance: %s: lowered by %.1f dB to a -1 dBFS peak\n", j->out_path,
+                        -20.0 * log10(g));
+        }
+    }
     if (format_is_integer(j->oi.format))
         for (long long i = 0; i < frames * ch; i++)
             j->overs += fabsf(j->obuf[i]) > 1.0f;
