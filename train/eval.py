@@ -13,7 +13,7 @@ runs the C command line (build/menhance) on them, and scores
   sisdr       scale-invariant SDR (dB) at 16 kHz, only where the output keeps the input's phase
   mrstft_fb   full-band MR-STFT at 48 kHz (FFT 1536/3072/6144), CLI outputs only
 
-Methods: input (untouched), classical (CLI), mel2mel_phase (CLI, cleaned magnitudes on the input phase),
+Methods: input (untouched), classical (CLI), mel2mel_phase (CLI defaults, cleaned magnitudes on the input phase; mel2mel_phase_30db: Max attenuation 30 dB),
 mel2mel_gl (the network in PyTorch + Griffin-Lim in Python, 16 kHz), mel2mel_net (the network's output mel
 itself, logmel_l1 only: training progress without the C path), mel2mel_diffwave (CLI --mode vocoder with models/menhance.safetensors, when its
 model loads). "vocoder": resynthesis of the clean mels (griffinlim; input_phase = clean mel magnitudes on the
@@ -341,8 +341,11 @@ def main():
         if have_cli:
             for method, args in (("classical", ["-m", "classical", "--no-model"]),
                                  ("mel2mel_phase", ["-m", "mel2mel"] + cli_model_args),
+                                 # the same with the model's full cut range (Max attenuation bounds it;
+                                 # the default 6 dB is the gentle classical setting)
+                                 ("mel2mel_phase_30db", ["-m", "mel2mel", "--max-atten", "30"] + cli_model_args),
                                  ("mel2mel_diffwave", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
-                if method == "mel2mel_phase" and not cli_model_args:
+                if method.startswith("mel2mel_phase") and not cli_model_args:
                     continue
                 if method == "mel2mel_diffwave" and not a.vocoder_model:
                     continue  # the CLI's vocoder mode needs a model file that carries a vocoder

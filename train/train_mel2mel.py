@@ -11,7 +11,8 @@ Two processes, so degradation never starves the training thread:
                              random level per example (-40..0 dB; exact on floored log2-mels for cuts, see
                              ShardSet.batch). Loss (diet_loss): L1 on log2-mel against the clean target shifted by
                              the look-ahead, plus the same error again where the output is below the target
-                             (over-suppression costs double), plus the gains' magnitude on clean examples (identity).
+                             (over-suppression costs double), plus the gains' magnitude on clean examples (identity)
+                             and, weighted by --gain-penalty, on every example (a prior toward doing nothing).
                              Adam; constant LR after warm-up until the last 20 % of the planned steps, then cosine;
                              a Polyak average (EMA) of the weights is what gets monitored and exported.
                              The checkpoint (weights, optimiser state, step count, hours) is written to
@@ -200,8 +201,11 @@ def build_net(hp):
     return mel2mel_from_hparams(hp)
 
 
-def diet_loss(net, x, y, is_clean, w_over=1.0, w_id=1.0):
-    """(total, l1) for a batch: x, y (B, T, F) log2-mels; is_clean (B,) bool tensor."""
+def diet_loss(net, x, y, is_clean, w_over=1.0, w_id=1.0, w_gain=0.0):
+    """(total, l1) for a batch: x, y (B, T, F) log2-mels; is_clean (B,) bool tensor.
+    total = L1 + w_over * (output below target) + w_id * |gain| on clean examples + w_gain * |gain| on all:
+    the last is a prior toward leaving the recording alone (a correction must be expected to help by more
+    than w_gain per unit of gain before the model makes it)."""
     import torch
     L = net.lookahead
     out = net(x)
@@ -209,9 +213,11 @@ def diet_loss(net, x, y, is_clean, w_over=1.0, w_id=1.0):
     l1 = e.abs().mean()
     over = torch.relu(-e).mean()
     total = l1 + w_over * over
+    g = (out[:, L:] - x[:, :-L]) if L else (out - x)
     if bool(is_clean.any()):
-        g = (out[:, L:] - x[:, :-L]) if L else (out - x)
         total = total + w_id * g[is_clean].abs().mean() * is_clean.float().mean()
+    if w_gain > 0:
+        total = total + w_gain * g.abs().mean()
     return total, l1
 
 
@@ -322,7 +328,7 @@ def cmd_train(a):
         d, c, cond = shards.batch(rng, a.batch, a.frames)
         x, y = torch.from_numpy(d), torch.from_numpy(c)
         is_clean = torch.from_numpy(cond == 0)
-        loss, l1 = diet_loss(net, x, y, is_clean)
+        loss, l1 = diet_loss(net, x, y, is_clean, w_gain=a.gain_penalty)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -390,6 +396,8 @@ def main():
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--ckpt-minutes", type=float, default=10.0)
     t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
+    t.add_argument("--gain-penalty", type=float, default=0.1,
+                   help="weight of |gain| on every example (diet_loss w_gain); 0 before step 14.4k of the first run")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_gain.pt"))
