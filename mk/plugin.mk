@@ -99,8 +99,9 @@ check-ttl: plugin-bundle lv2-alt-bundle
 	@echo "check-ttl: $(words $(LV2_CHECK_TTL)) files OK (serdi, lv2_validate)"
 
 # Models go where menhance_default_model_path() looks: $(DATADIR)/models.  The shared object
-# is the one built without the checkout's model path (INSTALL_BUILDDIR, root Makefile).
-install-plugin: plugin-bundle $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so
+# is the one built without the checkout's model path (INSTALL_BUILDDIR, root Makefile); the
+# build tree's own is not a prerequisite, so an install with another PREFIX leaves it alone.
+install-plugin: $(LV2_TTL) $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so
 	install -d $(DESTDIR)$(LV2DIR)/menhance.lv2
 	install -m 644 $(LV2_TTL) $(DESTDIR)$(LV2DIR)/menhance.lv2/
 	install -m 755 $(INSTALL_BUILDDIR)/menhance.lv2/menhance.so $(DESTDIR)$(LV2DIR)/menhance.lv2/
