@@ -418,8 +418,13 @@ static void band_ratios(const float *x, const float *y, int n, float *ratio_db) 
 static void test_model_bounds(void) {
     const int rate = 16000, n = rate * 6;
     char buf[2048];
-    const char *paths[2];
+    const char *paths[3];
     int np = model_paths(paths, buf, sizeof buf);
+    /* A model that asks for a ~30 dB cut in every band (train/golden.py): the control must be
+     * what holds it (the shipped model cuts little on this signal: it leaves what it cannot
+     * tell from music alone). */
+    const int cut_model = np;
+    paths[np++] = "tests/golden/engine_cut.safetensors";
     float *x = malloc(sizeof(float) * n);
     for (int i = 0; i < n; i++) /* hiss, a tone, 20 Hz rumble */
         x[i] = (float)(0.02 * sig_gauss() + 0.1 * sin(2 * M_PI * 440 * i / (double)rate) +
@@ -445,10 +450,11 @@ static void test_model_bounds(void) {
             CHECK(r20 < 0.1, "%s: 20 Hz rumble lifted %+.2f dB", paths[m], r20);
             free(y);
         }
-        /* The shipped model wants more than 4 dB somewhere: the control is what stopped it. */
-        if (m > 0)
-            CHECK(deepest[1] < deepest[0] - 2.0f, "%s: 40 dB allowed no deeper cut (%.1f vs %.1f)",
-                  paths[m], deepest[1], deepest[0]);
+        /* The cutting model wants far more than 4 dB: the control is what stopped it. */
+        if (m == cut_model)
+            CHECK(deepest[1] < deepest[0] - 10.0f,
+                  "%s: 40 dB allowed no deeper cut (%.1f vs %.1f)", paths[m], deepest[1],
+                  deepest[0]);
     }
     free(x);
 }

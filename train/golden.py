@@ -5,6 +5,7 @@
     tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
     tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
+    tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
@@ -139,6 +140,15 @@ def main():
                      lift_db=6.0, cut_db=20.0, ema_alpha=0.1, floor_rise=0.05)
     randomize(gb, 5)
     write_golden(gb, os.path.join(gdir, "nn_m2m_gain_b.safetensors"), 41, 105)
+    # A gain model that asks for a ~30 dB cut in every band whatever it hears (zero weights, output
+    # bias -30): the engine tests check that Max attenuation bounds it (tests/test_engine_model.c).
+    cut = Mel2MelGain(channels=4, dilations=(1,), lookahead=2)
+    with torch.no_grad():
+        for prm in cut.parameters():
+            prm.zero_()
+        cut.conv_out.bias.fill_(-30.0)
+    export_mel2mel(cut, os.path.join(gdir, "engine_cut.safetensors"),
+                   extra_meta={"golden": "train/golden.py: cuts every band by ~30 dB"})
     fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
 
 
