@@ -10,7 +10,7 @@
 #include "engine/menhance.h"
 
 static unsigned long long sig_rng_ = 0x9E3779B97F4A7C15ull;
-static double sig_gauss(void) {
+static inline double sig_gauss(void) {
     double u[2];
     for (int i = 0; i < 2; i++) {
         sig_rng_ ^= sig_rng_ << 13, sig_rng_ ^= sig_rng_ >> 7, sig_rng_ ^= sig_rng_ << 17;
@@ -35,7 +35,7 @@ static const char *const sig_names[] = {"440 Hz sine", "100 Hz sine",   "sawtoot
 #define SIG_SNARE_FIRST 0.25
 #define SIG_SNARE_PERIOD 0.5
 
-static float *sig_make(sig_kind k, int rate, int n) {
+static inline float *sig_make(sig_kind k, int rate, int n) {
     float *x = malloc(sizeof(float) * n);
     static const double organ[] = {130.81, 164.81, 196.0, 261.63};
     for (int i = 0; i < n; i++) {
@@ -72,19 +72,19 @@ static float *sig_make(sig_kind k, int rate, int n) {
     return x;
 }
 
-static double sig_energy(const float *x, int a, int b) {
+static inline double sig_energy(const float *x, int a, int b) {
     double s = 0;
     for (int i = a; i < b; i++)
         s += (double)x[i] * x[i];
     return s;
 }
 
-static double sig_level_db(const float *x, int a, int b) {
+static inline double sig_level_db(const float *x, int a, int b) {
     return 10 * log10(sig_energy(x, a, b) / (b - a) + 1e-30);
 }
 
 /* Power of x at frequency f over [a, b) (single-bin DFT). */
-static double sig_tone_power(const float *x, int a, int b, double f, int rate) {
+static inline double sig_tone_power(const float *x, int a, int b, double f, int rate) {
     double c = 0, s = 0;
     for (int i = a; i < b; i++) {
         c += x[i] * cos(2 * M_PI * f * i / rate);
@@ -94,7 +94,7 @@ static double sig_tone_power(const float *x, int a, int b, double f, int rate) {
 }
 
 /* True peak by 8x windowed-sinc interpolation over +-32 samples (finer than any 4x meter). */
-static double sig_true_peak(const float *x, int n) {
+static inline double sig_true_peak(const float *x, int n) {
     static double c[8][64];
     if (c[1][0] == 0.0)
         for (int p = 1; p < 8; p++)
@@ -119,8 +119,8 @@ static double sig_true_peak(const float *x, int n) {
 /* Runs mono x (n samples at `rate`) through a fresh synchronous engine (model may be NULL;
  * the engine takes it) in blocks of `block`, after menhance_prime over x when prime is set.
  * Returns n output samples aligned with the input (latency removed), or NULL. */
-static float *sig_run(int rate, const menhance_params *p, menhance_model *model, const float *x,
-                      int n, int block, int prime) {
+static inline float *sig_run(int rate, const menhance_params *p, menhance_model *model,
+                             const float *x, int n, int block, int prime) {
     menhance_config cfg = {rate, 1, block, block, 0};
     char err[256];
     menhance *e = menhance_create(&cfg, model, err, sizeof err);
@@ -151,8 +151,8 @@ static float *sig_run(int rate, const menhance_params *p, menhance_model *model,
 /* Pre-echo of SIG_SNARE output y against input x: dB by which the output/input energy ratio
  * in the 30 ms before each attack exceeds that ratio in the hiss 100-200 ms before it, and
  * (in *vs_input) the pre-attack output energy over the input's.  Attacks from first_s on. */
-static double sig_pre_echo(const float *x, const float *y, int n, int rate, double first_s,
-                           double *vs_input) {
+static inline double sig_pre_echo(const float *x, const float *y, int n, int rate, double first_s,
+                                  double *vs_input) {
     double pi = 0, po = 0, bi = 0, bo = 0;
     for (double ta = first_s; ta < (double)n / rate - 0.3; ta += SIG_SNARE_PERIOD) {
         int a = (int)(ta * rate + 0.5);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tests/check.h"
+#include "tests/signals.h"
 
 static unsigned rng = 777u;
 static float frand(void) { /* [-1, 1) */
@@ -16,29 +17,6 @@ static float frand(void) { /* [-1, 1) */
     return (float)((rng >> 8) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
 }
 
-/* True peak by 8x windowed-sinc interpolation over +-32 samples: an independent, finer
- * estimate than the limiter's 4x over 12 taps. */
-static double true_peak(const float *x, int n) {
-    static double c[8][64];
-    if (c[1][0] == 0.0)
-        for (int p = 1; p < 8; p++)
-            for (int t = 0; t < 64; t++) {
-                double u = (t - 31) - p / 8.0, w = 0.5 + 0.5 * cos(M_PI * u / 33.0);
-                c[p][t] = sin(M_PI * u) / (M_PI * u) * w;
-            }
-    double pk = 0;
-    for (int i = 0; i < n; i++) {
-        pk = fmax(pk, fabs(x[i]));
-        if (i < 31 || i + 32 >= n) continue;
-        for (int p = 1; p < 8; p++) {
-            double s = 0;
-            for (int t = 0; t < 64; t++)
-                s += x[i - 31 + t] * c[p][t];
-            pk = fmax(pk, fabs(s));
-        }
-    }
-    return pk;
-}
 
 static void run(limiter *l, float *const *x, int n, int block) {
     for (int pos = 0; pos < n; pos += block) {
@@ -84,7 +62,7 @@ static void test_ceiling(int rate) {
         }
         float *x[2] = {a, b};
         run(l, x, n, 333);
-        double tp = fmax(true_peak(a, n), true_peak(b, n));
+        double tp = fmax(sig_true_peak(a, n), sig_true_peak(b, n));
         float sp = 0;
         for (int i = 0; i < n; i++)
             sp = fmaxf(sp, fmaxf(fabsf(a[i]), fabsf(b[i])));
