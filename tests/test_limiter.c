@@ -17,7 +17,6 @@ static float frand(void) { /* [-1, 1) */
     return (float)((rng >> 8) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
 }
 
-
 static void run(limiter *l, float *const *x, int n, int block) {
     for (int pos = 0; pos < n; pos += block) {
         int b = n - pos < block ? n - pos : block;
