@@ -8,12 +8,16 @@ TRAIN_DEPS := python3-scipy python3-torch python3-soundfile python3-mido ffmpeg 
               fluid-soundfont-gm musescore-general-soundfont
 EVAL_ARGS ?=
 
-.PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps
+.PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps test-train
 
 TEST_PROGS += train/test_degrade.py
 
 eval-deps:
 	@MENHANCE_EXTRA_DEPS="$(TRAIN_DEPS)" sh scripts/deps.sh
+
+# The training loss's self-test (needs torch, hence not part of make test).
+test-train: eval-deps
+	$(PY_TRAIN) train/test_train.py
 
 # Everything in shared/data/*.tsv (~7 GB of .debs, ~35 h of audio; resumable).
 fetch-data: eval-deps
