@@ -105,6 +105,74 @@ int menhance_default_model_path(char *buf, size_t len);
 menhance_model *menhance_swap_model(menhance *e, menhance_model *m);
 menhance_model *menhance_collect_model(menhance *e);
 
+/* Offline reference path (the CLI's `--offline`): best quality, not real time,
+ * the way the reference system ran (DESIGN.md section 1).
+ *
+ *   host audio -> mono 16 kHz (channel average, speexdsp quality 10, delay removed exactly)
+ *   -> centre-framed log2-mel (stft_power_offline + mel_log, the training front end)
+ *   -> Mel2Mel over the whole clip (streaming models exactly; the "resnet" in windows of 512
+ *      frames with 32-frame crossfades, since its InstanceNorm statistics and activations
+ *      grow with the clip)
+ *   -> DiffWave (full 50-step training schedule by default, its fast schedule, or N steps
+ *      respaced from the training schedule) or Griffin-Lim
+ *   -> back to the host rate, the input's length and channel count (mono result in every
+ *      channel), aligned sample for sample with the input; where a channel of the input is
+ *      digital silence (away from its sound by more than the analysis can smear), so is the
+ *      output.
+ *
+ * The whole clip is held in memory (about 12 bytes per host sample and channel plus
+ * about 14 kB per 16 ms mel frame for Griffin-Lim). */
+typedef struct menhance_offline menhance_offline;
+
+#define MENHANCE_OFFLINE_DEFAULT_GL_ITERS 32
+
+typedef struct {
+    /* Mel2Mel file; NULL: menhance_default_model_path(); "none": no Mel2Mel (resynthesis). */
+    const char *mel2mel_path;
+    /* DiffWave file; NULL: the Mel2Mel file (or the default model with "none") when it holds
+     * "diffwave" metadata, else Griffin-Lim with a warning. */
+    const char *vocoder_path;
+    /* 0: a DiffWave that has not passed its quality gate (menhance_vocoder_gate_passed) is replaced
+     * by Griffin-Lim with a warning; 1: it runs anyway. */
+    int experimental_vocoder;
+    /* 1: every fallback to Griffin-Lim (no DiffWave, or one short of the gate) is an error. */
+    int strict;
+    int steps;               /* DiffWave steps; 0: the full training schedule */
+    int griffin_lim;         /* > 0: Griffin-Lim with this many iterations instead of DiffWave */
+    int window;              /* resnet Mel2Mel window in frames (0: 512) */
+    int overlap;             /* its crossfade in frames (0: 32) */
+    unsigned long long seed; /* vocoder noise / initial phase (0: 1) */
+    /* 0: the whole output is lowered to a -1 dBFS peak when it would exceed it (the live
+     * limiter's -1 dBTP ceiling as a sample peak, one gain for the clip); 1: peaks pass. */
+    int keep_peaks;
+} menhance_offline_config;
+
+/* Told the fraction of the work done, 0..1. */
+typedef void (*menhance_progress_fn)(void *user, double fraction);
+
+/* Loads the networks.  NULL with a message in err for unusable files; warn (may be NULL)
+ * receives a warning, e.g. the fallback to Griffin-Lim, or "" when there is none. */
+menhance_offline *menhance_offline_create(const menhance_offline_config *cfg, char *err,
+                                          size_t errlen, char *warn, size_t warnlen);
+void menhance_offline_destroy(menhance_offline *o);
+/* One line: which networks and settings run. */
+const char *menhance_offline_describe(const menhance_offline *o);
+
+/* in: frames x channels interleaved at `rate`; out: the same layout and length (may not
+ * alias in).  channels 1..8, rate 8000..192000, frames >= 1.  Returns 0, or -1 with a message. */
+int menhance_offline_process(menhance_offline *o, const float *in, long frames, int channels,
+                             int rate, float *out, menhance_progress_fn fn, void *user, char *err,
+                             size_t errlen);
+
+/* The gain (dB, <= 0) the last menhance_offline_process applied to keep the peak under the
+ * ceiling; 0 when none was needed, keep_peaks was set, or the call failed. */
+double menhance_offline_ceiling_gain_db(const menhance_offline *o);
+
+/* Whether the model file at path carries a DiffWave vocoder that passed its quality gate
+ * (metadata "vocoder_gate": {"passed": true, ...}, written by the training side when `make eval`
+ * finds it no worse than Mel2Mel on the input's phase; issue 9).  1 passed, 0 not or unreadable. */
+int menhance_vocoder_gate_passed(const char *path);
+
 /* Counters for tests and meters. */
 typedef struct {
     unsigned long long chunks_processed; /* worker chunks that arrived in time */

@@ -43,7 +43,10 @@ plugin-bundle: $(LV2_SO) $(LV2_TTL)
 # instantiate/free cycle); FFTW has no cleanup a plugin may call while other plugins in the
 # host may share the library.  The library stays loaded instead: reloading costs nothing and
 # memory stays flat (tests/host/reload_host.c).
-LV2_LDFLAGS := -shared -Wl,--version-script=plugin/menhance.map -Wl,--no-undefined -Wl,-z,nodelete
+# make sanitize empties LV2_NO_UNDEFINED for clang, whose sanitizer runtimes live in the host
+# executable only and are left undefined in a shared object until the host loads it.
+LV2_NO_UNDEFINED ?= -Wl,--no-undefined
+LV2_LDFLAGS := -shared -Wl,--version-script=plugin/menhance.map $(LV2_NO_UNDEFINED) -Wl,-z,nodelete
 $(LV2_SO): plugin/menhance_lv2.c plugin/menhance.map engine/menhance.h $(LIB) mk/plugin.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPCFLAGS) -fvisibility=hidden -DMENHANCE_LV2_DEFAULT_MODE=$(LV2_DEFAULT_MODE) \

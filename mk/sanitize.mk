@@ -25,7 +25,9 @@ sanitize: deps
 	@set -e; for cc in $(SAN_CCS); do \
 	  command -v $$cc > /dev/null || { echo "sanitize: $$cc not installed (scripts/deps.sh)"; exit 1; }; \
 	  echo "sanitize: $$cc, ASan+UBSan"; \
-	  $(MAKE) --no-print-directory CC=$$cc OPT="$(SAN_ASAN)" BUILDDIR=build/san-$$cc-asan sanitize-asan-run; \
+	  undef=-Wl,--no-undefined; case $$cc in clang*) undef=;; esac; \
+	  $(MAKE) --no-print-directory CC=$$cc OPT="$(SAN_ASAN)" LV2_NO_UNDEFINED="$$undef" \
+	      BUILDDIR=build/san-$$cc-asan sanitize-asan-run; \
 	  echo "sanitize: $$cc, TSan"; \
 	  extra=; case $$cc in gcc*) extra=-Wno-tsan;; esac; \
 	  $(MAKE) --no-print-directory CC=$$cc OPT="$(SAN_TSAN) $$extra" BUILDDIR=build/san-$$cc-tsan sanitize-tsan-run; \

@@ -4,8 +4,7 @@ FFMPEG_PKGS := libavformat libavcodec libswresample libavutil
 TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f $(FFMPEG_PKGS) 2>/dev/null)
 CFLAGS_tools_ffmpeg_in := $(shell pkg-config --cflags $(FFMPEG_PKGS) 2>/dev/null)
 MENHANCE_CLI_SRC := tools/menhance_cli.c tools/audio_file.c tools/audio_in.c tools/ffmpeg_in.c \
-    tools/tempfile.c tools/cli_path.c tools/vocoder_gate.c tools/spectrogram.c tools/pixfont.c \
-    tools/offline.c tools/griffinlim.c
+    tools/tempfile.c tools/cli_path.c tools/spectrogram.c tools/pixfont.c
 MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
 MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
 
@@ -70,6 +69,7 @@ install-cli: $(INSTALL_BUILDDIR)/menhance
 uninstall-cli:
 	rm -f $(DESTDIR)$(BINDIR)/menhance
 
-# tests/test_cli_offline.c compiles the offline path in (tools/offline.c, tools/griffinlim.c).
-$(BUILDDIR)/tests/test_cli_offline: tools/offline.c tools/offline.h tools/griffinlim.c \
-    tools/griffinlim.h tools/vocoder_gate.c tools/vocoder_gate.h
+# tests/test_cli_offline.c compiles the offline path in (engine/offline.c, dsp/griffinlim.c) to
+# reach its internals.
+$(BUILDDIR)/tests/test_cli_offline: engine/offline.c engine/offline.h dsp/griffinlim.c \
+    dsp/griffinlim.h engine/vocoder_gate.c engine/vocoder_gate.h

@@ -1,4 +1,4 @@
-/* Unit tests for the CLI's offline reference path (tools/offline.c, tools/griffinlim.c):
+/* Unit tests for the CLI's offline reference path (engine/offline.c, dsp/griffinlim.c):
  * sample-exact alignment of the resampling stages (the only place with a delay to remove),
  * the mel -> linear-power least-squares fit, Griffin-Lim of a sine's mel giving the same sine,
  * an impulse resynthesised by Griffin-Lim landing where it was, and the whole path on a
@@ -6,9 +6,9 @@
  * so they are compiled in here. */
 #include "tests/check.h"
 
-#include "tools/griffinlim.c"
-#include "tools/offline.c"
-#include "tools/vocoder_gate.c"
+#include "dsp/griffinlim.c"
+#include "engine/offline.c"
+#include "engine/vocoder_gate.c"
 
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static double peak_freq(const float *x, long n, int stride, double rate, double 
     return bf;
 }
 
-/* The front end of offline_process: centre-framed log2-mel of x[0..n). */
+/* The front end of menhance_offline_process: centre-framed log2-mel of x[0..n). */
 static float *front_end(const float *x, int n, int *T) {
     stft *st = stft_create(NFFT, HOP);
     mel *mb = mel_create(SR, NFFT, N_MELS, 0.0f, 8000.0f);
@@ -240,13 +240,13 @@ static void test_respacing(void) {
 /* The resnet runs in windows: frames only one window covers are that window's output exactly,
  * and crossfaded frames lie between the two windows' outputs. */
 static void test_resnet_windows(void) {
-    offline_config cfg = {.mel2mel_path =
-                              MENHANCE_SRCDIR "/tests/golden/nn_m2m_resnet_small.safetensors",
-                          .griffin_lim = 1,
-                          .window = 128,
-                          .overlap = 32};
+    menhance_offline_config cfg = {.mel2mel_path = MENHANCE_SRCDIR
+                                   "/tests/golden/nn_m2m_resnet_small.safetensors",
+                                   .griffin_lim = 1,
+                                   .window = 128,
+                                   .overlap = 32};
     char err[256];
-    offline *o = offline_create(&cfg, err, sizeof err, NULL, 0);
+    menhance_offline *o = menhance_offline_create(&cfg, err, sizeof err, NULL, 0);
     CHECK(o != NULL, "resnet model loads (%s)", o ? "" : err);
     if (!o) return;
     enum { T = 300, W = 128 };
@@ -273,7 +273,7 @@ static void test_resnet_windows(void) {
     CHECK(exact, "frames of the first window only: that window's output");
     CHECK(between && moved > 0, "overlap frames crossfade the two windows (%d differ)", moved);
     nn_m2m_offline_destroy(r);
-    offline_destroy(o);
+    menhance_offline_destroy(o);
     free(in);
     free(out);
     free(y0);
@@ -287,14 +287,15 @@ static void test_whole_path(void) {
     for (long i = 0; i < frames; i++)
         for (int c = 0; c < ch; c++)
             in[i * ch + c] = (float)(0.3 * sin(2.0 * M_PI * 1000.0 * i / rate) * (c ? 0.5 : 1.0));
-    offline_config cfg = {.mel2mel_path = "none", .griffin_lim = 16};
+    menhance_offline_config cfg = {.mel2mel_path = "none", .griffin_lim = 16};
     char err[256], warn[256];
-    offline *o = offline_create(&cfg, err, sizeof err, warn, sizeof warn);
-    CHECK(o != NULL, "offline_create without Mel2Mel (%s)", o ? "" : err);
+    menhance_offline *o = menhance_offline_create(&cfg, err, sizeof err, warn, sizeof warn);
+    CHECK(o != NULL, "menhance_offline_create without Mel2Mel (%s)", o ? "" : err);
     if (!o) return;
-    CHECK(strstr(offline_describe(o), "Griffin-Lim") != NULL, "described: %s", offline_describe(o));
-    CHECK(offline_process(o, in, frames, ch, rate, out, NULL, NULL, err, sizeof err) == 0,
-          "offline_process (%s)", err);
+    CHECK(strstr(menhance_offline_describe(o), "Griffin-Lim") != NULL, "described: %s",
+          menhance_offline_describe(o));
+    CHECK(menhance_offline_process(o, in, frames, ch, rate, out, NULL, NULL, err, sizeof err) == 0,
+          "menhance_offline_process (%s)", err);
     double f = peak_freq(out + rate / 4 * ch, rate / 2, ch, rate, 100.0, 7900.0);
     int finite = 1, same = 1;
     for (long i = 0; i < frames * ch; i++)
@@ -304,26 +305,53 @@ static void test_whole_path(void) {
     CHECK(finite, "output finite");
     CHECK(same, "mono result in both channels");
     CHECK(fabs(f - 1000.0) <= 30.0, "1 kHz at 44.1 kHz stereo comes back at %.0f Hz", f);
-    offline_destroy(o);
+    CHECK(menhance_offline_ceiling_gain_db(o) == 0.0, "0.3 peak in: not lowered (%.2f dB)",
+          menhance_offline_ceiling_gain_db(o));
+    menhance_offline_destroy(o);
+
+    /* A full-scale tone comes out under the live limiter's ceiling (one gain for the clip),
+     * unless the caller keeps the peaks. */
+    for (long i = 0; i < frames * ch; i++)
+        in[i] *= 1.0f / 0.3f;
+    for (int keep = 0; keep <= 1; keep++) {
+        cfg.keep_peaks = keep;
+        o = menhance_offline_create(&cfg, err, sizeof err, NULL, 0);
+        CHECK(o && menhance_offline_process(o, in, frames, ch, rate, out, NULL, NULL, err,
+                                            sizeof err) == 0,
+              "loud tone (%s)", err);
+        float peak = 0.0f;
+        for (long i = 0; i < frames * ch; i++)
+            peak = fmaxf(peak, fabsf(out[i]));
+        double g = menhance_offline_ceiling_gain_db(o);
+        if (keep)
+            CHECK(g == 0.0 && peak > 0.9f, "keep_peaks: gain %.2f dB, peak %.3f", g, peak);
+        else
+            CHECK(g < 0.0 && peak <= 0.8913f && peak > 0.88f,
+                  "ceiling: gain %.2f dB, peak %.4f (want -1 dBFS)", g, peak);
+        menhance_offline_destroy(o);
+    }
+    cfg.keep_peaks = 0;
 
     /* The whole chain keeps the timing: a click's energy stays centred (Griffin-Lim's
      * tolerance, 24 samples at 16 kHz = 66 at 44.1 kHz). */
     cfg.griffin_lim = 64;
-    o = offline_create(&cfg, err, sizeof err, NULL, 0);
+    o = menhance_offline_create(&cfg, err, sizeof err, NULL, 0);
     const long at = 30011;
     memset(in, 0, sizeof *in * frames * ch);
     in[at * ch] = in[at * ch + 1] = 0.8f;
-    CHECK(o && offline_process(o, in, frames, ch, rate, out, NULL, NULL, err, sizeof err) == 0,
-          "offline_process of a click");
+    CHECK(o && menhance_offline_process(o, in, frames, ch, rate, out, NULL, NULL, err,
+                                        sizeof err) == 0,
+          "menhance_offline_process of a click");
     double e = 0.0, c = 0.0;
     for (long i = 0; i < frames; i++)
         e += (double)out[i * ch] * out[i * ch], c += (double)i * out[i * ch] * out[i * ch];
     CHECK(e > 0.0 && fabs(c / e - at) <= 66.0, "click at 44.1 kHz: energy centroid %.1f (want %ld)",
           c / e, at);
-    offline_destroy(o);
+    menhance_offline_destroy(o);
 
-    cfg = (offline_config){.mel2mel_path = "/nonexistent/model.safetensors"};
-    CHECK(offline_create(&cfg, err, sizeof err, NULL, 0) == NULL && strstr(err, "cannot read"),
+    cfg = (menhance_offline_config){.mel2mel_path = "/nonexistent/model.safetensors"};
+    CHECK(menhance_offline_create(&cfg, err, sizeof err, NULL, 0) == NULL &&
+              strstr(err, "cannot read"),
           "missing Mel2Mel file refused: %s", err);
     free(in);
     free(out);
@@ -394,24 +422,24 @@ static void test_vocoder_gate(void) {
         st_close(f);
     }
     CHECK(!vocoder_gate_passed(NULL), "no file: not passed");
-    CHECK(!vocoder_gate_passed_path(MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors"),
+    CHECK(!menhance_vocoder_gate_passed(MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors"),
           "the test vocoder has not passed the gate");
-    /* offline_create falls back to Griffin-Lim for it, with a warning, unless asked. */
-    offline_config cfg = {.mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors",
-                          .steps = 6};
+    /* menhance_offline_create falls back to Griffin-Lim for it, with a warning, unless asked. */
+    menhance_offline_config cfg = {
+        .mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors", .steps = 6};
     char err[512], warn[512];
-    offline *o = offline_create(&cfg, err, sizeof err, warn, sizeof warn);
-    CHECK(o && strstr(offline_describe(o), "Griffin-Lim") && strstr(warn, "quality gate"),
+    menhance_offline *o = menhance_offline_create(&cfg, err, sizeof err, warn, sizeof warn);
+    CHECK(o && strstr(menhance_offline_describe(o), "Griffin-Lim") && strstr(warn, "quality gate"),
           "ungated DiffWave -> Griffin-Lim with a warning (%s)", o ? warn : err);
-    offline_destroy(o);
+    menhance_offline_destroy(o);
     cfg.experimental_vocoder = 1;
-    o = offline_create(&cfg, err, sizeof err, warn, sizeof warn);
-    CHECK(o && strstr(offline_describe(o), "DiffWave") && !warn[0],
-          "--experimental-vocoder runs it (%s)", o ? offline_describe(o) : err);
-    offline_destroy(o);
-    cfg = (offline_config){.mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors",
-                           .strict = 1};
-    CHECK(offline_create(&cfg, err, sizeof err, warn, sizeof warn) == NULL &&
+    o = menhance_offline_create(&cfg, err, sizeof err, warn, sizeof warn);
+    CHECK(o && strstr(menhance_offline_describe(o), "DiffWave") && !warn[0],
+          "--experimental-vocoder runs it (%s)", o ? menhance_offline_describe(o) : err);
+    menhance_offline_destroy(o);
+    cfg = (menhance_offline_config){
+        .mel2mel_path = MENHANCE_SRCDIR "/tests/golden/engine_voc.safetensors", .strict = 1};
+    CHECK(menhance_offline_create(&cfg, err, sizeof err, warn, sizeof warn) == NULL &&
               strstr(err, "quality gate"),
           "strict: the fallback is an error (%s)", err);
 }

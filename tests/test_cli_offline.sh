@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end tests of `menhance --offline` (the reference path, tools/offline.c): DiffWave at
+# End-to-end tests of `menhance --offline` (the reference path, engine/offline.c): DiffWave at
 # 6 and 50 steps and respaced, Griffin-Lim, resnet Mel2Mel in windows, default model files,
 # option conflicts and wrong model files.  The networks are the tiny random-weight test models
 # in tests/golden/; a reference-size DiffWave (L=30 C=64) is made with PyTorch when it is

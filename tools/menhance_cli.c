@@ -11,10 +11,8 @@
 #include "tools/audio_file.h"
 #include "tools/audio_in.h"
 #include "tools/cli_path.h"
-#include "tools/offline.h"
 #include "tools/spectrogram.h"
 #include "tools/tempfile.h"
-#include "tools/vocoder_gate.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,9 +39,6 @@ enum {
 
 enum { DEFAULT_BLOCK = 1024, MAX_BLOCK = 8192, SPECTROGRAM_WIDTH = 1200, PRIME_SECONDS = 30 };
 
-/* The offline path's ceiling: -1 dBFS, the engine limiter's -1 dBTP as a sample peak. */
-static const float OFFLINE_CEILING = 0.89125094f;
-
 typedef struct {
     const char *output;
     const char *model_path;
@@ -51,9 +46,9 @@ typedef struct {
     int no_model, strict, quiet, linear_freq, block, mode_set, experimental_vocoder;
     int container; /* --format: a libsndfile container, 0: none given */
     menhance_params params;
-    /* --offline: the reference path (tools/offline.h) instead of the engine */
+    /* --offline: the reference path (engine/offline.h) instead of the engine */
     int offline, engine_opt;
-    offline_config off;
+    menhance_offline_config off;
 } cli_options;
 
 static const char *mode_name(int mode) {
@@ -139,7 +134,7 @@ static void usage(FILE *f) {
             "Exit status: 0 success, 1 a file could not be read or written, 2 usage error,\n"
             "3 model unusable as asked with --strict, 4 engine error; 128+N when stopped by\n"
             "signal N (130: Ctrl-C), after removing its temporary files.\n",
-            MAX_BLOCK, DEFAULT_BLOCK, OFFLINE_DEFAULT_GL_ITERS);
+            MAX_BLOCK, DEFAULT_BLOCK, MENHANCE_OFFLINE_DEFAULT_GL_ITERS);
 }
 
 /* Every numeric option is checked whole: "1.5" for a count or "3x" for a level is refused
@@ -276,6 +271,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             break;
         case OPT_NOLIMITER:
             o->params.limiter = 0;
+            o->off.keep_peaks = 1;
             break;
         case OPT_SPECTRO:
             o->spectrogram = optarg;
@@ -419,7 +415,7 @@ typedef struct {
     menhance_model *model; /* the next engine's model (each engine owns its own) */
     int mode;
     char model_path[PATH_MAX];
-    offline *off;
+    menhance_offline *off;
 } run_state;
 
 typedef struct {
@@ -807,7 +803,7 @@ static float *read_whole(audio_in *in, int ch, long long *frames) {
     return NULL;
 }
 
-/* Like run_live, through the offline path (tools/offline.h) on the whole file. */
+/* Like run_live, through the offline path (engine/offline.h) on the whole file. */
 static int run_offline(const cli_options *o, run_state *rs, job *j) {
     char err[512];
     const int ch = j->ii.channels;
@@ -826,27 +822,17 @@ static int run_offline(const cli_options *o, run_state *rs, job *j) {
     progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
                      .last = -1,
                      .name = cli_path_base(j->in_path)};
-    if (offline_process(rs->off, j->ibuf, (long)frames, ch, j->ii.rate, j->obuf, offline_progress,
-                        &prog, err, sizeof err) != 0) {
+    if (menhance_offline_process(rs->off, j->ibuf, (long)frames, ch, j->ii.rate, j->obuf,
+                                 offline_progress, &prog, err, sizeof err) != 0) {
         progress_clear(&prog);
         fprintf(stderr, "menhance: error: %s: %s\n", j->in_path, err);
         return EXIT_ENGINE;
     }
     progress_clear(&prog);
-    if (o->params.limiter) {
-        /* The whole file is known: one gain keeps its peak under the ceiling, no limiting. */
-        float peak = 0.0f;
-        for (long long i = 0; i < frames * ch; i++)
-            peak = fmaxf(peak, fabsf(j->obuf[i]));
-        if (peak > OFFLINE_CEILING) {
-            const float g = OFFLINE_CEILING / peak;
-            for (long long i = 0; i < frames * ch; i++)
-                j->obuf[i] *= g;
-            if (!o->quiet)
-                fprintf(stderr, "menhance: %s: lowered by %.1f dB to a -1 dBFS peak\n", j->out_path,
-                        -20.0 * log10(g));
-        }
-    }
+    double lowered = menhance_offline_ceiling_gain_db(rs->off);
+    if (lowered < 0.0 && !o->quiet)
+        fprintf(stderr, "menhance: %s: lowered by %.1f dB to a -1 dBFS peak\n", j->out_path,
+                -lowered);
     if (format_is_integer(j->oi.format))
         for (long long i = 0; i < frames * ch; i++)
             j->overs += fabsf(j->obuf[i]) > 1.0f;
@@ -910,7 +896,7 @@ static int check_vocoder(const cli_options *o, const menhance_model *model, cons
     const char *why = NULL, *hint = "";
     if (!menhance_model_has_vocoder(model)) {
         why = "has no vocoder";
-    } else if (!o->experimental_vocoder && !vocoder_gate_passed_path(path)) {
+    } else if (!o->experimental_vocoder && !menhance_vocoder_gate_passed(path)) {
         why = "its vocoder has not passed its quality gate";
         hint = " (--experimental-vocoder runs it)";
     }
@@ -992,13 +978,13 @@ int main(int argc, char **argv) {
     if (o.offline) {
         /* Networks are read-only while processing: one load serves every file. */
         char err[PATH_MAX + 512], warn[PATH_MAX + 512];
-        rs.off = offline_create(&o.off, err, sizeof err, warn, sizeof warn);
+        rs.off = menhance_offline_create(&o.off, err, sizeof err, warn, sizeof warn);
         if (!rs.off) {
             fprintf(stderr, "menhance: error: %s\n", err);
             return EXIT_MODEL;
         }
         if (warn[0]) fprintf(stderr, "menhance: warning: %s\n", warn);
-        if (!o.quiet) fprintf(stderr, "menhance: offline: %s\n", offline_describe(rs.off));
+        if (!o.quiet) fprintf(stderr, "menhance: offline: %s\n", menhance_offline_describe(rs.off));
     } else if ((rc = prepare_model(&o, &rs)) != EXIT_OK) {
         menhance_model_free(rs.model);
         return rc;
@@ -1018,7 +1004,7 @@ int main(int argc, char **argv) {
         }
     }
     menhance_model_free(rs.model); /* one never handed to an engine */
-    offline_destroy(rs.off);
+    menhance_offline_destroy(rs.off);
     for (int i = 0; i < rs.noutputs; i++)
         free(rs.outputs[i]);
     free(rs.outputs);

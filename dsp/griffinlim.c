@@ -1,5 +1,5 @@
 /* Griffin-Lim from log2-mels (see griffinlim.h). */
-#include "tools/griffinlim.h"
+#include "dsp/griffinlim.h"
 
 #include "dsp/mel.h"
 

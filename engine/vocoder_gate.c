@@ -1,5 +1,5 @@
 /* The vocoder quality gate (see vocoder_gate.h). */
-#include "tools/vocoder_gate.h"
+#include "engine/vocoder_gate.h"
 
 #include <cjson/cJSON.h>
 
@@ -11,7 +11,7 @@ int vocoder_gate_passed(const st_file *f) {
     return passed;
 }
 
-int vocoder_gate_passed_path(const char *path) {
+int menhance_vocoder_gate_passed(const char *path) {
     char why[256];
     st_file *f = st_open(path, why, sizeof why);
     int passed = vocoder_gate_passed(f);

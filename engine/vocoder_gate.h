@@ -3,14 +3,14 @@
  * passed carries the metadata entry "vocoder_gate": {"passed": true, ...} written by the
  * training side.  Until then the CLI runs what works instead (mode 1 live, Griffin-Lim
  * offline) and says so, unless asked for the experimental vocoder. */
-#ifndef MENHANCE_TOOLS_VOCODER_GATE_H
-#define MENHANCE_TOOLS_VOCODER_GATE_H
+#ifndef MENHANCE_ENGINE_VOCODER_GATE_H
+#define MENHANCE_ENGINE_VOCODER_GATE_H
+#include "engine/menhance.h"
 #include "nn/safetensors.h"
 
 #define VOCODER_GATE_KEY "vocoder_gate"
 
 /* 1 when f's metadata says its vocoder passed the gate, else 0. */
 int vocoder_gate_passed(const st_file *f);
-/* The same for a file on disk (0 when it cannot be read). */
-int vocoder_gate_passed_path(const char *path);
+/* menhance_vocoder_gate_passed (engine/menhance.h) asks the same of a file on disk. */
 #endif

@@ -1,5 +1,5 @@
 /* Offline reference path (see offline.h). */
-#include "tools/offline.h"
+#include "engine/offline.h"
 
 #include "dsp/mel.h"
 #include "dsp/resample.h"
@@ -8,8 +8,8 @@
 #include "nn/diffwave.h"
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
-#include "tools/griffinlim.h"
-#include "tools/vocoder_gate.h"
+#include "dsp/griffinlim.h"
+#include "engine/vocoder_gate.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -33,7 +33,7 @@ enum {
     DW_CHUNK = 16,
 };
 
-struct offline {
+struct menhance_offline {
     st_file *m2m_file, *voc_file; /* voc_file may be m2m_file */
     nn_mel2mel *m2m;
     nn_diffwave *dw;
@@ -43,8 +43,25 @@ struct offline {
     int gl_iters;       /* Griffin-Lim when dw is NULL */
     int window, overlap;
     unsigned long long seed;
+    int keep_peaks;
+    double ceiling_gain_db; /* what the last process did to keep the peak under the ceiling */
     char desc[1024];
 };
+
+/* -1 dBFS: the live limiter's -1 dBTP ceiling, as a sample peak. */
+#define PEAK_CEILING 0.89125094f
+
+/* The whole clip is known: one gain keeps its peak under the ceiling, no limiting. */
+static double lower_to_ceiling(float *out, long long n) {
+    float peak = 0.0f;
+    for (long long i = 0; i < n; i++)
+        peak = fmaxf(peak, fabsf(out[i]));
+    if (!(peak > PEAK_CEILING)) return 0.0;
+    const float g = PEAK_CEILING / peak;
+    for (long long i = 0; i < n; i++)
+        out[i] *= g;
+    return 20.0 * log10(g);
+}
 
 static void set_err(char *err, size_t len, const char *fmt, ...) {
     if (!err || !len) return;
@@ -220,7 +237,7 @@ static double *respaced_betas(const double *bt, int T, int S) {
     return b;
 }
 
-static int setup_steps(offline *o, int steps, char *err, size_t errlen) {
+static int setup_steps(menhance_offline *o, int steps, char *err, size_t errlen) {
     const nn_diffwave_info *in = nn_diffwave_get_info(o->dw);
     if (steps == 0 || steps == in->max_steps) {
         o->fast = 0;
@@ -259,7 +276,7 @@ static int setup_steps(offline *o, int steps, char *err, size_t errlen) {
     return 0;
 }
 
-void offline_destroy(offline *o) {
+void menhance_offline_destroy(menhance_offline *o) {
     if (!o) return;
     nn_mel2mel_free(o->m2m);
     nn_diffwave_free(o->dw);
@@ -269,18 +286,18 @@ void offline_destroy(offline *o) {
     free(o);
 }
 
-const char *offline_describe(const offline *o) {
+const char *menhance_offline_describe(const menhance_offline *o) {
     return o ? o->desc : "none";
 }
 
-offline *offline_create(const offline_config *cfg, char *err, size_t errlen, char *warn,
-                        size_t warnlen) {
+menhance_offline *menhance_offline_create(const menhance_offline_config *cfg, char *err,
+                                          size_t errlen, char *warn, size_t warnlen) {
     char def[PATH_MAX], why[256] = "", reason[PATH_MAX + 128] = "";
     const char *hint = "";
     const char *m2m_path = cfg->mel2mel_path;
     int have_default = menhance_default_model_path(def, sizeof def);
     if (warn && warnlen) warn[0] = 0;
-    offline *o = calloc(1, sizeof *o);
+    menhance_offline *o = calloc(1, sizeof *o);
     if (!o) {
         set_err(err, errlen, "out of memory");
         return NULL;
@@ -289,6 +306,7 @@ offline *offline_create(const offline_config *cfg, char *err, size_t errlen, cha
     o->overlap = cfg->overlap > 0 ? cfg->overlap : DEFAULT_OVERLAP;
     if (o->overlap > o->window / 2) o->overlap = o->window / 2;
     o->seed = cfg->seed ? cfg->seed : 1;
+    o->keep_peaks = cfg->keep_peaks;
 
     if (m2m_path && !strcmp(m2m_path, "none")) {
         m2m_path = NULL;
@@ -376,7 +394,7 @@ offline *offline_create(const offline_config *cfg, char *err, size_t errlen, cha
                         hint);
                 goto fail;
             }
-            o->gl_iters = OFFLINE_DEFAULT_GL_ITERS;
+            o->gl_iters = MENHANCE_OFFLINE_DEFAULT_GL_ITERS;
             if (warn && warnlen)
                 snprintf(warn, warnlen, "%s; using Griffin-Lim (%d iterations)%s", reason,
                          o->gl_iters, hint);
@@ -401,14 +419,14 @@ offline *offline_create(const offline_config *cfg, char *err, size_t errlen, cha
     snprintf(o->desc, sizeof o->desc, "%s; %s", a, b);
     return o;
 fail:
-    offline_destroy(o);
+    menhance_offline_destroy(o);
     return NULL;
 }
 
 /* ---- processing ---- */
 
 typedef struct {
-    offline_progress_fn fn;
+    menhance_progress_fn fn;
     void *user;
     double lo, hi;
 } span_progress;
@@ -433,7 +451,7 @@ static int resnet_window(nn_m2m_offline *r, const float *in, int n, float *out, 
 /* Streaming models run over the whole clip (exact, memory linear in T).  The resnet normalises
  * over whatever it sees, so long clips go in windows whose outputs are crossfaded (linear
  * ramps over the overlap, weights normalised to one). */
-static int run_mel2mel(offline *o, const float *in, int T, float *out, span_progress *pr) {
+static int run_mel2mel(menhance_offline *o, const float *in, int T, float *out, span_progress *pr) {
     const nn_mel2mel *net = o->m2m;
     if (nn_mel2mel_streaming(net)) {
         nn_m2m_offline *r = nn_m2m_offline_create(net, T);
@@ -478,8 +496,8 @@ done:
 }
 
 /* DiffWave through its streaming runner (so progress can be reported), latency dropped. */
-static int run_diffwave(offline *o, const float *mel, int T, float *y, long n, span_progress *pr,
-                        char *err, size_t errlen) {
+static int run_diffwave(menhance_offline *o, const float *mel, int T, float *y, long n,
+                        span_progress *pr, char *err, size_t errlen) {
     nn_diffwave_stream_config c;
     nn_diffwave_stream_config_default(&c);
     c.fast = o->fast;
@@ -542,8 +560,10 @@ static int keep_digital_silence(const float *in, long frames, int channels, int 
     return 0;
 }
 
-int offline_process(offline *o, const float *in, long frames, int channels, int rate, float *out,
-                    offline_progress_fn fn, void *user, char *err, size_t errlen) {
+int menhance_offline_process(menhance_offline *o, const float *in, long frames, int channels,
+                             int rate, float *out, menhance_progress_fn fn, void *user, char *err,
+                             size_t errlen) {
+    if (o) o->ceiling_gain_db = 0.0;
     if (!o || frames < 1 || channels < 1 || channels > 8 || rate < 8000 || rate > 192000) {
         set_err(err, errlen, "offline: bad input (%ld frames, %d channels, %d Hz)", frames,
                 channels, rate);
@@ -606,6 +626,7 @@ int offline_process(offline *o, const float *in, long frames, int channels, int 
     }
     if (offline_from_model_rate(y, n, rate, channels, frames, out)) goto oom;
     if (keep_digital_silence(in, frames, channels, rate, out)) goto oom;
+    o->ceiling_gain_db = o->keep_peaks ? 0.0 : lower_to_ceiling(out, (long long)frames * channels);
     rc = 0;
     goto done;
 oom:
@@ -619,4 +640,8 @@ done:
     stft_destroy(st);
     mel_destroy(mb);
     return rc;
+}
+
+double menhance_offline_ceiling_gain_db(const menhance_offline *o) {
+    return o ? o->ceiling_gain_db : 0.0;
 }

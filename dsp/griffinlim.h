@@ -6,8 +6,8 @@
  * filterbank (multiplicative updates: the filterbank is wide at high frequencies, so the
  * plain pseudo-inverse rings and goes negative), then "fast" Griffin-Lim (momentum 0.99, as
  * librosa) with the front end's own STFT and a least-squares inverse STFT. */
-#ifndef MENHANCE_TOOLS_GRIFFINLIM_H
-#define MENHANCE_TOOLS_GRIFFINLIM_H
+#ifndef MENHANCE_DSP_GRIFFINLIM_H
+#define MENHANCE_DSP_GRIFFINLIM_H
 #include <stddef.h>
 
 #define GRIFFINLIM_RATE 16000
