@@ -8,17 +8,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import degrade as D  # noqa: E402
+from selftest import Checks  # noqa: E402
 
-passed = failed = 0
-
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + msg)
+check = Checks("test_degrade")
 
 
 def db(x):
@@ -109,5 +101,4 @@ check(a[0].shape == (47360,) and a[1].shape == (47360,), "training pair shape")
 pk = np.max(np.abs(a[0]))
 check(0.95 * 10 ** (-30 / 20) - 1e-6 <= pk <= 0.95 + 1e-6, "training pair level %.4f outside -30..0 dB of 0.95" % pk)
 
-print("test_degrade: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+check.finish()

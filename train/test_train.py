@@ -9,17 +9,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_mel2mel import diet_loss  # noqa: E402
+from selftest import Checks  # noqa: E402
 
-passed = failed = 0
-
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + msg)
+check = Checks("test_train")
 
 
 class Fixed(torch.nn.Module):
@@ -60,5 +52,4 @@ t = lambda v: torch.full((2, 4, 3), float(v))  # noqa: E731
 total, _ = diet_loss(Fixed(t(1.0)), t(0.0), t(0.0), torch.tensor([True, False]))
 check(abs(total - (1.0 + 1.0 * 0.5)) < 1e-6, "identity term: total %.3f, want 1.5" % total)
 
-print("test_train: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+check.finish()
