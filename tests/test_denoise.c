@@ -129,37 +129,30 @@ static void test_onset(void) {
     denoise_destroy(d);
 }
 
+/* Feeds `frames` frames of stationary noise at -30 dB; returns 1 when every gain stayed at 1. */
+static int feed_noise(denoise *d, int frames, float *p, float *g) {
+    int ones = 1;
+    for (int f = 0; f < frames; f++) {
+        for (int b = 0; b < NB; b++)
+            p[b] = noise_power(1e-3, 2);
+        denoise_process(d, p, g);
+        for (int b = 0; b < NB; b++)
+            ones &= g[b] == 1.0f;
+    }
+    return ones;
+}
+
 static void test_strength_and_bounds(void) {
     denoise *d = denoise_create(NB, FPS);
     float p[NB], g[NB];
     denoise_set(d, 0.0f, 18.0f);
-    int ones = 1;
-    for (int f = 0; f < 200; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, 2);
-        denoise_process(d, p, g);
-        for (int b = 0; b < NB; b++)
-            ones &= g[b] == 1.0f;
-    }
-    CHECK(ones, "strength 0 must leave every gain at 1");
+    CHECK(feed_noise(d, 200, p, g), "strength 0 must leave every gain at 1");
     /* max_atten 0 dB: nothing may be cut either. */
     denoise_set(d, 2.0f, 0.0f);
-    ones = 1;
-    for (int f = 0; f < 200; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, 2);
-        denoise_process(d, p, g);
-        for (int b = 0; b < NB; b++)
-            ones &= g[b] == 1.0f;
-    }
-    CHECK(ones, "max_atten 0 dB must leave every gain at 1");
+    CHECK(feed_noise(d, 200, p, g), "max_atten 0 dB must leave every gain at 1");
     /* Changing the floor mid-stream: gains respect the new floor at once. */
     denoise_set(d, 2.0f, 40.0f);
-    for (int f = 0; f < 300; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, 2);
-        denoise_process(d, p, g);
-    }
+    feed_noise(d, 300, p, g);
     denoise_set(d, 2.0f, 6.0f);
     denoise_process(d, p, g);
     float lo = 1;
