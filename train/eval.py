@@ -20,7 +20,8 @@ model loads). "vocoder": resynthesis of the clean mels (griffinlim; input_phase 
 degraded phase of the full-chain clips) -- the ceiling of each output path with a perfect Mel2Mel.
 
 Per condition and method, "worse_than_input" counts the clips the method made worse than the untouched input
-by more than 5 % (log-mel L1, MR-STFT, full-band MR-STFT; on clean input: log-mel L1 above 0.15). "targets"
+by more than 5 % (log-mel L1, MR-STFT, full-band MR-STFT; on clean input: log-mel L1 above 0.15), and
+"per_clip_logmel_l1" lists every method's log-mel L1 clip by clip. "targets"
 checks issue 8's done-when for the default mode. Writes build/eval.json and prints a table.
 """
 import argparse
@@ -409,6 +410,10 @@ def main():
         for m, r in rows.items():
             if m != "input" and len(r) == len(rows["input"]):
                 summary[m]["worse_than_input"] = worse_counts(r, rows["input"], cond == "clean")
+        # per clip, for finding which recordings a method harms: log-mel L1 of each clip, in clip order
+        summary["per_clip_logmel_l1"] = {
+            "clips": [c["name"] for c in clips],
+            **{m: [round(x["logmel_l1"], 4) for x in r] for m, r in rows.items() if len(r) == len(clips)}}
         (res["conditions"] if group == "all" else res["rock"])[cond] = summary
         print("eval: %s %s done (%d clips, %.0f s)" % (group, cond, len(clips), time.time() - t0), flush=True)
     res["vocoder"] = {k: mean_dict(v) for k, v in voc_rows.items() if v}
@@ -448,6 +453,8 @@ def main():
     for gname, gres in (("", res["conditions"]), ("rock_", res["rock"])):
         for cond, ms in gres.items():
             for m, v in ms.items():
+                if m == "per_clip_logmel_l1":
+                    continue
                 w = v.get("worse_than_input")
                 print("%-8s %-16s %9s %8s %8s %9s %s" % (
                     gname + cond, m, fmt(v.get("logmel_l1"), "%.3f"), fmt(v.get("mrstft"), "%.3f"),
