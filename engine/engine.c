@@ -23,6 +23,7 @@
  * a spin bounded by one chunk of worker computation. */
 #include "engine/menhance.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -49,6 +50,15 @@
 #define MAX_SLACK_CHUNKS 12
 #define HIST16 8192 /* x16 history, enough for D16 + a chunk (checked at create) */
 #define RAMP_SECONDS 0.02f
+/* The model's verdict on the high band is smoothed over this long: it decides whether the
+ * classical tracker may cut there, and must not move around each attack (the tracker's own
+ * timing is what keeps attacks free of pre-echo). */
+#define HI_SMOOTH_S 0.3f
+/* A model cut of the top bands this deep (3 dB) or deeper lets the tracker cut in full. */
+#define HI_FULL_CUT 0.70794578f
+/* Chunks whose high-band gains are kept: every chunk still in the 16 kHz output FIFO (at most
+ * yq_cap / HOP, about 70 for an 8192-sample block at 8 kHz) must still be there. */
+#define HI_RING 256
 #define VOC_LATE_LIMIT 4
 #define VOC_HOLD_CHUNKS 625 /* 10 s */
 #define OUT_LIMIT 8.0f      /* +18 dBFS: nothing louder ever leaves, NaN never does */
@@ -82,7 +92,10 @@ typedef struct {
 typedef struct {
     _Atomic long long tag; /* index of the chunk whose result is stored here */
     float y[MAX_CH][HOP];
+    float hi_gain, hi_share; /* enhance_hiband() for this chunk */
 } out_slot;
+
+static int measure_down_response(int rate, enhance *enh);
 
 struct menhance {
     menhance_config cfg;
@@ -111,6 +124,10 @@ struct menhance {
     float *hist16[MAX_CH];          /* x16 by absolute index mod HIST16 */
     long long n16;                  /* x16 samples seen */
     float *yq[MAX_CH], *rq[MAX_CH]; /* 16 kHz output FIFOs: processed and raw */
+    /* Per emitted chunk (by index mod HI_RING): the model's high-band gain and its share. */
+    float hr_gain[HI_RING], hr_share[HI_RING];
+    long long hr_tag[HI_RING];
+    long long h_up; /* host samples upsampled since reset */
     int yq_n, yq_cap;
     float *proc[MAX_CH], *raw[MAX_CH]; /* one host block of each, upsampled */
     float *xw[MAX_CH], *gbuf[MAX_CH];  /* DC-blocked input, then the mix; gate gains */
@@ -118,6 +135,9 @@ struct menhance {
     int dry_len, dry_pos;
     float *xin[MAX_CH];
     hiband *hb;
+    float *hraw[MAX_CH];     /* one host block of the high band before the classical tracker */
+    float *hgain, *hshare;   /* one host block of gq and mq */
+    float hg_s, hs_s, hi_a;  /* gq and mq smoothed over HI_SMOOTH_S, and its coefficient */
     float w_prev;            /* crossfade target at the end of the last chunk */
     int avail_next;          /* is chunk (emitted + 1) there? decided one chunk ahead */
     long long emitted;       /* next out chunk to append to y16 */
@@ -238,6 +258,7 @@ static int process_pending(menhance *e, int limit, int on_worker) {
         const float *in[MAX_CH] = {local.x[0], local.x[1]};
         float *out[MAX_CH] = {o->y[0], o->y[1]};
         enhance_process(e->enh, in, out, &local.p, e->active);
+        enhance_hiband(e->enh, &o->hi_gain, &o->hi_share);
         atomic_store_explicit(&e->effective_mode, enhance_effective_mode(e->enh),
                               memory_order_relaxed);
         /* A restarted history has no past yet: those chunks stay "late" (dry). */
@@ -334,6 +355,7 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         ok = ok && e->down[c] && e->up[c] && e->upraw[c];
     }
     e->enh = enhance_create(e->C);
+    if (e->enh && ok) ok = measure_down_response(e->rate, e->enh) == 0;
     e->hb = hiband_create(e->rate, e->C);
     e->lim = limiter_create(e->rate, e->C);
     e->retired = ring_create(16 * sizeof(menhance_model *));
@@ -403,15 +425,20 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         e->xin[c] = alloc_f(cfg->max_block);
         e->xw[c] = alloc_f(cfg->max_block);
         e->gbuf[c] = alloc_f(cfg->max_block);
+        e->hraw[c] = alloc_f(cfg->max_block);
         ok = ok && e->scratch16[c] && e->hist16[c] && e->yq[c] && e->rq[c] && e->proc[c] &&
-             e->raw[c] && e->dry[c] && e->xin[c] && e->xw[c] && e->gbuf[c];
+             e->raw[c] && e->dry[c] && e->xin[c] && e->xw[c] && e->gbuf[c] && e->hraw[c];
     }
+    e->hgain = alloc_f(cfg->max_block);
+    e->hshare = alloc_f(cfg->max_block);
+    ok = ok && e->hgain && e->hshare;
     if (!ok) {
         set_err(err, errlen, "out of memory creating the engine");
         menhance_destroy(e);
         return NULL;
     }
     e->ramp_step = 1.0f / (RAMP_SECONDS * (float)e->rate);
+    e->hi_a = expf(-1.0f / (HI_SMOOTH_S * (float)e->rate));
     e->active = model;
     menhance_reset(e);
 
@@ -456,11 +483,14 @@ void menhance_destroy(menhance *e) {
         free(e->xin[c]);
         free(e->xw[c]);
         free(e->gbuf[c]);
+        free(e->hraw[c]);
     }
     enhance_destroy(e->enh);
     hiband_destroy(e->hb);
     limiter_destroy(e->lim);
     ring_destroy(e->retired);
+    free(e->hgain);
+    free(e->hshare);
     free(e->in);
     free(e->out);
     free(e);
@@ -504,6 +534,11 @@ void menhance_reset(menhance *e) {
         memset(e->rq[c], 0, sizeof(float) * e->yq_cap);
         memset(e->dry[c], 0, sizeof(float) * e->dry_len);
     }
+    for (int k = 0; k < HI_RING; k++)
+        e->hr_tag[k] = LLONG_MIN;
+    e->h_up = 0;
+    e->hg_s = 1.0f;
+    e->hs_s = 0.0f;
     hiband_reset(e->hb);
     limiter_reset(e->lim);
     memset(e->zin, 0, sizeof e->zin);
@@ -534,6 +569,62 @@ void menhance_reset(menhance *e) {
     }
 }
 
+/* The downsampler's power response at the top STFT bins of the 16 kHz analysis, handed to
+ * the enhancement stage so the model's features have the band edge of the training front end
+ * (enhance_set_resampler_response).  Bin-centred cosines, every other bin per pass (the
+ * periodic Hann window keeps each in its own bin), through a fresh resampler like the engine's;
+ * the power of each bin against the input's.  Not real-time: create only.  Returns 0 or -1. */
+#define RESP_FIRST_BIN 384 /* 6 kHz: speexdsp at RS_QUALITY is flat below (< 0.01 dB) */
+static int measure_down_response(int rate, enhance *enh) {
+    const int N = ENHANCE_NFFT, nb = N / 2 + 1, n_in = rate * 6 / 10, frames = 4, at = 2048;
+    const int out_cap = (int)((long long)n_in * ENHANCE_RATE / rate) + 64;
+    float *x = malloc(sizeof(float) * n_in), *y = malloc(sizeof(float) * out_cap);
+    float *H = malloc(sizeof(float) * nb);
+    resampler *r = NULL;
+    int rc = -1;
+    if (!x || !y || !H) goto done;
+    for (int k = 0; k < nb; k++)
+        H[k] = 1.0f;
+    for (int parity = 0; parity < 2; parity++) {
+        for (int i = 0; i < n_in; i++)
+            x[i] = 0.0f;
+        for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
+            const double w = 2.0 * M_PI * k * ENHANCE_RATE / N / rate, ph = 0.7 * k;
+            for (int i = 0; i < n_in; i++)
+                x[i] += (float)(0.01 * cos(w * i + ph));
+        }
+        r = resampler_create(rate, ENHANCE_RATE, RS_QUALITY);
+        if (!r) goto done;
+        int in_len = n_in, out_len = out_cap;
+        resampler_process(r, x, &in_len, y, &out_len);
+        resampler_destroy(r);
+        r = NULL;
+        if (out_len < at + frames * N) goto done;
+        double P[ENHANCE_NFFT / 2 + 1] = {0};
+        for (int f = 0; f < frames; f++)
+            for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
+                double re = 0, im = 0;
+                for (int t = 0; t < N; t++) {
+                    double v = y[at + f * N + t] * (0.5 - 0.5 * cos(2.0 * M_PI * t / N));
+                    re += v * cos(2.0 * M_PI * k * t / N);
+                    im -= v * sin(2.0 * M_PI * k * t / N);
+                }
+                P[k] += (re * re + im * im) / frames;
+            }
+        const double ref = (0.01 * N / 4) * (0.01 * N / 4);
+        for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2)
+            H[k] = (float)(P[k] / ref);
+    }
+    enhance_set_resampler_response(enh, H);
+    rc = 0;
+done:
+    resampler_destroy(r);
+    free(x);
+    free(y);
+    free(H);
+    return rc;
+}
+
 /* ---- the audio thread ---- */
 
 static int chunk_ready(const menhance *e, long long j) {
@@ -549,6 +640,11 @@ static void emit_chunk(menhance *e) {
         r[c] = e->rq[c] + e->yq_n;
     }
     e->yq_n += HOP;
+    /* the lead-in and late chunks: the classical high band */
+    const int hr = (int)(((j % HI_RING) + HI_RING) % HI_RING);
+    e->hr_tag[hr] = j;
+    e->hr_gain[hr] = 1.0f;
+    e->hr_share[hr] = 0.0f;
     /* raw: x16 delayed by D16; this chunk starts at y16 index P0 + (j + Sc) * HOP */
     long long k0 = e->P0 + (j + e->Sc) * HOP - e->D16;
     for (int c = 0; c < e->C; c++)
@@ -579,6 +675,10 @@ static void emit_chunk(menhance *e) {
         e->late_bits = 0;
     }
     const out_slot *o = &e->out[j % NSLOT];
+    if (here) {
+        e->hr_gain[hr] = o->hi_gain;
+        e->hr_share[hr] = w1 * o->hi_share;
+    }
     for (int c = 0; c < e->C; c++) {
         if (!here) {
             memcpy(y[c], r[c], sizeof(float) * HOP);
@@ -653,6 +753,18 @@ static void upsample(menhance *e, int n) {
         }
         used = in_len;
     }
+    /* Each host sample takes the high-band gain of the chunk its 16 kHz time falls in (chunk j
+     * starts at y16 index P0 + (j + Sc) HOP; the upsampler's few samples of delay are left
+     * to the smoothing).  A function of the sample's index alone: any block size, same gains. */
+    for (int i = 0; i < n; i++) {
+        long long y = (e->h_up + i) * ENHANCE_RATE / e->rate - e->P0;
+        long long j = (y >= 0 ? y / HOP : -1 - (-y - 1) / HOP) - e->Sc;
+        int hr = (int)(((j % HI_RING) + HI_RING) % HI_RING);
+        int known = y >= 0 && e->hr_tag[hr] == j;
+        e->hgain[i] = known ? e->hr_gain[hr] : 1.0f;
+        e->hshare[i] = known ? e->hr_share[hr] : 0.0f;
+    }
+    e->h_up += n;
     for (int c = 0; c < e->C; c++) {
         memmove(e->yq[c], e->yq[c] + used, sizeof(float) * (e->yq_n - used));
         memmove(e->rq[c], e->rq[c] + used, sizeof(float) * (e->yq_n - used));
@@ -747,8 +859,29 @@ static void process_block(menhance *e, const float *const *in, float *const *out
         hi[c] = e->raw[c];
     }
     e->dry_pos = (e->dry_pos + n) % e->dry_len;
+    for (int c = 0; c < C; c++)
+        memcpy(e->hraw[c], hi[c], sizeof(float) * n);
     hiband_set(e->hb, e->params.strength, e->params.max_atten_db);
     hiband_process(e->hb, hi, n);
+    /* In the model modes the classical tracker cuts the high band only as far as the model
+     * cuts the top of the 16 kHz band (enhance_hiband): where the model hears no noise the band
+     * passes untouched.  The tracker alone, which learns from the music's quiet moments, took
+     * up to 3 dB off 7-8 kHz and more above 8 kHz of clean music (make eval, clean and nearly
+     * clean clips).  It keeps learning either way, so switching modes needs no warm-up. */
+    {
+        float gs = e->hg_s, ss = e->hs_s;
+        const float a = e->hi_a;
+        for (int i = 0; i < n; i++) {
+            gs = a * gs + (1.0f - a) * e->hgain[i];
+            ss = a * ss + (1.0f - a) * e->hshare[i];
+            float v = (1.0f - gs) / (1.0f - HI_FULL_CUT);
+            float w = (1.0f - ss) + ss * (v > 1.0f ? 1.0f : v); /* share of the tracker's cut */
+            for (int c = 0; c < C; c++)
+                hi[c][i] = w * hi[c][i] + (1.0f - w) * e->hraw[c][i];
+        }
+        e->hg_s = gs;
+        e->hs_s = ss;
+    }
 
     /* Mix at tau: dry + amount * (proc + hiband * hi - dry), gated, into the limiter. */
     const float amt_t = e->params.amount, hi_t = e->params.hiband;

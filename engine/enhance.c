@@ -8,6 +8,7 @@
 #include "dsp/mel.h"
 #include "dsp/stft.h"
 #include "dsp/tonal.h"
+#include "engine/frontend_edge.h"
 #include "engine/model.h"
 
 #define BINS (ENHANCE_NFFT / 2 + 1)
@@ -23,6 +24,9 @@
 /* Nothing is lifted below this: the lowest mel band's gain used to reach 0 Hz, so DC and
  * rumble came out louder (issue 8).  40 Hz keeps a bass guitar's low E (41 Hz) liftable. */
 #define NO_LIFT_BELOW_HZ 40.0f
+/* The bands whose gains speak for the band above 8 kHz (enhance_hiband): 6-8 kHz, where hiss
+ * and the air of the music continue above. */
+#define HIBAND_FROM_HZ 6000.0f
 /* A band whose noise-like bins carry less than this share of its filter weight tells the
  * tracker nothing about its noise (a partial fills it): hold. */
 #define MIN_NOISE_SHARE 0.25f
@@ -35,6 +39,12 @@
  * "tonal" for a frame or two) is neither learnt from nor cut. */
 #define TONAL_SLOW_S 0.5f
 #define TONAL_HOLD 0.5f
+/* The model's gains give way to held notes only once a band has been steady for a couple of
+ * seconds (its tonal share smoothed over TONAL_LONG_S): test tones and drones are left alone,
+ * but the network may still correct the balance of music whose notes change.  With the
+ * classical tracker's per-frame guard, every band holding a partial kept its EQ error (make
+ * eval, EQ condition: log-mel L1 1.82 against the network's own 1.71; 1.76 with this). */
+#define TONAL_LONG_S 2.0f
 #define GUARD_FULL 0.8f
 #define GUARD_NONE 0.3f
 /* First frame whose analysis window holds no samples from before the start. */
@@ -49,6 +59,9 @@ struct enhance {
      * known at frame f. */
     float re[MAX_CH][HIST][BINS], im[MAX_CH][HIST][BINS];
     float logmel[HIST][ENHANCE_MELS];
+    /* The model's view of the same frames: band edge equalised to the training front end. */
+    float logmel_m[HIST][ENHANCE_MELS];
+    float feq[BINS], power_m[BINS], melpow_m[ENHANCE_MELS];
     float gcl[HIST][ENHANCE_MELS]; /* classical band gains, same history */
     /* Model outputs, delayed further when the model looks ahead less than LA frames. */
     float mclean[HIST][ENHANCE_MELS];
@@ -64,12 +77,20 @@ struct enhance {
     float tband[HIST][ENHANCE_MELS];
     float tslow[ENHANCE_MELS]; /* tband smoothed over TONAL_SLOW_S */
     float a_slow;
+    float tlong[ENHANCE_MELS]; /* tband smoothed over TONAL_LONG_S: the model's guard */
+    float a_long;
     int primed; /* the tracker starts from a floor learnt ahead of time */
+    int start;  /* since reset, no model output yet: a model mode passes the input untouched */
+    int mfed;   /* the model has been given a real frame since its reset */
+    float mlast[ENHANCE_MELS];                /* the last real frame the model was given */
     int blo[ENHANCE_MELS], bhi[ENHANCE_MELS]; /* nonzero range of each mel filter */
     const float *filt;
     float ehop[EHOP];          /* linked energy of each input hop, by frame */
     float gprev[ENHANCE_MELS]; /* band gains applied to the previous frame */
     int nlow;                  /* bins below NO_LIFT_BELOW_HZ */
+    int btop;                  /* first band centred at or above HIBAND_FROM_HZ */
+    float hi_gain, hi_share;   /* enhance_hiband() */
+    float hi_prev[2];          /* the top bands' gain of the last two frames */
     /* Vocoder path: running while wanted or fading out; its output is delayed by vdelay so
      * it lands on the same samples as the phase path's. */
     int voc_running, voc_frames;
@@ -98,6 +119,8 @@ enhance *enhance_create(int channels) {
         return NULL;
     }
     h->filt = mel_filters(h->mel);
+    for (int k = 0; k < BINS; k++)
+        h->feq[k] = 1.0f;
     for (int b = 0; b < ENHANCE_MELS; b++) {
         const float *w = h->filt + (size_t)b * BINS;
         int lo = 0, hi = BINS - 1;
@@ -109,7 +132,12 @@ enhance *enhance_create(int channels) {
         h->bhi[b] = hi;
     }
     h->nlow = (int)ceilf(NO_LIFT_BELOW_HZ * ENHANCE_NFFT / ENHANCE_RATE);
+    h->btop = ENHANCE_MELS - 1;
+    for (int b = ENHANCE_MELS - 1; b >= 0; b--)
+        if (0.5f * (float)(h->blo[b] + h->bhi[b]) * ENHANCE_RATE / ENHANCE_NFFT >= HIBAND_FROM_HZ)
+            h->btop = b;
     h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
+    h->a_long = expf(-(float)ENHANCE_HOP / (TONAL_LONG_S * ENHANCE_RATE));
     {
         double k = tan(M_PI * 10.0 / ENHANCE_RATE), q = 1.0 / (1.0 + M_SQRT2 * k + k * k);
         h->dc_b0 = q; /* b1 = -2 b0, b2 = b0 */
@@ -144,17 +172,24 @@ void enhance_reset(enhance *h) {
     memset(h->im, 0, sizeof h->im);
     for (int k = 0; k < HIST; k++) {
         for (int b = 0; b < ENHANCE_MELS; b++) {
-            h->logmel[k][b] = log2f(MEL_LOG_FLOOR);
+            h->logmel[k][b] = h->logmel_m[k][b] = log2f(MEL_LOG_FLOOR);
             h->gcl[k][b] = 1.0f;
             h->tband[k][b] = 1.0f;
         }
         h->mvalid[k] = 0;
     }
-    for (int b = 0; b < ENHANCE_MELS; b++)
+    for (int b = 0; b < ENHANCE_MELS; b++) {
         h->gprev[b] = h->tslow[b] = 1.0f;
+        h->tlong[b] = 0.0f;
+    }
     memset(h->ehop, 0, sizeof h->ehop);
     h->frame = 0;
     h->mix = 0.0f;
+    h->start = 1;
+    h->mfed = 0;
+    h->hi_gain = 1.0f;
+    h->hi_share = 0.0f;
+    h->hi_prev[0] = h->hi_prev[1] = 1.0f;
     h->effective_mode = MENHANCE_MODE_CLASSICAL;
     h->voc_running = 0;
     h->voc_w = 0.0f;
@@ -166,6 +201,14 @@ int enhance_effective_mode(const enhance *h) {
 }
 
 /* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
+/* Every band of a log-mel frame at the log floor: digital silence or next to it. */
+static int at_floor(const float *logmel) {
+    const float fl = log2f(MEL_LOG_FLOOR) + 1e-3f;
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        if (logmel[b] > fl) return 0;
+    return 1;
+}
+
 static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean) {
     if (m != h->last_model) {
         /* A new model starts from empty history; the gain mix restarts from classical. */
@@ -175,13 +218,31 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         h->voc_w = 0.0f;
         for (int k = 0; k < HIST; k++)
             h->mvalid[k] = 0;
+        h->mfed = 0;
         if (m) model_reset(m);
     }
     if (!m || !model_has_mel2mel(m)) return 0;
     int la = model_lookahead(m);
     if (la > LA) la = LA; /* model_load refuses these; keep indices in range regardless */
     float *dst = h->mclean[slot_now];
-    h->mvalid[slot_now] = model_mel2mel_frame(m, h->logmel[slot_now], dst);
+    /* The model is fed real frames only.  A frame whose STFT window is still filling, or that
+     * is digital silence (every band at the log floor), is nothing the network saw in
+     * training, and its running noise floor (nn/mel2mel.c: f = min(x, f + floor_rise), 0.12 dB
+     * a frame) would sink to the log floor and take ~10 s to climb back: the engine's model
+     * cut almost nothing on 6 s clips whose first frames were the window filling up (make
+     * eval, noise condition).  Before the first real frame the model is not fed (it starts
+     * there, as in training); after it, a silent frame repeats the last real one, which keeps
+     * the model's frames in step with the engine's. */
+    const float *x = h->logmel_m[slot_now];
+    if (h->frame >= STFT_FULL && !at_floor(x)) {
+        memcpy(h->mlast, x, sizeof h->mlast);
+        h->mfed = 1;
+    }
+    if (!h->mfed) {
+        h->mvalid[slot_now] = 0;
+        return 0;
+    }
+    h->mvalid[slot_now] = model_mel2mel_frame(m, h->mlast, dst);
     /* Output for frame f - la arrived now; frame f - LA's arrived LA - la frames ago. */
     int back = (slot_now - (LA - la) + HIST) % HIST;
     if (!h->mvalid[back]) return 0;
@@ -260,6 +321,7 @@ static void split_bands(enhance *h, int now) {
         float tb = sp > 0.0f ? spt / sp : 1.0f;
         h->tband[now][b] = tb;
         h->tslow[b] = h->a_slow * h->tslow[b] + (1.0f - h->a_slow) * tb;
+        h->tlong[b] = h->a_long * h->tlong[b] + (1.0f - h->a_long) * tb;
         int learn = valid && swn >= MIN_NOISE_SHARE * sw && h->tslow[b] < TONAL_HOLD;
         h->obs[b] = learn ? spn / swn * sw : -1.0f;
     }
@@ -301,6 +363,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     h->ehop[h->frame % EHOP] = e;
     mel_apply(h->mel, h->power, h->melpow);
     mel_to_log(h->mel, h->melpow, h->logmel[now]);
+    for (int k = 0; k < BINS; k++)
+        h->power_m[k] = h->power[k] * h->feq[k];
+    mel_apply(h->mel, h->power_m, h->melpow_m);
+    mel_to_log(h->mel, h->melpow_m, h->logmel_m[now]);
     /* A window still filling up (the first frames) jumps by its fill, not by its content. */
     if (h->frame >= STFT_FULL)
         tonal_process(h->ton, h->power, h->tw);
@@ -313,15 +379,27 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     denoise_process_guided(h->dn, h->melpow, h->obs, h->gcl[now]);
 
     /* Model gains in log2 amplitude: cut no deeper than the user's limit, lift at most
-     * MODEL_MAX_BOOST_DB, and leave steady tonal content alone in proportion to its share of
-     * the band (a held note is music, whatever the network makes of it: issue 8 measured a
-     * clean 440 Hz sine losing 7.8 dB). */
+     * MODEL_MAX_BOOST_DB, and leave content that has held steady for seconds alone in
+     * proportion to its share of the band (a drone is music, whatever the network makes of
+     * it: issue 8 measured a clean 440 Hz sine losing 7.8 dB; see TONAL_LONG_S). */
     const float lo2 = -p->max_atten_db / (20.0f * 0.30103f);
     const float hi2 = MODEL_MAX_BOOST_DB / (20.0f * 0.30103f);
+    const float floor2 = log2f(MEL_LOG_FLOOR) + 1e-3f;
     float clean[ENHANCE_MELS];
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
-    h->effective_mode = want_model ? MENHANCE_MODE_MEL2MEL : MENHANCE_MODE_CLASSICAL;
+    /* A stream that starts in a model mode passes the input untouched until the model has
+     * filled its look-ahead, then takes the model's gains at once.  Crossfading in from the
+     * classical gains, which a primed tracker applies from the first frame, cut clean music
+     * for the first 100 ms: most of what the engine added to clean and nearly clean clips
+     * beyond the network's own change (make eval, noise condition).  Switching modes later
+     * still crossfades. */
+    const int model_mode = p->mode != MENHANCE_MODE_CLASSICAL && model && model_has_mel2mel(model);
+    if (h->start && (!model_mode || have_model)) {
+        h->start = 0;
+        if (have_model) h->mix = 1.0f;
+    }
+    h->effective_mode = want_model || h->start ? MENHANCE_MODE_MEL2MEL : MENHANCE_MODE_CLASSICAL;
     float target = want_model ? 1.0f : 0.0f;
     float step = 1.0f / MIX_FRAMES;
     if (h->mix < target) h->mix = fminf(target, h->mix + step);
@@ -338,11 +416,14 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         /* The same respect for held notes in the classical gains: a band that is mostly
          * steady partials is cut only in proportion to its noise-like share. */
         const float u = guard(fmaxf(h->tband[old][b], h->tslow[b]));
-        float g = powf(h->gcl[old][b], u);
+        float g = h->start ? 1.0f : powf(h->gcl[old][b], u);
         if (h->mix > 0.0f && have_model) {
-            float l2 = 0.5f * (clean[b] - h->logmel[old][b]); /* log2 power ratio / 2 */
+            float l2 = 0.5f * (clean[b] - h->logmel_m[old][b]); /* log2 power ratio / 2 */
             if (!(l2 == l2)) l2 = 0.0f;
-            l2 = fminf(fmaxf(l2, lo2), hi2) * u;
+            /* A band at the log floor says nothing of what it should hold: never lifted (a
+             * fade's tail or a silent frame must not come up by MODEL_MAX_BOOST_DB). */
+            if (h->logmel_m[old][b] <= floor2) l2 = fminf(l2, 0.0f);
+            l2 = fminf(fmaxf(l2, lo2), hi2) * guard(h->tlong[b]);
             g = h->mix * exp2f(l2) + (1.0f - h->mix) * g;
         }
         if (after) g = fminf(g, h->gprev[b]);
@@ -350,6 +431,20 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         h->band[b] = g;
         h->gprev[b] = g;
     }
+    /* The top bands' mean gain in log terms, cuts only: above 8 kHz nothing says a lift is
+     * right, and a lift there would raise hiss. */
+    float lg = 0.0f;
+    for (int b = h->btop; b < ENHANCE_MELS; b++)
+        lg += log2f(fmaxf(h->band[b], 1e-6f));
+    /* The hop that leaves now is the first of frame f - LA's window, whose centre lies 1.5 hops
+     * later: it takes the gains of the two frames before it, whichever cuts more, so the high
+     * band never opens ahead of an attack (with frame f - LA's own gain it did, by 2 dB over
+     * the hiss's treatment: tests/test_engine_model.c, snare over hiss). */
+    float gtop = fminf(1.0f, exp2f(lg / (float)(ENHANCE_MELS - h->btop)));
+    h->hi_gain = fminf(h->hi_prev[0], h->hi_prev[1]);
+    h->hi_prev[1] = h->hi_prev[0];
+    h->hi_prev[0] = gtop;
+    h->hi_share = h->start ? 1.0f : have_model ? h->mix : 0.0f;
     mel_gains_to_bins(h->mel, h->band, h->bin_gain);
     for (int k = 0; k < h->nlow; k++)
         h->bin_gain[k] = fminf(h->bin_gain[k], 1.0f);
@@ -384,4 +479,20 @@ void enhance_take_noise(enhance *dst, const enhance *src) {
     for (int b = 0; b < ENHANCE_MELS; b++)
         dst->tslow[b] = 0.0f;
     dst->primed = 1;
+}
+
+void enhance_hiband(const enhance *h, float *gain, float *share) {
+    *gain = h->hi_gain;
+    *share = h->hi_share;
+}
+
+void enhance_set_resampler_response(enhance *h, const float *power_response) {
+    for (int k = 0; k < BINS; k++) {
+        float t = k >= FRONTEND_EDGE_FIRST
+                      ? powf(10.0f, frontend_edge_db[k - FRONTEND_EDGE_FIRST] / 10.0f)
+                      : 1.0f;
+        float r = power_response[k] > 1e-12f ? t / power_response[k] : 1.0f;
+        /* at most +12 dB: a bin the resampler emptied has nothing worth lifting */
+        h->feq[k] = r > 16.0f ? 16.0f : (r < 1e-6f ? 1e-6f : r);
+    }
 }

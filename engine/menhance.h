@@ -39,7 +39,9 @@ typedef struct {
 
 typedef struct {
     float amount;       /* dry/wet, 0..1 */
-    float hiband;       /* high band (above 8 kHz) amount: 0 removes it, 1 keeps it denoised */
+    float hiband;       /* high band (above 8 kHz) amount: 0 removes it, 1 keeps it denoised
+                         * (a classical tracker; in the model modes it cuts only as far as the
+                         * model cuts 6-8 kHz, so a band the model leaves alone passes) */
     float strength;     /* classical suppression strength, 0..2 */
     float max_atten_db; /* deepest classical cut, 0..40 dB */
     int mode;           /* menhance_mode */

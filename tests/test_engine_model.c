@@ -452,9 +452,8 @@ static void test_model_bounds(void) {
         }
         /* The cutting model wants far more than 4 dB: the control is what stopped it. */
         if (m == cut_model)
-            CHECK(deepest[1] < deepest[0] - 10.0f,
-                  "%s: 40 dB allowed no deeper cut (%.1f vs %.1f)", paths[m], deepest[1],
-                  deepest[0]);
+            CHECK(deepest[1] < deepest[0] - 10.0f, "%s: 40 dB allowed no deeper cut (%.1f vs %.1f)",
+                  paths[m], deepest[1], deepest[0]);
     }
     free(x);
 }
@@ -473,12 +472,73 @@ static void test_model_pre_echo(void) {
     for (int m = 0; m < np; m++) {
         float *y = sig_run(rate, &p, load(paths[m]), x, n, 1024, 0);
         double vs_in, pre = sig_pre_echo(x, y, n, rate, 2.25, &vs_in);
-        CHECK(pre < 1.0 && vs_in < 0.2,
+        /* The tiny golden model lifts hiss everywhere (its gains are arbitrary): ahead of the
+         * attacks it may only do what it does to the hiss elsewhere.  The shipped model must
+         * not raise the hiss ahead of attacks over the input either. */
+        CHECK(pre < 1.0 && (m == 0 || vs_in < 0.2),
               "%s: %+.2f dB over the hiss's treatment, %+.2f dB over the input ahead of attacks",
               paths[m], pre, vs_in);
         printf("%s, snare over hiss: ahead of attacks %+.2f dB vs the hiss's treatment, %+.2f dB "
                "vs input\n",
                paths[m], pre, vs_in);
+        free(y);
+    }
+    free(x);
+}
+
+/* Level (dB) of x[a, b) above ~12 kHz: three cascaded 2nd-order Butterworth high-passes. */
+static double level_above_12k(const float *x, int n, int a, int b, int rate) {
+    const double w = 2 * M_PI * 12000.0 / rate, al = sin(w) / (2 * 0.7071), cw = cos(w);
+    const double b0 = (1 + cw) / 2 / (1 + al), b1 = -(1 + cw) / (1 + al), a1 = -2 * cw / (1 + al),
+                 a2 = (1 - al) / (1 + al);
+    double z[3][2] = {{0}}, e = 0;
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        for (int s = 0; s < 3; s++) {
+            double y = b0 * v + z[s][0];
+            z[s][0] = b1 * v - a1 * y + z[s][1];
+            z[s][1] = b0 * v - a2 * y;
+            v = y;
+        }
+        if (i >= a && i < b) e += v * v;
+    }
+    return 10 * log10(e / (b - a) + 1e-30);
+}
+
+/* The band above 8 kHz follows the model's verdict on 6-8 kHz in the model modes: a network
+ * that changes nothing leaves it alone (the classical tracker, which learns from the music's
+ * quiet moments, took up to 3 dB off 7-8 kHz and more above 8 kHz of clean music: make eval,
+ * clean condition), one that cuts every band cuts it as deep as Max attenuation allows.  Steady
+ * hiss is what the classical tracker does cut: classical mode still does. */
+static void test_model_hiband(void) {
+    const int rate = 48000, n = rate * 6, a = 2 * rate;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    const double lx = level_above_12k(x, n, a, n, rate);
+    const struct {
+        const char *model;
+        int mode;
+        float max_atten;
+        double lo, hi;
+    } cases[] = {
+        {"tests/golden/engine_identity.safetensors", MENHANCE_MODE_MEL2MEL, 12.0f, -0.3, 0.3},
+        {"tests/golden/engine_cut.safetensors", MENHANCE_MODE_MEL2MEL, 12.0f, -13.0, -11.0},
+        {"tests/golden/engine_identity.safetensors", MENHANCE_MODE_CLASSICAL, 12.0f, -40.0, -3.0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        menhance_params p;
+        menhance_params_default(&p);
+        p.mode = cases[k].mode;
+        p.max_atten_db = cases[k].max_atten;
+        float *y = sig_run(rate, &p, load(cases[k].model), x, n, 1024, 0);
+        if (!y) continue;
+        double d = level_above_12k(y, n, a, n, rate) - lx;
+        CHECK(d >= cases[k].lo && d <= cases[k].hi,
+              "%s, mode %d: above 12 kHz %+.2f dB (want %+.1f..%+.1f)", cases[k].model,
+              cases[k].mode, d, cases[k].lo, cases[k].hi);
+        printf("%s, mode %d, max attenuation %.0f dB: above 12 kHz %+.2f dB\n", cases[k].model,
+               cases[k].mode, cases[k].max_atten, d);
         free(y);
     }
     free(x);
@@ -495,5 +555,6 @@ int main(void) {
     test_model_silence();
     test_model_bounds();
     test_model_pre_echo();
+    test_model_hiband();
     return check_summary("test_engine_model");
 }

@@ -6,6 +6,7 @@
     tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
+    tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
@@ -149,7 +150,18 @@ def main():
         cut.conv_out.bias.fill_(-30.0)
     export_mel2mel(cut, os.path.join(gdir, "engine_cut.safetensors"),
                    extra_meta={"golden": "train/golden.py: cuts every band by ~30 dB"})
+    engine_identity(gdir)
     fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
+
+
+def engine_identity(gdir):
+    """A gain Mel2Mel whose every weight is zero: 0 dB in every band, the network that changes nothing."""
+    ident = Mel2MelGain(channels=4, dilations=(1,), lookahead=2)
+    with torch.no_grad():
+        for prm in ident.parameters():
+            prm.zero_()
+    export_mel2mel(ident, os.path.join(gdir, "engine_identity.safetensors"),
+                   extra_meta={"golden": "train/golden.py: 0 dB in every band (the identity)"})
 
 
 if __name__ == "__main__":
