@@ -15,7 +15,8 @@ runs the C command line (build/menhance) on them, and scores
 
 Methods: input (untouched), classical (CLI), mel2mel_phase (CLI defaults, cleaned magnitudes on the input phase; mel2mel_phase_30db: Max attenuation 30 dB),
 mel2mel_gl (the network in PyTorch + Griffin-Lim in Python, 16 kHz), mel2mel_net (the network's output mel
-itself, logmel_l1 only: training progress without the C path), mel2mel_diffwave (CLI --mode vocoder with models/menhance.safetensors, when its
+itself, logmel_l1 only: training progress without the C path; the network reads the degraded clip resampled as
+its training audio was, to16k_train), mel2mel_diffwave (CLI --mode vocoder with models/menhance.safetensors, when its
 model loads). "vocoder": resynthesis of the clean mels (griffinlim; input_phase = clean mel magnitudes on the
 degraded phase of the full-chain clips) -- the ceiling of each output path with a perfect Mel2Mel.
 
@@ -62,6 +63,24 @@ def to16k(x, fs):
         return np.asarray(x, np.float64)
     g = np.gcd(fs, FS)
     return signal.resample_poly(x, FS // g, fs // g)
+
+
+def to16k_train(x, fs):
+    """16 kHz as the training audio was made (ffmpeg soxr, train/data.py), for what the network reads: its
+    band edge (-6 dB near 7.65 kHz) is what the network learnt hiss from, and resample_poly's (-6 dB at
+    8 kHz) made the PyTorch network cut far more than it does on its own training front end (the C engine
+    equalises to the same edge: engine/frontend_edge.h).  Falls back to to16k without ffmpeg."""
+    if fs == FS:
+        return np.asarray(x, np.float64)
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(fs), "-ac", "1", "-i", "-",
+           "-af", "aresample=resampler=soxr:precision=28", "-ar", str(FS), "-f", "f32le", "-"]
+    try:
+        r = subprocess.run(cmd, input=np.asarray(x, np.float32).tobytes(), capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return to16k(x, fs)
+    y = np.frombuffer(r.stdout, np.float32).astype(np.float64)
+    n = int(round(len(x) * FS / fs))
+    return np.pad(y, (0, max(0, n - len(y))))[:n]
 
 
 # ------------------------------------------------------------------ metrics
@@ -361,7 +380,8 @@ def main():
         for c in clips:  # everything about the clean reference, once per clip
             ref16 = to16k(c["clean"], FS_HOST)
             refs.append(dict(ref16=ref16, lr=M.logmel(ref16), m16=M.mags(ref16, (512, 1024, 2048)),
-                             m48=M.mags(c["clean"], FFB), deg16=to16k(c["degraded"], FS_HOST)))
+                             m48=M.mags(c["clean"], FFB), deg16=to16k(c["degraded"], FS_HOST),
+                             deg16_train=to16k_train(c["degraded"], FS_HOST) if net is not None else None))
         rows = {}
         for method, ys in outs.items():
             rows[method] = []
@@ -377,7 +397,7 @@ def main():
             rows["mel2mel_net"], rows["mel2mel_gl"] = [], []
             for i, (c, r) in enumerate(zip(clips, refs)):
                 ref16, deg16, lr = r["ref16"], r["deg16"], r["lr"]
-                y = run_net(net, M.logmel(deg16))
+                y = run_net(net, M.logmel(r["deg16_train"]))
                 rows["mel2mel_net"].append(dict(logmel_l1=float(np.mean(np.abs(y - lr)))))
                 if not a.no_gl and i < a.gl_clips:
                     w = inv.griffin_lim(y, len(deg16), seed=i)
@@ -390,7 +410,7 @@ def main():
                 rows["mel2mel_diffwave_py"] = []
                 for i, (c, r) in enumerate(zip(clips[:a.gl_clips], refs)):
                     ref16, lr = r["ref16"], r["lr"]
-                    w = run_diffwave(dw, run_net(net, M.logmel(r["deg16"])), len(ref16), i)
+                    w = run_diffwave(dw, run_net(net, M.logmel(r["deg16_train"])), len(ref16), i)
                     rows["mel2mel_diffwave_py"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
                                                             mrstft=M.mrstft(w, ref16), sisdr=None))
         if cond == "full" and not a.no_gl and group == "all":
