@@ -589,9 +589,16 @@ static int measure_down_response(int rate, enhance *enh) {
         for (int i = 0; i < n_in; i++)
             x[i] = 0.0f;
         for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
-            const double w = 2.0 * M_PI * k * ENHANCE_RATE / N / rate, ph = 0.7 * k;
-            for (int i = 0; i < n_in; i++)
-                x[i] += (float)(0.01 * cos(w * i + ph));
+            /* cos(w i + ph) by the Chebyshev recurrence (double: exact enough over a second) */
+            const double w = 2.0 * M_PI * k * ENHANCE_RATE / N / rate, ph = 0.7 * k,
+                         c2 = 2.0 * cos(w);
+            double y1 = cos(ph - w), y0 = cos(ph);
+            for (int i = 0; i < n_in; i++) {
+                x[i] += (float)(0.01 * y0);
+                double yn = c2 * y0 - y1;
+                y1 = y0;
+                y0 = yn;
+            }
         }
         r = resampler_create(rate, ENHANCE_RATE, RS_QUALITY);
         if (!r) goto done;
@@ -600,17 +607,22 @@ static int measure_down_response(int rate, enhance *enh) {
         resampler_destroy(r);
         r = NULL;
         if (out_len < at + frames * N) goto done;
-        double P[ENHANCE_NFFT / 2 + 1] = {0};
-        for (int f = 0; f < frames; f++)
+        double P[ENHANCE_NFFT / 2 + 1] = {0}, v[ENHANCE_NFFT];
+        for (int f = 0; f < frames; f++) {
+            for (int t = 0; t < N; t++)
+                v[t] = y[at + f * N + t] * (0.5 - 0.5 * cos(2.0 * M_PI * t / N));
             for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
-                double re = 0, im = 0;
+                /* Goertzel: |sum v[t] e^{-i 2 pi k t / N}|^2 */
+                const double cw = cos(2.0 * M_PI * k / N), coef = 2.0 * cw;
+                double s1 = 0, s2 = 0;
                 for (int t = 0; t < N; t++) {
-                    double v = y[at + f * N + t] * (0.5 - 0.5 * cos(2.0 * M_PI * t / N));
-                    re += v * cos(2.0 * M_PI * k * t / N);
-                    im -= v * sin(2.0 * M_PI * k * t / N);
+                    double s0 = v[t] + coef * s1 - s2;
+                    s2 = s1;
+                    s1 = s0;
                 }
-                P[k] += (re * re + im * im) / frames;
+                P[k] += (s1 * s1 + s2 * s2 - coef * s1 * s2) / frames;
             }
+        }
         const double ref = (0.01 * N / 4) * (0.01 * N / 4);
         for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2)
             H[k] = (float)(P[k] / ref);
