@@ -29,6 +29,14 @@ int resampler_delay(const resampler *r);
 int resampler_integer_pad(const resampler *r);
 int resampler_in_rate(const resampler *r);
 int resampler_out_rate(const resampler *r);
+/* The power response of a fresh in_rate -> out_rate resampler of this quality at the bins of
+ * an out_rate STFT (periodic Hann, n_fft <= 4096): H[k] for k = first_bin .. n_fft / 2, and 1
+ * below first_bin (H has n_fft / 2 + 1 values; 1 = flat).  Measured with bin-centred cosines,
+ * every other bin per pass so the window's main lobe keeps each in its own bin, 0.6 s of
+ * input, four frames after the filter's transient.  Not real-time safe (allocates; ~10-40 ms).
+ * Returns 0, or -1 on bad arguments or no memory. */
+int resampler_power_response(int in_rate, int out_rate, int quality, int n_fft, int first_bin,
+                             float *H);
 /* Back to the state after create (zero history, phase 0). */
 void resampler_reset(resampler *r);
 #endif

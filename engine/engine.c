@@ -47,6 +47,8 @@
 #define MAX_CH 2
 #define NSLOT 64     /* chunks in flight between the threads; power of two */
 #define RS_QUALITY 6 /* passes ripple, alias and round-trip specs at 2.7x less delay than 10 */
+/* 6 kHz at 16 kHz / 1023: speexdsp at RS_QUALITY is flat below (tests/test_resample.c) */
+#define RESP_FIRST_BIN 384
 #define MAX_SLACK_CHUNKS 12
 #define HIST16 8192 /* x16 history, enough for D16 + a chunk (checked at create) */
 #define RAMP_SECONDS 0.02f
@@ -569,72 +571,15 @@ void menhance_reset(menhance *e) {
     }
 }
 
-/* The downsampler's power response at the top STFT bins of the 16 kHz analysis, handed to
- * the enhancement stage so the model's features have the band edge of the training front end
- * (enhance_set_resampler_response).  Bin-centred cosines, every other bin per pass (the
- * periodic Hann window keeps each in its own bin), through a fresh resampler like the engine's;
- * the power of each bin against the input's.  Not real-time: create only.  Returns 0 or -1. */
-#define RESP_FIRST_BIN 384 /* 6 kHz: speexdsp at RS_QUALITY is flat below (< 0.01 dB) */
+/* The downsampler's response at the STFT bins of the 16 kHz analysis, handed to the enhancement
+ * stage so the model's features have the band edge of the training front end
+ * (enhance_set_resampler_response).  Not real-time: create only.  Returns 0 or -1. */
 static int measure_down_response(int rate, enhance *enh) {
-    const int N = ENHANCE_NFFT, nb = N / 2 + 1, n_in = rate * 6 / 10, frames = 4, at = 2048;
-    const int out_cap = (int)((long long)n_in * ENHANCE_RATE / rate) + 64;
-    float *x = malloc(sizeof(float) * n_in), *y = malloc(sizeof(float) * out_cap);
-    float *H = malloc(sizeof(float) * nb);
-    resampler *r = NULL;
-    int rc = -1;
-    if (!x || !y || !H) goto done;
-    for (int k = 0; k < nb; k++)
-        H[k] = 1.0f;
-    for (int parity = 0; parity < 2; parity++) {
-        for (int i = 0; i < n_in; i++)
-            x[i] = 0.0f;
-        for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
-            /* cos(w i + ph) by the Chebyshev recurrence (double: exact enough over a second) */
-            const double w = 2.0 * M_PI * k * ENHANCE_RATE / N / rate, ph = 0.7 * k,
-                         c2 = 2.0 * cos(w);
-            double y1 = cos(ph - w), y0 = cos(ph);
-            for (int i = 0; i < n_in; i++) {
-                x[i] += (float)(0.01 * y0);
-                double yn = c2 * y0 - y1;
-                y1 = y0;
-                y0 = yn;
-            }
-        }
-        r = resampler_create(rate, ENHANCE_RATE, RS_QUALITY);
-        if (!r) goto done;
-        int in_len = n_in, out_len = out_cap;
-        resampler_process(r, x, &in_len, y, &out_len);
-        resampler_destroy(r);
-        r = NULL;
-        if (out_len < at + frames * N) goto done;
-        double P[ENHANCE_NFFT / 2 + 1] = {0}, v[ENHANCE_NFFT];
-        for (int f = 0; f < frames; f++) {
-            for (int t = 0; t < N; t++)
-                v[t] = y[at + f * N + t] * (0.5 - 0.5 * cos(2.0 * M_PI * t / N));
-            for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2) {
-                /* Goertzel: |sum v[t] e^{-i 2 pi k t / N}|^2 */
-                const double cw = cos(2.0 * M_PI * k / N), coef = 2.0 * cw;
-                double s1 = 0, s2 = 0;
-                for (int t = 0; t < N; t++) {
-                    double s0 = v[t] + coef * s1 - s2;
-                    s2 = s1;
-                    s1 = s0;
-                }
-                P[k] += (s1 * s1 + s2 * s2 - coef * s1 * s2) / frames;
-            }
-        }
-        const double ref = (0.01 * N / 4) * (0.01 * N / 4);
-        for (int k = RESP_FIRST_BIN + parity; k < nb; k += 2)
-            H[k] = (float)(P[k] / ref);
-    }
+    float H[ENHANCE_NFFT / 2 + 1];
+    if (resampler_power_response(rate, ENHANCE_RATE, RS_QUALITY, ENHANCE_NFFT, RESP_FIRST_BIN, H))
+        return -1;
     enhance_set_resampler_response(enh, H);
-    rc = 0;
-done:
-    resampler_destroy(r);
-    free(x);
-    free(y);
-    free(H);
-    return rc;
+    return 0;
 }
 
 /* ---- the audio thread ---- */

@@ -224,6 +224,40 @@ static void test_misc(void) {
         test_delay(48000, MODEL, q), test_delay(MODEL, 44100, q);
 }
 
+/* The response the engine equalises its model features with (engine.c measure_down_response):
+ * flat where the pass band is, falling across the band edge, exact for a plain copy. */
+static void test_power_response(void) {
+    const int N = 1023, nb = N / 2 + 1;
+    float H[N / 2 + 1];
+    CHECK(resampler_power_response(16000, 16000, Q, N, 2, H) == 0, "copy: measured");
+    double worst = 0;
+    for (int k = 2; k < nb - 1; k++)
+        worst = fmax(worst, fabs(10 * log10(H[k])));
+    CHECK(worst < 0.01, "copy: flat within %.4f dB", worst);
+    const int qs[2] = {6, Q}; /* the engine's quality (engine.c RS_QUALITY) and the tests' */
+    for (int i = 0; i < 2 * N_RATES; i++) {
+        const int rate = rates[i % N_RATES], q = qs[i / N_RATES];
+        if (rate <= MODEL) continue;
+        CHECK(resampler_power_response(rate, MODEL, q, N, 256, H) == 0, "%d Hz q%d: measured", rate,
+              q);
+        double flat = 0;
+        for (int k = 256; k < 384; k++) /* 4-6 kHz: pass band */
+            flat = fmax(flat, fabs(10 * log10(H[k])));
+        double edge = 10 * log10(H[500]); /* 7.82 kHz */
+        int falls = 1;
+        for (int k = 470; k < 508; k++)
+            falls &= H[k + 2] <= H[k] * 1.001f;
+        CHECK(
+            flat < 0.05 && edge < -3.0 && falls,
+            "%d Hz q%d: pass band within %.3f dB, %.1f dB at 7.82 kHz, falling across the edge %d",
+            rate, q, flat, edge, falls);
+        CHECK(H[0] == 1.0f && H[255] == 1.0f, "%d Hz q%d: 1 below first_bin", rate, q);
+    }
+    CHECK(resampler_power_response(48000, MODEL, Q, 8, 2, H) != 0 &&
+              resampler_power_response(0, MODEL, Q, N, 2, H) != 0,
+          "bad arguments rejected");
+}
+
 int main(void) {
     for (int i = 0; i < N_RATES; i++) {
         test_delay(rates[i], MODEL, Q);
@@ -235,5 +269,6 @@ int main(void) {
     test_chunking(MODEL, 48000);
     test_chunking(MODEL, 44100);
     test_misc();
+    test_power_response();
     return check_summary("test_resample");
 }
