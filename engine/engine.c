@@ -37,6 +37,7 @@
 #endif
 
 #include "dsp/resample.h"
+#include "dsp/biquad.h"
 #include "dsp/ring.h"
 #include "engine/enhance.h"
 #include "engine/hiband.h"
@@ -64,20 +65,11 @@
 #define VOC_LATE_LIMIT 4
 #define VOC_HOLD_CHUNKS 625 /* 10 s */
 #define OUT_LIMIT 8.0f      /* +18 dBFS: nothing louder ever leaves, NaN never does */
-/* DC blocker on everything the engine processes: 2nd-order Butterworth high-pass.  10 Hz is
- * an octave under the lowest musical fundamentals that matter (a 32' organ pipe's C0 is
- * 16.4 Hz: -0.6 dB; a piano's A0, 27.5 Hz: -0.07 dB; a bass's low E, 41 Hz: -0.01 dB), while
- * a DC step still decays with a 23 ms time constant. */
-#define DC_HZ 10.0
 /* Digital-silence gate ramp: short enough to end in silence, long enough not to click. */
 #define GATE_RAMP_S 0.005f
 /* Reach of one 16 kHz output sample into the 16 kHz input, either way: the STFT window
  * (1023) backwards, the stage's latency (1279) forwards, rounded up. */
 #define SPAN16 (ENHANCE_NFFT + ENHANCE_LOOKAHEAD * ENHANCE_HOP + 32)
-
-typedef struct {
-    double b0, b1, b2, a1, a2;
-} biquad;
 /* The worker polls for chunks instead of being woken for each one: waking a sleeping thread
  * is a futex syscall, which the audio thread must not make in steady state.  A 2 ms poll
  * (an eighth of a chunk) costs little of the worker's slack of two chunks or more.  After a
@@ -138,8 +130,8 @@ struct menhance {
     float *xin[MAX_CH];
     hiband *hb;
     float *hraw[MAX_CH];     /* one host block of the high band before the classical tracker */
-    float *hgain, *hshare;   /* one host block of gq and mq */
-    float hg_s, hs_s, hi_a;  /* gq and mq smoothed over HI_SMOOTH_S, and its coefficient */
+    float *hgain, *hshare;   /* one host block of the chunks' high-band gain and share */
+    float hg_s, hs_s, hi_a;  /* both smoothed over HI_SMOOTH_S, and its coefficient */
     float w_prev;            /* crossfade target at the end of the last chunk */
     int avail_next;          /* is chunk (emitted + 1) there? decided one chunk ahead */
     long long emitted;       /* next out chunk to append to y16 */
@@ -187,22 +179,6 @@ void menhance_params_default(menhance_params *p) {
     p->enabled = 1;
     p->synchronous = 0;
     p->limiter = 1;
-}
-
-/* RBJ / bilinear-transform 2nd-order Butterworth high-pass, cut-off pre-warped. */
-static biquad butter_hp(double fs, double fc) {
-    double k = tan(M_PI * fc / fs), n = 1.0 / (1.0 + M_SQRT2 * k + k * k);
-    biquad b = {n, -2.0 * n, n, 2.0 * (k * k - 1.0) * n, (1.0 - M_SQRT2 * k + k * k) * n};
-    return b;
-}
-
-/* Transposed direct form II in double: at 10 Hz and 192 kHz the poles sit 1.6e-4 from 1,
- * where float coefficients and state would add audible noise. */
-static float biquad_run(const biquad *b, double *z, float xf) {
-    double x = xf, y = b->b0 * x + z[0];
-    z[0] = b->b1 * x - b->a1 * y + z[1];
-    z[1] = b->b2 * x - b->a2 * y;
-    return (float)y;
 }
 
 static int gcd(int a, int b) {
@@ -411,7 +387,7 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     }
     e->gate_step = 1.0f / (float)e->Rg;
     hiband_set_warmup(e->hb, e->latency);
-    e->dc = butter_hp(e->rate, DC_HZ);
+    e->dc = biquad_butter_hp(e->rate, ENHANCE_DC_HZ);
 
     int max16 = (int)((long long)cfg->max_block * ENHANCE_RATE / e->rate) + 16;
     e->yq_cap = e->P0 + HOP * ((max16 + HOP - 1) / HOP + 3) + HOP;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/biquad.h"
 #include "dsp/denoise.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
@@ -96,7 +97,8 @@ struct enhance {
     int voc_running, voc_frames;
     float voc_w;
     float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP];
-    double vdc[2], dc_b0, dc_a1, dc_a2; /* DC blocker on the vocoder's output */
+    biquad dc;     /* DC blocker on the vocoder's output */
+    double vdc[2]; /* and its state */
     int vpos;
     float power[BINS], melpow[ENHANCE_MELS], band[ENHANCE_MELS], bin_gain[BINS];
 };
@@ -138,12 +140,7 @@ enhance *enhance_create(int channels) {
             h->btop = b;
     h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
     h->a_long = expf(-(float)ENHANCE_HOP / (TONAL_LONG_S * ENHANCE_RATE));
-    {
-        double k = tan(M_PI * 10.0 / ENHANCE_RATE), q = 1.0 / (1.0 + M_SQRT2 * k + k * k);
-        h->dc_b0 = q; /* b1 = -2 b0, b2 = b0 */
-        h->dc_a1 = 2.0 * (k * k - 1.0) * q;
-        h->dc_a2 = (1.0 - M_SQRT2 * k + k * k) * q;
-    }
+    h->dc = biquad_butter_hp(ENHANCE_RATE, ENHANCE_DC_HZ);
     enhance_reset(h);
     return h;
 }
@@ -200,15 +197,19 @@ int enhance_effective_mode(const enhance *h) {
     return h->effective_mode;
 }
 
-/* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
+/* A log-mel value at the log floor (mel_to_log clamps there): the band holds nothing. */
+static int at_log_floor(float logmel) {
+    return logmel <= log2f(MEL_LOG_FLOOR) + 1e-3f;
+}
+
 /* Every band of a log-mel frame at the log floor: digital silence or next to it. */
 static int at_floor(const float *logmel) {
-    const float fl = log2f(MEL_LOG_FLOOR) + 1e-3f;
     for (int b = 0; b < ENHANCE_MELS; b++)
-        if (logmel[b] > fl) return 0;
+        if (!at_log_floor(logmel[b])) return 0;
     return 1;
 }
 
+/* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
 static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean) {
     if (m != h->last_model) {
         /* A new model starts from empty history; the gain mix restarts from classical. */
@@ -269,13 +270,9 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     float v[ENHANCE_HOP];
     model_vocoder_frame(m, clean, v);
     /* The engine's input is DC-blocked (engine.c), but a vocoder makes its own waveform: the
-     * same 10 Hz Butterworth high-pass keeps DC out of mode 2 too. */
-    for (int t = 0; t < ENHANCE_HOP; t++) {
-        double x = v[t], y = h->dc_b0 * x + h->vdc[0];
-        h->vdc[0] = -2.0 * h->dc_b0 * x - h->dc_a1 * y + h->vdc[1];
-        h->vdc[1] = h->dc_b0 * x - h->dc_a2 * y;
-        v[t] = (float)y;
-    }
+     * same high-pass keeps DC out of mode 2 too. */
+    for (int t = 0; t < ENHANCE_HOP; t++)
+        v[t] = biquad_run(&h->dc, h->vdc, v[t]);
     for (int t = 0; t < ENHANCE_HOP; t++) {
         h->vline[(h->vpos + t + delay) % L] = v[t];
     }
@@ -384,7 +381,6 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
      * it: issue 8 measured a clean 440 Hz sine losing 7.8 dB; see TONAL_LONG_S). */
     const float lo2 = -p->max_atten_db / (20.0f * 0.30103f);
     const float hi2 = MODEL_MAX_BOOST_DB / (20.0f * 0.30103f);
-    const float floor2 = log2f(MEL_LOG_FLOOR) + 1e-3f;
     float clean[ENHANCE_MELS];
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
@@ -422,7 +418,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
             if (!(l2 == l2)) l2 = 0.0f;
             /* A band at the log floor says nothing of what it should hold: never lifted (a
              * fade's tail or a silent frame must not come up by MODEL_MAX_BOOST_DB). */
-            if (h->logmel_m[old][b] <= floor2) l2 = fminf(l2, 0.0f);
+            if (at_log_floor(h->logmel_m[old][b])) l2 = fminf(l2, 0.0f);
             l2 = fminf(fmaxf(l2, lo2), hi2) * guard(h->tlong[b]);
             g = h->mix * exp2f(l2) + (1.0f - h->mix) * g;
         }
@@ -437,9 +433,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     for (int b = h->btop; b < ENHANCE_MELS; b++)
         lg += log2f(fmaxf(h->band[b], 1e-6f));
     /* The hop that leaves now is the first of frame f - LA's window, whose centre lies 1.5 hops
-     * later: it takes the gains of the two frames before it, whichever cuts more, so the high
-     * band never opens ahead of an attack (with frame f - LA's own gain it did, by 2 dB over
-     * the hiss's treatment: tests/test_engine_model.c, snare over hiss). */
+     * later: it takes the gains of the two frames before it, whichever cuts more, so the verdict
+     * is never ahead of the samples it is applied to.  (Pre-echo in the high band is kept off by
+     * engine.c, which smooths this verdict over HI_SMOOTH_S and leaves the timing to the
+     * classical tracker.) */
     float gtop = fminf(1.0f, exp2f(lg / (float)(ENHANCE_MELS - h->btop)));
     h->hi_gain = fminf(h->hi_prev[0], h->hi_prev[1]);
     h->hi_prev[1] = h->hi_prev[0];

@@ -11,6 +11,12 @@
 #define ENHANCE_NFFT 1023
 #define ENHANCE_HOP 256
 #define ENHANCE_MELS 128
+/* The DC blocker on everything the engine processes (engine.c) and on the vocoder's own output
+ * (enhance.c): 2nd-order Butterworth high-pass.  10 Hz is an octave under the lowest musical
+ * fundamentals that matter (a 32' organ pipe's C0 is 16.4 Hz: -0.6 dB; a piano's A0, 27.5 Hz:
+ * -0.07 dB; a bass's low E, 41 Hz: -0.01 dB), while a DC step still decays with a 23 ms time
+ * constant. */
+#define ENHANCE_DC_HZ 10.0
 /* Frames of look-ahead every mode is padded to, so the latency never depends on the mode. */
 #define ENHANCE_LOOKAHEAD 2
 /* The vocoder's own look-ahead must fit inside the delay the other modes already have

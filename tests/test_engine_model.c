@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsp/biquad.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
 #include "engine/menhance.h"
@@ -488,19 +489,13 @@ static void test_model_pre_echo(void) {
 
 /* Level (dB) of x[a, b) above ~12 kHz: three cascaded 2nd-order Butterworth high-passes. */
 static double level_above_12k(const float *x, int n, int a, int b, int rate) {
-    const double w = 2 * M_PI * 12000.0 / rate, al = sin(w) / (2 * 0.7071), cw = cos(w);
-    const double b0 = (1 + cw) / 2 / (1 + al), b1 = -(1 + cw) / (1 + al), a1 = -2 * cw / (1 + al),
-                 a2 = (1 - al) / (1 + al);
+    const biquad hp = biquad_butter_hp(rate, 12000.0);
     double z[3][2] = {{0}}, e = 0;
     for (int i = 0; i < n; i++) {
-        double v = x[i];
-        for (int s = 0; s < 3; s++) {
-            double y = b0 * v + z[s][0];
-            z[s][0] = b1 * v - a1 * y + z[s][1];
-            z[s][1] = b0 * v - a2 * y;
-            v = y;
-        }
-        if (i >= a && i < b) e += v * v;
+        float v = x[i];
+        for (int s = 0; s < 3; s++)
+            v = biquad_run(&hp, z[s], v);
+        if (i >= a && i < b) e += (double)v * v;
     }
     return 10 * log10(e / (b - a) + 1e-30);
 }
