@@ -37,6 +37,20 @@ static double db(double g) {
     return 20 * log10(g);
 }
 
+/* One frame of white noise of mean power `level` in every band (each band's own width). */
+static void noise_frame(float *p, double level) {
+    for (int b = 0; b < NB; b++)
+        p[b] = noise_power(level, band_dof(b));
+}
+
+/* Mean of a frame's band gains, in dB. */
+static double mean_db(const float *g) {
+    double m = 0;
+    for (int b = 0; b < NB; b++)
+        m += db(g[b]) / NB;
+    return m;
+}
+
 static void test_noise_converges(void) {
     denoise *d = denoise_create(NB, FPS);
     denoise_set(d, 1.0f, 18.0f);
@@ -78,8 +92,7 @@ static void test_tone(void) {
     double tone_min = 1, noise_mean = 0;
     int n_late = 0;
     for (int f = 0; f < frames; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         p[tone] += 0.1f;      /* 100x the noise: +20 dB */
         p[tone + 1] += 0.03f; /* a tone between two filters leaks into the next band */
         denoise_process(d, p, g);
@@ -97,8 +110,7 @@ static void test_tone(void) {
     double g_late = 0;
     n_late = 0;
     for (int f = 0; f < (int)(4 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-2, band_dof(b));
+        noise_frame(p, 1e-2);
         denoise_process(d, p, g);
         if (f > (int)(3.5 * FPS))
             for (int b = 0; b < NB; b++)
@@ -115,8 +127,7 @@ static void test_onset(void) {
     denoise *d = denoise_create(NB, FPS);
     float p[NB], g[NB];
     for (int f = 0; f < (int)(3 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
     }
     for (int b = 0; b < NB; b++)
@@ -194,8 +205,7 @@ static void test_hostile(void) {
     double avg = 0;
     int na = 0;
     for (int f = 0; f < (int)(4 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
         if (f > (int)(3 * FPS))
             for (int b = 0; b < NB; b++)
@@ -232,8 +242,7 @@ static void test_hold(void) {
     denoise_set(d, 2.0f, 40.0f);
     float p[NB], o[NB], g[NB];
     for (int f = 0; f < (int)(3 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
     }
     for (int f = 0; f < (int)(6 * FPS); f++) {
@@ -246,17 +255,13 @@ static void test_hold(void) {
     /* After the chord the gate closes at its 80 ms release; 0.5-1 s later it is shut. */
     double worst = -100;
     for (int f = 0; f < 32; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
     }
     for (int f = 0; f < 32; f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
-        double m = 0;
-        for (int b = 0; b < NB; b++)
-            m += db(g[b]) / NB;
+        double m = mean_db(g);
         worst = fmax(worst, m);
     }
     CHECK(worst < -35, "noise after silence and a held chord: mean gain %.1f dB", worst);
@@ -271,12 +276,9 @@ static void test_fade_in(void) {
     float p[NB], g[NB];
     double prev = 0, worst_drop = 0, end = 0;
     for (int f = 0; f < (int)(4 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
-        double m = 0;
-        for (int b = 0; b < NB; b++)
-            m += db(g[b]) / NB;
+        double m = mean_db(g);
         if (f) worst_drop = fmax(worst_drop, prev - m);
         prev = end = m;
     }
@@ -296,19 +298,15 @@ static void test_prime(void) {
     float p[NB], g[NB], g2[NB];
     CHECK(denoise_prime_begin(d) == 0, "prime_begin");
     for (int f = 0; f < (int)(5 * FPS); f++) {
-        for (int b = 0; b < NB; b++)
-            p[b] = noise_power(1e-3, band_dof(b));
+        noise_frame(p, 1e-3);
         denoise_process(d, p, g);
     }
     denoise_prime_end(d);
     denoise_take_noise(d2, d);
-    for (int b = 0; b < NB; b++)
-        p[b] = noise_power(1e-3, band_dof(b));
+    noise_frame(p, 1e-3);
     denoise_process(d, p, g);
     denoise_process(d2, p, g2);
-    double m = 0, m2 = 0;
-    for (int b = 0; b < NB; b++)
-        m += db(g[b]) / NB, m2 += db(g2[b]) / NB;
+    double m = mean_db(g), m2 = mean_db(g2);
     CHECK(m < -30 && m2 < -30, "primed: first-frame mean gain %.1f dB (copy %.1f dB)", m, m2);
     CHECK(denoise_prime_begin(d) == 0, "prime_begin again");
     for (int f = 0; f < 5; f++) /* 80 ms: far too little to settle */
