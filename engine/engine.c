@@ -40,6 +40,7 @@
 #include "dsp/biquad.h"
 #include "dsp/ring.h"
 #include "engine/enhance.h"
+#include "engine/frontend_eq.h"
 #include "engine/hiband.h"
 #include "engine/limiter.h"
 #include "engine/model.h"
@@ -48,8 +49,6 @@
 #define MAX_CH 2
 #define NSLOT 64     /* chunks in flight between the threads; power of two */
 #define RS_QUALITY 6 /* passes ripple, alias and round-trip specs at 2.7x less delay than 10 */
-/* 6 kHz at 16 kHz / 1023: speexdsp at RS_QUALITY is flat below (tests/test_resample.c) */
-#define RESP_FIRST_BIN 384
 #define MAX_SLACK_CHUNKS 12
 #define HIST16 8192 /* x16 history, enough for D16 + a chunk (checked at create) */
 #define RAMP_SECONDS 0.02f
@@ -547,14 +546,12 @@ void menhance_reset(menhance *e) {
     }
 }
 
-/* The downsampler's response at the STFT bins of the 16 kHz analysis, handed to the enhancement
- * stage so the model's features have the band edge of the training front end
- * (enhance_set_resampler_response).  Not real-time: create only.  Returns 0 or -1. */
+/* The model's features get the band edge of the training front end (engine/frontend_eq.h).
+ * Not real-time: create only.  Returns 0 or -1. */
 static int measure_down_response(int rate, enhance *enh) {
-    float H[ENHANCE_NFFT / 2 + 1];
-    if (resampler_power_response(rate, ENHANCE_RATE, RS_QUALITY, ENHANCE_NFFT, RESP_FIRST_BIN, H))
-        return -1;
-    enhance_set_resampler_response(enh, H);
+    float feq[FRONTEND_EQ_BINS];
+    if (frontend_eq_measure(rate, RS_QUALITY, feq)) return -1;
+    enhance_set_feature_eq(enh, feq);
     return 0;
 }
 

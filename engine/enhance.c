@@ -9,8 +9,11 @@
 #include "dsp/mel.h"
 #include "dsp/stft.h"
 #include "dsp/tonal.h"
-#include "engine/frontend_edge.h"
+#include "engine/frontend_eq.h"
 #include "engine/model.h"
+
+/* the feature equaliser is measured for this STFT */
+_Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the engine STFT differ");
 
 #define BINS (ENHANCE_NFFT / 2 + 1)
 #define LA ENHANCE_LOOKAHEAD
@@ -483,13 +486,7 @@ void enhance_hiband(const enhance *h, float *gain, float *share) {
     *share = h->hi_share;
 }
 
-void enhance_set_resampler_response(enhance *h, const float *power_response) {
-    for (int k = 0; k < BINS; k++) {
-        float t = k >= FRONTEND_EDGE_FIRST
-                      ? powf(10.0f, frontend_edge_db[k - FRONTEND_EDGE_FIRST] / 10.0f)
-                      : 1.0f;
-        float r = power_response[k] > 1e-12f ? t / power_response[k] : 1.0f;
-        /* at most +12 dB: a bin the resampler emptied has nothing worth lifting */
-        h->feq[k] = r > 16.0f ? 16.0f : (r < 1e-6f ? 1e-6f : r);
-    }
+void enhance_set_feature_eq(enhance *h, const float *feq) {
+    for (int k = 0; k < BINS; k++)
+        h->feq[k] = feq[k];
 }

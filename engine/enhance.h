@@ -42,11 +42,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
  * how far the model's gains are mixed in (0 in classical mode or without model output), i.e.
  * how much of the high band should follow gain rather than the classical tracker. */
 void enhance_hiband(const enhance *h, float *gain, float *share);
-/* The host-to-16 kHz resampler's power response at each STFT bin (ENHANCE_NFFT / 2 + 1
- * values, 1 = flat).  The model's features are equalised from it to the band edge of the
- * front end the network was trained on (engine/frontend_edge.h): without this the network read
- * the engine's lower edge at 7.5-8 kHz as an absence of hiss.  Not real-time safe. */
-void enhance_set_resampler_response(enhance *h, const float *power_response);
+/* Per-bin power gains (ENHANCE_NFFT / 2 + 1 values, 1 = flat; frontend_eq_measure) applied to
+ * the spectrum the model's features are computed from, never to the audio: they give the
+ * features the band edge of the front end the network was trained on.  Not real-time safe. */
+void enhance_set_feature_eq(enhance *h, const float *feq);
 /* Forget all history (after a gap in the input or a model change). */
 void enhance_reset(enhance *h);
 /* Mode actually in effect (a model mode without a model runs classical). */

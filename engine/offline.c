@@ -4,6 +4,7 @@
 #include "dsp/mel.h"
 #include "dsp/resample.h"
 #include "dsp/stft.h"
+#include "engine/frontend_eq.h"
 #include "engine/menhance.h"
 #include "nn/diffwave.h"
 #include "nn/mel2mel.h"
@@ -32,6 +33,7 @@ enum {
     RESNET_MIN_FRAMES = 32,
     DW_CHUNK = 16,
 };
+_Static_assert(NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the offline STFT differ");
 
 struct menhance_offline {
     st_file *m2m_file, *voc_file; /* voc_file may be m2m_file */
@@ -602,8 +604,16 @@ int menhance_offline_process(menhance_offline *o, const float *in, long frames, 
         set_err(err, errlen, "offline: front end failed");
         goto done;
     }
-    for (int t = 0; t < T; t++)
-        mel_log(mb, power + (size_t)t * BINS, logmel + (size_t)t * N_MELS);
+    /* The networks (Mel2Mel and DiffWave) were trained on features with soxr's band edge, not
+     * this resampler's: the mel is computed from the power equalised to it. */
+    float feq[FRONTEND_EQ_BINS];
+    if (frontend_eq_measure(rate, RS_QUALITY, feq)) goto oom;
+    for (int t = 0; t < T; t++) {
+        float *p = power + (size_t)t * BINS;
+        for (int k = 0; k < BINS; k++)
+            p[k] *= feq[k];
+        mel_log(mb, p, logmel + (size_t)t * N_MELS);
+    }
     report(&pr, 0.0);
 
     pr.lo = 0.0;

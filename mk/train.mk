@@ -41,13 +41,15 @@ render-midi: eval-deps
 
 # Training on the CPU (one thread; measured faster than two on the 2-vCPU machines, where the second core
 # builds the cache): the diet's pair builder in the background, the trainer in front.  Resumes from the
-# committed checkpoint models/ckpt/mel2mel_gain.pt; TRAIN_HOURS is this run's wall-clock budget.
+# committed checkpoint models/ckpt/mel2mel_gain.pt; TRAIN_HOURS is this run's wall-clock budget, TRAIN_ARGS
+# more options of `train_mel2mel.py train` (e.g. --lr for a restart).
 # Before a long run: `echo 0 > /proc/sys/kernel/sched_autogroup_enabled` (as root), or `nice` does not
 # keep other sessions' jobs off the trainer's core.
 TRAIN_HOURS ?= 1.5
+TRAIN_ARGS ?=
 train-mel2mel: eval-deps
 	$(PY_TRAIN) train/train_mel2mel.py cache --hours $(TRAIN_HOURS) > data/cache_builder.out 2>&1 & \
-	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS); \
+	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS) $(TRAIN_ARGS); \
 	kill $$! 2>/dev/null; true
 
 # The checkpoint's weight average -> models/mel2mel_gain.safetensors, and the default model file

@@ -382,21 +382,37 @@ def random_eq(rng, x, fs):
 
 
 def synthetic_noise(rng, n, fs):
-    """Stationary noise of a random colour: white noise shaped by a spectral tilt of -9..+3 dB per octave
-    (brown-ish HVAC and rumble to hiss), a random broad bump, and with probability 0.3 mains hum (50 or 60 Hz
-    with 2-10 decaying harmonics).  Adds noise types no recording in the lists has."""
-    x = rng.standard_normal(n)
-    X = np.fft.rfft(x)
-    f = np.fft.rfftfreq(n, 1.0 / fs)
-    f[0] = f[1]
-    tilt = rng.uniform(-9.0, 3.0)
-    db = tilt * np.log2(f / 1000.0)
-    c, w, g = np.exp(rng.uniform(np.log(100), np.log(6000))), rng.uniform(0.5, 2.0), rng.uniform(-10, 10)
-    db += g * np.exp(-0.5 * (np.log2(f / c) / w) ** 2)
-    y = np.fft.irfft(X * 10.0 ** (db / 20.0), n)
+    """Noise of a random colour: white noise shaped by a spectral tilt of -9..+3 dB per octave (brown-ish HVAC
+    and rumble to hiss) and a random broad bump; then, each with its own chance, a slow level modulation
+    (0.5 prob.: 0.05-3 Hz, 3-15 dB deep: wind, traffic, surf, crowds), crackle (0.25: 20-2000 sparse
+    clicks per second of random colour: rain, fire, vinyl, handling) and mains hum (0.3: 50 or 60 Hz with
+    2-10 decaying harmonics).  Adds noise types no recording in the lists has, so the network meets
+    noise that changes over time, not only steady hiss, and learns what is not music from more than 88
+    files of game ambience."""
+    t = np.arange(n) / fs
+
+    def coloured(x):
+        X = np.fft.rfft(x)
+        f = np.fft.rfftfreq(n, 1.0 / fs)
+        f[0] = f[1]
+        db = rng.uniform(-9.0, 3.0) * np.log2(f / 1000.0)
+        c, w, g = np.exp(rng.uniform(np.log(100), np.log(6000))), rng.uniform(0.5, 2.0), rng.uniform(-10, 10)
+        db += g * np.exp(-0.5 * (np.log2(f / c) / w) ** 2)
+        return np.fft.irfft(X * 10.0 ** (db / 20.0), n)
+
+    y = coloured(rng.standard_normal(n))
+    if rng.random() < 0.5:
+        # a smooth random level curve: a sum of 3 slow sines, mapped to +-depth/2 dB
+        lfo = sum(np.sin(2 * np.pi * np.exp(rng.uniform(np.log(0.05), np.log(3.0))) * t + rng.uniform(0, 2 * np.pi))
+                  for _ in range(3)) / 3.0
+        y = y * 10.0 ** (rng.uniform(3.0, 15.0) * lfo / 40.0)
+    if rng.random() < 0.25:
+        rate = np.exp(rng.uniform(np.log(20.0), np.log(2000.0)))
+        clicks = (rng.random(n) < rate / fs) * rng.standard_normal(n) * np.exp(rng.normal(0.0, 1.0, n))
+        cr = coloured(clicks)
+        y = y / np.sqrt(power(y)) + cr / np.sqrt(power(cr) + 1e-20) * 10.0 ** (rng.uniform(-10, 10) / 20.0)
     if rng.random() < 0.3:
         f0 = 50.0 if rng.random() < 0.5 else 60.0
-        t = np.arange(n) / fs
         hum = sum(rng.uniform(0.3, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
                   for k in range(1, int(rng.integers(2, 11))) if f0 * k < 0.45 * fs)
         y = y / np.sqrt(power(y)) + hum / np.sqrt(power(hum)) * 10.0 ** (rng.uniform(-6, 12) / 20.0)

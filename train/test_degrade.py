@@ -101,4 +101,16 @@ check(a[0].shape == (47360,) and a[1].shape == (47360,), "training pair shape")
 pk = np.max(np.abs(a[0]))
 check(0.95 * 10 ** (-30 / 20) - 1e-6 <= pk <= 0.95 + 1e-6, "training pair level %.4f outside -30..0 dB of 0.95" % pk)
 
+# synthetic noise: finite, the requested length, and both steady and level-modulated draws occur
+fs = 16000
+spread = []
+for seed in range(24):
+    y = D.synthetic_noise(np.random.default_rng(seed), 3 * fs, fs)
+    check(y.shape == (3 * fs,) and np.all(np.isfinite(y)) and db(y) > -200, "synthetic noise seed %d" % seed)
+    blocks = [db(y[k:k + fs // 4]) for k in range(0, 3 * fs, fs // 4)]
+    spread.append(max(blocks) - min(blocks))
+check(min(spread) < 2.0 and max(spread) > 6.0,
+      "synthetic noise: level spread over 0.25 s blocks %.1f..%.1f dB, want steady (<2) and modulated (>6) draws"
+      % (min(spread), max(spread)))
+
 check.finish()

@@ -47,6 +47,15 @@ check(abs(total - 1.0) < 1e-6, "under-cut: total %.3f, want 1" % total)
 # The gain prior charges |output - input|.
 total, l1 = loss_of(x=3.0, y=1.0, out=2.0, w_gain=0.1)
 check(abs(total - 1.1) < 1e-6, "gain prior: total %.3f, want 1.1" % total)
+# Harm: a change that leaves a band further from the target than the input was is charged again for the excess.
+total, l1 = loss_of(x=1.0, y=1.0, out=2.0, w_harm=1.0)
+check(abs(total - 2.0) < 1e-6, "lift of a clean band: total %.3f, want 1 + 1" % total)
+total, l1 = loss_of(x=3.0, y=1.0, out=-1.5, w_harm=1.0)
+check(abs(total - (2.5 + 2.5 + 0.5)) < 1e-6,
+      "cut past the target by more than the noise: total %.3f, want 2.5 L1 + 2.5 over + 0.5 harm" % total)
+# ... and a change that helps is not.
+total, l1 = loss_of(x=3.0, y=1.0, out=1.5, w_harm=1.0)
+check(abs(total - 0.5) < 1e-6, "helpful cut: total %.3f, want 0.5" % total)
 # Identity on clean examples: a clean example's gain is charged w_id on top.
 t = lambda v: torch.full((2, 4, 3), float(v))  # noqa: E731
 total, _ = diet_loss(Fixed(t(1.0)), t(0.0), t(0.0), torch.tensor([True, False]))
