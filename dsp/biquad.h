@@ -1,4 +1,4 @@
-/* Second-order sections in double precision: at 10 Hz and 192 kHz a high-pass's poles sit 1.6e-4
+/* Second-order sections in double precision: at 5 Hz and 192 kHz a high-pass's pole sits 1.6e-4
  * from 1, where float coefficients and state would add audible noise.  Header-only: each user
  * keeps its own coefficients and state. */
 #ifndef MENHANCE_DSP_BIQUAD_H
@@ -14,6 +14,13 @@ typedef struct {
 static inline biquad biquad_butter_hp(double fs, double fc) {
     double k = tan(M_PI * fc / fs), n = 1.0 / (1.0 + M_SQRT2 * k + k * k);
     biquad b = {n, -2.0 * n, n, 2.0 * (k * k - 1.0) * n, (1.0 - M_SQRT2 * k + k * k) * n};
+    return b;
+}
+
+/* Bilinear-transform 1st-order high-pass at fc Hz for rate fs (b2 = a2 = 0), cut-off pre-warped. */
+static inline biquad biquad_hp1(double fs, double fc) {
+    double k = tan(M_PI * fc / fs), n = 1.0 / (1.0 + k);
+    biquad b = {n, -n, 0.0, (k - 1.0) * n, 0.0};
     return b;
 }
 

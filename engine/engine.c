@@ -386,7 +386,7 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     }
     e->gate_step = 1.0f / (float)e->Rg;
     hiband_set_warmup(e->hb, e->latency);
-    e->dc = biquad_butter_hp(e->rate, ENHANCE_DC_HZ);
+    e->dc = biquad_hp1(e->rate, ENHANCE_DC_HZ);
 
     int max16 = (int)((long long)cfg->max_block * ENHANCE_RATE / e->rate) + 16;
     e->yq_cap = e->P0 + HOP * ((max16 + HOP - 1) / HOP + 3) + HOP;

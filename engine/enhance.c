@@ -143,7 +143,7 @@ enhance *enhance_create(int channels) {
             h->btop = b;
     h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
     h->a_long = expf(-(float)ENHANCE_HOP / (TONAL_LONG_S * ENHANCE_RATE));
-    h->dc = biquad_butter_hp(ENHANCE_RATE, ENHANCE_DC_HZ);
+    h->dc = biquad_hp1(ENHANCE_RATE, ENHANCE_DC_HZ);
     enhance_reset(h);
     return h;
 }

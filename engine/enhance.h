@@ -12,11 +12,14 @@
 #define ENHANCE_HOP 256
 #define ENHANCE_MELS 128
 /* The DC blocker on everything the engine processes (engine.c) and on the vocoder's own output
- * (enhance.c): 2nd-order Butterworth high-pass.  10 Hz is an octave under the lowest musical
- * fundamentals that matter (a 32' organ pipe's C0 is 16.4 Hz: -0.6 dB; a piano's A0, 27.5 Hz:
- * -0.07 dB; a bass's low E, 41 Hz: -0.01 dB), while a DC step still decays with a 23 ms time
- * constant. */
-#define ENHANCE_DC_HZ 10.0
+ * (enhance.c): 1st-order high-pass (biquad_hp1).  A DC step decays with a 32 ms time constant;
+ * the lowest musical fundamentals that matter lose little (a 32' organ pipe's C0, 16.4 Hz:
+ * -0.37 dB; a piano's A0, 27.5 Hz: -0.14 dB; a bass's low E, 41 Hz: -0.06 dB), and their
+ * phase moves little (7 degrees at 41 Hz).  Until session 4 it was a 2nd-order Butterworth at
+ * 10 Hz, whose phase turn below 40 Hz alone moved the lowest log-mel bands of already-clean
+ * music by 0.01-0.02 of log-mel L1 (make eval: it was most of the engine's change to near-clean
+ * clips); this filter moves them by under 0.002. */
+#define ENHANCE_DC_HZ 5.0
 /* Frames of look-ahead every mode is padded to, so the latency never depends on the mode. */
 #define ENHANCE_LOOKAHEAD 2
 /* The vocoder's own look-ahead must fit inside the delay the other modes already have

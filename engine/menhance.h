@@ -4,7 +4,7 @@
  * Internally: resample to 16 kHz, STFT/mel front end, enhancement on a worker thread fed by
  * lock-free rings (or inline when synchronous), overlap-add, resample back, plus a classical
  * high band above 8 kHz, dry/wet and click-free bypass.  Everything but the dry part of
- * the dry/wet mix and the bypass is DC-blocked (10 Hz high-pass), and the output passes a
+ * the dry/wet mix and the bypass is DC-blocked (5 Hz 1st-order high-pass), and the output passes a
  * -1 dBTP true-peak limiter (params.limiter) whose look-ahead is inside the latency.
  * Digital silence in gives digital silence out in every mode.
  *

@@ -63,16 +63,14 @@ static menhance *run_engine(const menhance_config *cfg, const menhance_params *p
     return e;
 }
 
-/* The engine's documented DC blocker (menhance.h): 2nd-order Butterworth high-pass at 10 Hz,
- * bilinear transform with pre-warping, written out here independently of engine.c. */
+/* The engine's documented DC blocker (menhance.h): 1st-order high-pass at 5 Hz, bilinear
+ * transform with pre-warping, written out here independently of engine.c. */
 static float *dc_blocked(const float *x, int n, int rate) {
-    double k = tan(M_PI * 10.0 / rate), q = sqrt(2.0), a0 = 1 + q * k + k * k;
-    double b0 = 1 / a0, b1 = -2 / a0, b2 = 1 / a0, a1 = 2 * (k * k - 1) / a0,
-           a2 = (1 - q * k + k * k) / a0, x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+    double k = tan(M_PI * 5.0 / rate), b0 = 1 / (1 + k), a1 = (k - 1) / (1 + k), x1 = 0, y1 = 0;
     float *y = malloc(sizeof(float) * n);
     for (int i = 0; i < n; i++) {
-        double v = b0 * x[i] + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-        x2 = x1, x1 = x[i], y2 = y1, y1 = v;
+        double v = b0 * (x[i] - x1) - a1 * y1;
+        x1 = x[i], y1 = v;
         y[i] = (float)v;
     }
     return y;

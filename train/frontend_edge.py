@@ -4,7 +4,7 @@
 The training audio is resampled to 16 kHz by ffmpeg's soxr (train/data.py: precision 28), whose pass band
 ends near 7.45 kHz; the engine resamples with speexdsp, whose edge is lower and rate dependent.  The top
 mel bands (7.5-8 kHz) are what the network reads hiss from, so the engine equalises its features to this
-response (engine/enhance.c, enhance_set_resampler_response).  Method: bin-centred cosines (f = k * 16000 / 1023,
+response (engine/frontend_eq.c, frontend_eq_measure).  Method: bin-centred cosines (f = k * 16000 / 1023,
 every other STFT bin per pass, so the periodic Hann window's main lobe keeps them apart) at 48 kHz through
 the same ffmpeg/soxr conversion, the power of each bin against the input's.  Needs ffmpeg and soundfile.
 Run: /usr/bin/python3 train/frontend_edge.py"""
