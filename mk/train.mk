@@ -8,7 +8,7 @@ TRAIN_DEPS := python3-scipy python3-torch python3-soundfile python3-mido ffmpeg 
               fluid-soundfont-gm musescore-general-soundfont
 EVAL_ARGS ?=
 
-.PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps test-train
+.PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps test-train eval-tables
 
 TEST_PROGS += train/test_degrade.py
 
@@ -33,6 +33,11 @@ eval: eval-deps $(BUILDDIR)/menhance
 	@[ -f data/lists/midi_val.tsv ] || $(PY_TRAIN) train/render_midi.py --val
 	$(PY_TRAIN) train/eval.py --cli $(BUILDDIR)/menhance --out $(BUILDDIR)/eval.json \
 		--workdir $(BUILDDIR)/eval $(EVAL_ARGS)
+
+# The model card's tables from build/eval.json (EVAL_BEFORE=an earlier eval.json adds its default-mode column).
+EVAL_BEFORE ?=
+eval-tables:
+	/usr/bin/python3 train/card_tables.py $(BUILDDIR)/eval.json $(if $(EVAL_BEFORE),--before $(EVAL_BEFORE))
 
 # Clean music from the MIDI files Debian ships (training), and the held-out package's rock renders (eval).
 render-midi: eval-deps
