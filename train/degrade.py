@@ -419,6 +419,31 @@ def synthetic_noise(rng, n, fs):
     return y
 
 
+def source_colour(rng, x, fs):
+    """The clean music's own tonal balance, varied: a spectral tilt of -3..+3 dB per octave about 1 kHz (within
+    +-12 dB), and sometimes a gentle low-pass (0.3: 2nd-order Butterworth at 2.5-7 kHz, one pass, a dull recording
+    or a dark mix) or high-pass (0.2: 2nd order at 60-200 Hz, a thin one).  make_diet_pair applies it to both sides of 30 % of
+    the examples: real recordings are darker, brighter, thinner and fuller than 36 h of training music, and a
+    tonal balance alone is no evidence that an EQ or a phone made it (make eval, session 3: the network lifted
+    the top bands of a dull electronic track by 4-6 dB in every condition)."""
+    n = len(x)
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    f[0] = f[1]
+    db = np.clip(rng.uniform(-3.0, 3.0) * np.log2(f / 1000.0), -12.0, 12.0)
+    y = np.fft.irfft(np.fft.rfft(x) * 10.0 ** (db / 20.0), n)
+    if rng.random() < 0.3:
+        fc = float(np.exp(rng.uniform(np.log(2500.0), np.log(7000.0))))
+        if fc < 0.45 * fs:
+            y = signal.sosfilt(signal.butter(2, fc, btype="lowpass", fs=fs, output="sos"), y)
+    if rng.random() < 0.2:
+        y = signal.sosfilt(signal.butter(2, float(rng.uniform(60.0, 200.0)), btype="highpass", fs=fs, output="sos"), y)
+    return y
+
+
+# share of diet examples whose clean music gets source_colour (both sides)
+P_SOURCE_COLOUR = 0.3
+
+
 def diet_condition(rng):
     names = [n for n, _ in DIET]
     p = np.array([w for _, w in DIET])
@@ -430,7 +455,8 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     Conditions: clean (degraded = clean), noise (ambient or babble, SNR U(0, 35) dB), reverb (synthetic room,
     T60 log-U(0.15, 3) s with higher bands decaying faster, DRR U(-5, 15) dB), eq (random_eq), two (two of
     noise/reverb/eq), full (all three), phone (full + phone mic + Opus 12-32 kb/s + AGC). Every degraded
-    example gets the reference 35 Hz high-pass, and so does its target; both sides are scaled so the
+    example gets the reference 35 Hz high-pass, and so does its target; 30 % of the clean music first gets a
+    varied tonal balance (source_colour), on both sides; both sides are scaled so the
     degraded peak is 0.95 (the trainer draws the level).  Noise: recorded ambience, babble (when the speech
     pool exists) or synthetic_noise. `pre` samples of pre-roll are degraded and dropped (reverb tails of the
     music before the clip, like a stream)."""
@@ -440,6 +466,8 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
         pre = fs // 2
     m = n + pre
     clean = music.excerpt(rng, m).astype(np.float64)
+    if rng.random() < P_SOURCE_COLOUR:
+        clean = source_colour(rng, clean, fs)
     if condition == "clean":
         y = c = clean
     else:

@@ -113,4 +113,16 @@ check(min(spread) < 2.0 and max(spread) > 6.0,
       "synthetic noise: level spread over 0.25 s blocks %.1f..%.1f dB, want steady (<2) and modulated (>6) draws"
       % (min(spread), max(spread)))
 
+# source colour: same length, finite, 1 kHz untouched (the tilt's pivot, far from the filters), tilt within +-12 dB
+x = np.random.default_rng(5).standard_normal(3 * fs)
+f = np.fft.rfftfreq(len(x), 1.0 / fs)
+X = np.abs(np.fft.rfft(x)) ** 2
+for seed in range(12):
+    y = D.source_colour(np.random.default_rng(seed), x, fs)
+    Y = np.abs(np.fft.rfft(y)) ** 2
+    mid = (f > 950) & (f < 1050)
+    d1k = 10 * np.log10(Y[mid].mean() / X[mid].mean())
+    check(y.shape == x.shape and np.all(np.isfinite(y)) and abs(d1k) < 1.0,
+          "source colour seed %d: 1 kHz moved %.2f dB" % (seed, d1k))
+
 check.finish()
