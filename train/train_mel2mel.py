@@ -403,7 +403,7 @@ def main():
     t = sub.add_parser("train")
     t.add_argument("--name", default="mel2mel_gain")
     t.add_argument("--hours", type=float, default=1.5, help="wall-clock budget of this run")
-    t.add_argument("--total-steps", type=int, default=110000, help="planned steps over all sessions (LR schedule)")
+    t.add_argument("--total-steps", type=int, default=99000, help="planned steps over all sessions (LR schedule)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--frames", type=int, default=160)
