@@ -289,6 +289,8 @@ def main():
     ap.add_argument("--diffwave", default="auto", help="DiffWave .safetensors for the Python vocoder paths "
                     "('auto': models/diffwave*.safetensors if present, '' to skip)")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--methods", default="classical,mel2mel_phase,mel2mel_phase_30db,mel2mel_diffwave",
+                    help="the CLI methods to run (a quick comparison of two models needs only mel2mel_phase)")
     ap.add_argument("--no-gl", action="store_true")
     ap.add_argument("--gl-clips", type=int, default=20, help="Griffin-Lim (2-3 s a clip) on the first N clips only")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "eval.json"))
@@ -365,6 +367,8 @@ def main():
                                  # the default 6 dB is the gentle classical setting)
                                  ("mel2mel_phase_30db", ["-m", "mel2mel", "--max-atten", "30"] + cli_model_args),
                                  ("mel2mel_diffwave", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
+                if method not in a.methods.split(","):
+                    continue
                 if method.startswith("mel2mel_phase") and not cli_model_args:
                     continue
                 if method == "mel2mel_diffwave" and not a.vocoder_model:
