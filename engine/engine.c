@@ -88,8 +88,6 @@ typedef struct {
     float hi_gain, hi_share; /* enhance_hiband() for this chunk */
 } out_slot;
 
-static int measure_down_response(int rate, enhance *enh);
-
 struct menhance {
     menhance_config cfg;
     int C, rate, latency;
@@ -332,7 +330,12 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
         ok = ok && e->down[c] && e->up[c] && e->upraw[c];
     }
     e->enh = enhance_create(e->C);
-    if (e->enh && ok) ok = measure_down_response(e->rate, e->enh) == 0;
+    if (e->enh && ok) {
+        /* the model's features get the band edge of the training front end */
+        float feq[FRONTEND_EQ_BINS];
+        ok = frontend_eq_measure(e->rate, RS_QUALITY, feq) == 0;
+        if (ok) enhance_set_feature_eq(e->enh, feq);
+    }
     e->hb = hiband_create(e->rate, e->C);
     e->lim = limiter_create(e->rate, e->C);
     e->retired = ring_create(16 * sizeof(menhance_model *));
@@ -546,16 +549,12 @@ void menhance_reset(menhance *e) {
     }
 }
 
-/* The model's features get the band edge of the training front end (engine/frontend_eq.h).
- * Not real-time: create only.  Returns 0 or -1. */
-static int measure_down_response(int rate, enhance *enh) {
-    float feq[FRONTEND_EQ_BINS];
-    if (frontend_eq_measure(rate, RS_QUALITY, feq)) return -1;
-    enhance_set_feature_eq(enh, feq);
-    return 0;
-}
-
 /* ---- the audio thread ---- */
+
+/* Slot of chunk j (any sign) in the high-band rings. */
+static int hi_slot(long long j) {
+    return (int)(((j % HI_RING) + HI_RING) % HI_RING);
+}
 
 static int chunk_ready(const menhance *e, long long j) {
     return atomic_load_explicit(&e->out[j % NSLOT].tag, memory_order_acquire) == j;
@@ -571,7 +570,7 @@ static void emit_chunk(menhance *e) {
     }
     e->yq_n += HOP;
     /* the lead-in and late chunks: the classical high band */
-    const int hr = (int)(((j % HI_RING) + HI_RING) % HI_RING);
+    const int hr = hi_slot(j);
     e->hr_tag[hr] = j;
     e->hr_gain[hr] = 1.0f;
     e->hr_share[hr] = 0.0f;
@@ -689,7 +688,7 @@ static void upsample(menhance *e, int n) {
     for (int i = 0; i < n; i++) {
         long long y = (e->h_up + i) * ENHANCE_RATE / e->rate - e->P0;
         long long j = (y >= 0 ? y / HOP : -1 - (-y - 1) / HOP) - e->Sc;
-        int hr = (int)(((j % HI_RING) + HI_RING) % HI_RING);
+        int hr = hi_slot(j);
         int known = y >= 0 && e->hr_tag[hr] == j;
         e->hgain[i] = known ? e->hr_gain[hr] : 1.0f;
         e->hshare[i] = known ? e->hr_share[hr] : 0.0f;

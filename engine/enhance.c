@@ -363,10 +363,15 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     h->ehop[h->frame % EHOP] = e;
     mel_apply(h->mel, h->power, h->melpow);
     mel_to_log(h->mel, h->melpow, h->logmel[now]);
-    for (int k = 0; k < BINS; k++)
-        h->power_m[k] = h->power[k] * h->feq[k];
-    mel_apply(h->mel, h->power_m, h->melpow_m);
-    mel_to_log(h->mel, h->melpow_m, h->logmel_m[now]);
+    /* The model's features, only where a Mel2Mel will read them: a model's first valid output
+     * (model_mel2mel_frame, after its warm-up) is for a frame it was fed, so no stale frame is
+     * ever used when one is loaded later. */
+    if (model && model_has_mel2mel(model)) {
+        for (int k = 0; k < BINS; k++)
+            h->power_m[k] = h->power[k] * h->feq[k];
+        mel_apply(h->mel, h->power_m, h->melpow_m);
+        mel_to_log(h->mel, h->melpow_m, h->logmel_m[now]);
+    }
     /* A window still filling up (the first frames) jumps by its fill, not by its content. */
     if (h->frame >= STFT_FULL)
         tonal_process(h->ton, h->power, h->tw);
