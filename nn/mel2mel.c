@@ -21,7 +21,10 @@
 /* Frames per internal streaming step: bounds the per-chunk buffers and keeps them in cache. */
 #define M2M_CHUNK 16
 
-enum { ARCH_RESNET, ARCH_STREAM, ARCH_GAIN };
+enum { ARCH_RESNET, ARCH_STREAM, ARCH_GAIN, ARCH_NRT };
+/* Heads of the "nrt" arch, in the order of their strengths: noise, room, tone. */
+#define M2M_HEADS 3
+#define M2M_MAX_BASIS 64
 
 typedef struct {
     float *g, *b;
@@ -51,6 +54,12 @@ struct nn_mel2mel {
     float lift, cut, ema_alpha, floor_rise; /* lift/cut in log2 power units */
     float *g_win, *g_bin, *g_wout, *g_bout, *g_wc[M2M_MAX_BLOCKS], *g_bc[M2M_MAX_BLOCKS],
         *g_wp[M2M_MAX_BLOCKS], *g_bp[M2M_MAX_BLOCKS];
+    /* nrt: the gain trunk with a fourth input feature (long-term tonal balance against the
+     * corpus) and three heads instead of g_wout: noise and room (n_mels one-sided cuts each),
+     * tone (nbasis coefficients, averaged over time, spread by the basis) */
+    int nin, nbasis; /* input features (3 gain, 4 nrt); tone basis functions */
+    float tone_lim, lt_alpha, tone_alpha;
+    float *h_w[M2M_HEADS], *h_b[M2M_HEADS], *basis, *tilt;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -403,27 +412,36 @@ static float *bias_copy(loader *L, const char *name, int n) {
     return b;
 }
 
+/* "gain" and "nrt" (train/models.py Mel2MelGain, Mel2MelNRT): the same trunk. */
 static int load_gain(loader *L, const cJSON *hp) {
     nn_mel2mel *n = L->net;
+    const int nrt = n->arch == ARCH_NRT;
     static const int def_dil[] = {1, 2, 4, 8, 16, 32};
     n->nblk =
         json_int_list(L, hp, "dilations", def_dil, 6, M2M_MAX_BLOCKS, 1, M2M_MAX_DILATION, n->dil);
     if (n->nblk < 0) return -1;
-    float lift_db, cut_db;
+    float lift_db = 0.0f, cut_db, tone_db = 0.0f;
     if (json_int(L, hp, "channels", 128, 1, M2M_MAX_CH, &n->gch) ||
         json_int(L, hp, "lookahead", 2, 0, M2M_MAX_LOOKAHEAD, &n->lookahead) ||
         json_int(L, hp, "kt", 3, 1, 7, &n->kt) ||
         json_float(L, hp, "norm_mean", -6.0, -1e3, 1e3, &n->mean) ||
         json_float(L, hp, "norm_scale", 0.25, 1e-6, 1e6, &n->scale) ||
-        json_float(L, hp, "lift_db", 12.0, 0.0, 40.0, &lift_db) ||
         json_float(L, hp, "cut_db", 30.0, 0.0, 120.0, &cut_db) ||
         json_float(L, hp, "ema_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->ema_alpha) ||
         json_float(L, hp, "floor_rise", 0.02, 0.0, 10.0, &n->floor_rise))
         return -1;
+    if (!nrt && json_float(L, hp, "lift_db", 12.0, 0.0, 40.0, &lift_db)) return -1;
+    if (nrt && (json_float(L, hp, "tone_db", 12.0, 0.1, 40.0, &tone_db) ||
+                json_int(L, hp, "n_basis", 16, 2, M2M_MAX_BASIS, &n->nbasis) ||
+                json_float(L, hp, "lt_alpha", 1.0 / 512.0, 1e-6, 1.0, &n->lt_alpha) ||
+                json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha)))
+        return -1;
     n->lift = (float)(lift_db / M2M_DB_PER_LOG2);
     n->cut = (float)(cut_db / M2M_DB_PER_LOG2);
-    const int F = n->n_mels, C = n->gch, kt = n->kt;
-    if (!(n->g_win = conv1d_weight_t(L, "conv_in.weight", C, 3 * F, 1)) ||
+    n->tone_lim = (float)(tone_db / M2M_DB_PER_LOG2);
+    n->nin = nrt ? 4 : 3;
+    const int F = n->n_mels, C = n->gch, kt = n->kt, K = n->nbasis;
+    if (!(n->g_win = conv1d_weight_t(L, "conv_in.weight", C, n->nin * F, 1)) ||
         !(n->g_bin = bias_copy(L, "conv_in.bias", C)))
         return -1;
     char name[64];
@@ -437,14 +455,39 @@ static int load_gain(loader *L, const cJSON *hp) {
         snprintf(name, sizeof name, "blocks.%d.proj.bias", b);
         if (!(n->g_bp[b] = bias_copy(L, name, C))) return -1;
     }
-    if (!(n->g_wout = conv1d_weight_t(L, "conv_out.weight", F, C, 1)) ||
-        !(n->g_bout = bias_copy(L, "conv_out.bias", F)))
+    if (!nrt) {
+        if (!(n->g_wout = conv1d_weight_t(L, "conv_out.weight", F, C, 1)) ||
+            !(n->g_bout = bias_copy(L, "conv_out.bias", F)))
+            return -1;
+        n->macs = 3.0 * F * C + (double)n->nblk * (kt + 1) * C * C + (double)C * F;
+        snprintf(n->desc, sizeof n->desc,
+                 "Mel2Mel gain: %d channels, %d blocks, lookahead %d, gains -%.0f..+%.0f dB, %lld "
+                 "params, %.2f MMAC/frame",
+                 C, n->nblk, n->lookahead, cut_db, lift_db, n->params, n->macs / 1e6);
+        return 0;
+    }
+    static const char *const head[M2M_HEADS] = {"noise_out", "room_out", "tone_out"};
+    for (int h = 0; h < M2M_HEADS; h++) {
+        const int M = h == 2 ? K : F;
+        snprintf(name, sizeof name, "%s.weight", head[h]);
+        if (!(n->h_w[h] = conv1d_weight_t(L, name, M, C, 1))) return -1;
+        snprintf(name, sizeof name, "%s.bias", head[h]);
+        if (!(n->h_b[h] = bias_copy(L, name, M))) return -1;
+    }
+    int64_t bs[2] = {K, F};
+    const float *basis = get_tensor(L, "tone_basis", 2, bs);
+    if (!basis || !(n->tilt = bias_copy(L, "corpus_tilt", F))) return -1;
+    if (!(n->basis = malloc((size_t)K * F * sizeof *n->basis))) {
+        set_err(L->err, L->errlen, "mel2mel: out of memory");
         return -1;
-    n->macs = 3.0 * F * C + (double)n->nblk * (kt + 1) * C * C + (double)C * F;
+    }
+    memcpy(n->basis, basis, (size_t)K * F * sizeof *n->basis);
+    n->macs = 4.0 * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F + (double)C * K +
+              (double)K * F;
     snprintf(n->desc, sizeof n->desc,
-             "Mel2Mel gain: %d channels, %d blocks, lookahead %d, gains -%.0f..+%.0f dB, %lld "
-             "params, %.2f MMAC/frame",
-             C, n->nblk, n->lookahead, cut_db, lift_db, n->params, n->macs / 1e6);
+             "Mel2Mel noise/room/tone: %d channels, %d blocks, lookahead %d, cuts to -%.0f dB, "
+             "tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
+             C, n->nblk, n->lookahead, cut_db, tone_db, K, n->params, n->macs / 1e6);
     return 0;
 }
 
@@ -498,8 +541,11 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
     } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "gain")) {
         net->arch = ARCH_GAIN;
         rc = load_gain(&L, hp);
+    } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "nrt")) {
+        net->arch = ARCH_NRT;
+        rc = load_gain(&L, hp);
     } else {
-        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"stream\" or \"gain\"");
+        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"stream\", \"gain\" or \"nrt\"");
     }
     if (rc == 0) {
         char why[320];
@@ -554,11 +600,20 @@ void nn_mel2mel_free(nn_mel2mel *n) {
         free(n->g_wp[b]);
         free(n->g_bp[b]);
     }
+    for (int h = 0; h < M2M_HEADS; h++) {
+        free(n->h_w[h]);
+        free(n->h_b[h]);
+    }
+    free(n->basis);
+    free(n->tilt);
     free(n);
 }
 
 int nn_mel2mel_streaming(const nn_mel2mel *n) {
-    return n->arch == ARCH_STREAM || n->arch == ARCH_GAIN;
+    return n->arch == ARCH_STREAM || n->arch == ARCH_GAIN || n->arch == ARCH_NRT;
+}
+int nn_mel2mel_heads(const nn_mel2mel *n) {
+    return n->arch == ARCH_NRT ? M2M_HEADS : 0;
 }
 int nn_mel2mel_lookahead(const nn_mel2mel *n) {
     return nn_mel2mel_streaming(n) ? n->lookahead : 0;
@@ -625,6 +680,9 @@ struct nn_m2m_stream {
      * of relu(h) ((kt - 1) * dilation + 1 frames), frame scratch */
     float *gx, *gm, *gf, *gu, *gh, *ga, *gz, *ghist[M2M_MAX_BLOCKS];
     int gx_pos, gcap[M2M_MAX_BLOCKS], gpos[M2M_MAX_BLOCKS], gstarted;
+    /* nrt: long-term band means, the tone coefficients' running average, the last frame's
+     * per-head gains (noise, room, tone; n_mels each) and the heads' strengths */
+    float *glt, *gtc, *gheads, strength[M2M_HEADS];
 };
 
 void nn_m2m_stream_destroy(nn_m2m_stream *s) {
@@ -652,6 +710,9 @@ void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     free(s->gz);
     for (int b = 0; b < M2M_MAX_BLOCKS; b++)
         free(s->ghist[b]);
+    free(s->glt);
+    free(s->gtc);
+    free(s->gheads);
     free(s);
 }
 
@@ -667,6 +728,10 @@ static void gain_reset(nn_m2m_stream *s) {
         memset(s->ghist[b], 0, (size_t)s->gcap[b] * n->gch * sizeof(float));
         s->gpos[b] = 0;
     }
+    if (n->arch == ARCH_NRT) {
+        memset(s->gtc, 0, (size_t)n->nbasis * sizeof(float));
+        memset(s->gheads, 0, (size_t)M2M_HEADS * n->n_mels * sizeof(float));
+    }
 }
 
 static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
@@ -677,7 +742,14 @@ static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
     int fail = !(s->gx = malloc((size_t)(n->lookahead + 1) * F * sizeof(float)));
     fail |= !(s->gm = malloc((size_t)F * sizeof(float)));
     fail |= !(s->gf = malloc((size_t)F * sizeof(float)));
-    fail |= !(s->gu = malloc(3 * (size_t)F * sizeof(float)));
+    fail |= !(s->gu = malloc((size_t)n->nin * F * sizeof(float)));
+    if (n->arch == ARCH_NRT) {
+        fail |= !(s->glt = malloc((size_t)F * sizeof(float)));
+        fail |= !(s->gtc = malloc((size_t)n->nbasis * sizeof(float)));
+        fail |= !(s->gheads = malloc((size_t)M2M_HEADS * F * sizeof(float)));
+    }
+    for (int h = 0; h < M2M_HEADS; h++)
+        s->strength[h] = 1.0f;
     fail |= !(s->gh = malloc((size_t)C * sizeof(float)));
     fail |= !(s->ga = malloc((size_t)C * sizeof(float)));
     fail |= !(s->gz = malloc((size_t)(C > F ? C : F) * sizeof(float)));
@@ -715,13 +787,43 @@ static void matvec_t(const float *W, const float *bias, const float *v, int K, i
     }
 }
 
-/* One frame of the gain network (train/models.py Mel2MelGain.forward, one time step). */
+/* The noise and room heads' cut (train/models.py one_sided_cut): -cut * tanh(softplus(z) / cut),
+ * softplus as torch computes it (linear above 20). */
+static float one_sided_cut(float z, float cut) {
+    float sp = z > 20.0f ? z : log1pf(expf(z));
+    return -cut * tanhf(sp / cut);
+}
+
+/* The three heads of "nrt" from the trunk's ReLU output a (train/models.py Mel2MelNRT.heads, one
+ * time step) into s->gheads. */
+static void nrt_heads(nn_m2m_stream *s, const float *a) {
+    const nn_mel2mel *n = s->net;
+    const int F = n->n_mels, C = n->gch, K = n->nbasis;
+    float *gn = s->gheads, *gr = gn + F, *gt = gr + F, *z = s->gz;
+    matvec_t(n->h_w[0], n->h_b[0], a, C, F, z, 0);
+    for (int f = 0; f < F; f++)
+        gn[f] = one_sided_cut(z[f], n->cut);
+    matvec_t(n->h_w[1], n->h_b[1], a, C, F, z, 0);
+    for (int f = 0; f < F; f++)
+        gr[f] = one_sided_cut(z[f], n->cut);
+    matvec_t(n->h_w[2], n->h_b[2], a, C, K, z, 0);
+    for (int k = 0; k < K; k++)
+        s->gtc[k] += n->tone_alpha * (z[k] - s->gtc[k]);
+    /* basis is [k][f]: the same layout matvec_t reads */
+    matvec_t(n->basis, NULL, s->gtc, K, F, gt, 0);
+    for (int f = 0; f < F; f++)
+        gt[f] = n->tone_lim * tanhf(gt[f] / n->tone_lim);
+}
+
+/* One frame of the gain network (train/models.py Mel2MelGain.forward and Mel2MelNRT.forward,
+ * one time step). */
 static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
     const nn_mel2mel *n = s->net;
-    const int F = n->n_mels, C = n->gch, kt = n->kt;
+    const int F = n->n_mels, C = n->gch, kt = n->kt, nrt = n->arch == ARCH_NRT;
     if (!s->gstarted) {
         memcpy(s->gm, x, (size_t)F * sizeof *x);
         memcpy(s->gf, x, (size_t)F * sizeof *x);
+        if (nrt) memcpy(s->glt, x, (size_t)F * sizeof *x);
         s->gstarted = 1;
     }
     for (int f = 0; f < F; f++) {
@@ -732,8 +834,20 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
         s->gu[F + f] = (s->gm[f] - n->mean) * n->scale;
         s->gu[2 * F + f] = (s->gf[f] - n->mean) * n->scale;
     }
+    if (nrt) {
+        /* long-term tonal balance: band means over ~8 s, less their mean over bands (so not
+         * the level), less the training corpus's (train/models.py long_term_feature) */
+        float mean = 0.0f;
+        for (int f = 0; f < F; f++) {
+            s->glt[f] = s->glt[f] + n->lt_alpha * (x[f] - s->glt[f]);
+            mean += s->glt[f];
+        }
+        mean /= (float)F;
+        for (int f = 0; f < F; f++)
+            s->gu[3 * F + f] = (s->glt[f] - mean - n->tilt[f]) * n->scale;
+    }
     float *h = s->gh, *a = s->ga, *z = s->gz;
-    matvec_t(n->g_win, n->g_bin, s->gu, 3 * F, C, h, 0);
+    matvec_t(n->g_win, n->g_bin, s->gu, n->nin * F, C, h, 0);
     for (int b = 0; b < n->nblk; b++) {
         const int cap = s->gcap[b], d = n->dil[b];
         float *row = s->ghist[b] + (size_t)s->gpos[b] * C;
@@ -753,16 +867,35 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
     }
     for (int c = 0; c < C; c++)
         a[c] = h[c] > 0.0f ? h[c] : 0.0f;
-    matvec_t(n->g_wout, n->g_bout, a, C, F, z, 0);
+    if (nrt)
+        nrt_heads(s, a);
+    else
+        matvec_t(n->g_wout, n->g_bout, a, C, F, z, 0);
     /* delay line: gx holds lookahead + 1 frames; the oldest is the frame the gains apply to */
     const int L = n->lookahead;
     memcpy(s->gx + (size_t)s->gx_pos * F, x, (size_t)F * sizeof *x);
     s->gx_pos = (s->gx_pos + 1) % (L + 1);
     const float *xd = s->gx + (size_t)s->gx_pos * F;
+    if (nrt) {
+        const float *gn = s->gheads, *gr = gn + F, *gt = gr + F;
+        const float kn = s->strength[0], kr = s->strength[1], kto = s->strength[2];
+        for (int f = 0; f < F; f++)
+            out[f] = xd[f] + kn * gn[f] + kr * gr[f] + kto * gt[f];
+        return;
+    }
     for (int f = 0; f < F; f++) {
         float g = z[f] >= 0.0f ? n->lift * tanhf(z[f] / n->lift) : n->cut * tanhf(z[f] / n->cut);
         out[f] = xd[f] + g;
     }
+}
+
+void nn_m2m_stream_set_strength(nn_m2m_stream *s, const float strength[3]) {
+    for (int h = 0; h < M2M_HEADS; h++)
+        s->strength[h] = strength[h];
+}
+
+const float *nn_m2m_stream_heads(const nn_m2m_stream *s) {
+    return s->net->arch == ARCH_NRT ? s->gheads : NULL;
 }
 
 static size_t max_sz(size_t a, size_t b) {
@@ -770,7 +903,7 @@ static size_t max_sz(size_t a, size_t b) {
 }
 
 nn_m2m_stream *nn_m2m_stream_create(const nn_mel2mel *n) {
-    if (n && n->arch == ARCH_GAIN) return gain_create(n);
+    if (n && (n->arch == ARCH_GAIN || n->arch == ARCH_NRT)) return gain_create(n);
     if (!n || n->arch != ARCH_STREAM) return NULL;
     nn_m2m_stream *s = calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -813,7 +946,7 @@ static void ring_clear(ring *r) {
 }
 
 void nn_m2m_stream_reset(nn_m2m_stream *s) {
-    if (s->net->arch == ARCH_GAIN) {
+    if (s->net->arch == ARCH_GAIN || s->net->arch == ARCH_NRT) {
         gain_reset(s);
         return;
     }
@@ -886,7 +1019,7 @@ static void stream_step(nn_m2m_stream *s, const float *in, int n, float *out) {
 
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out) {
     const int F = s->net->n_mels;
-    if (s->net->arch == ARCH_GAIN) {
+    if (s->net->arch == ARCH_GAIN || s->net->arch == ARCH_NRT) {
         for (int t = 0; t < n; t++)
             gain_frame(s, in + (size_t)t * F, out + (size_t)t * F);
         return;

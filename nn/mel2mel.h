@@ -3,6 +3,12 @@
  *
  *  "resnet"  the reference pix2pix ResNet generator (DESIGN section 1).  Whole-clip
  *            InstanceNorm: offline only (nn_m2m_offline_*).
+ *  "gain"    per-band gains of a causal dilated 1-D convolution trunk (train/models.py
+ *            Mel2MelGain), streamed like "stream".
+ *  "nrt"     the gain trunk with three heads whose gains are summed (train/models.py
+ *            Mel2MelNRT): Noise and Room (per band and frame, cuts only) and Tone (slow,
+ *            smooth across frequency, +-tone_db), each with its own strength
+ *            (nn_m2m_stream_set_strength).
  *  "stream"  causal in time, frequency-only downsampling, per-frame norm: runs in chunks of
  *            any size with cached history (nn_m2m_stream_*); output frame t estimates the clean
  *            frame t - nn_mel2mel_lookahead().  Chunked output equals whole-clip output.
@@ -28,7 +34,9 @@ typedef struct nn_m2m_offline nn_m2m_offline;
 nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen);
 void nn_mel2mel_free(nn_mel2mel *net);
 
-int nn_mel2mel_streaming(const nn_mel2mel *net); /* 1 for "stream" */
+int nn_mel2mel_streaming(const nn_mel2mel *net); /* 1 for "stream", "gain" and "nrt" */
+/* Gain heads whose strengths can be set: 3 for "nrt" (noise, room, tone), else 0. */
+int nn_mel2mel_heads(const nn_mel2mel *net);
 /* Frames of look-ahead of the streaming model (0 for "resnet", which is offline). */
 int nn_mel2mel_lookahead(const nn_mel2mel *net);
 int nn_mel2mel_n_mels(const nn_mel2mel *net);
@@ -44,6 +52,14 @@ void nn_m2m_stream_reset(nn_m2m_stream *s);
 /* in, out: n frames (n >= 0, any size); out[t] estimates the clean frame t - lookahead of
  * the stream.  Real-time safe.  in and out may not overlap. */
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out);
+/* "nrt" only (ignored otherwise): the frames that follow are x + k_noise * g_noise + k_room *
+ * g_room + k_tone * g_tone, strength = {k_noise, k_room, k_tone} (1 = as trained, 0 = that head
+ * off, 2 = twice its gain in log power).  Kept across reset; 1, 1, 1 after create.  Real-time
+ * safe. */
+void nn_m2m_stream_set_strength(nn_m2m_stream *s, const float strength[3]);
+/* "nrt": the unscaled per-head gains behind the last frame out, 3 x n_mels log2 power units
+ * (noise, room, tone); NULL for the other architectures. */
+const float *nn_m2m_stream_heads(const nn_m2m_stream *s);
 
 /* Whole-clip runner for either architecture, for clips up to max_frames frames.  Output is
  * time-aligned with the input (for "stream": the clip is followed by lookahead copies of its

@@ -200,6 +200,61 @@ static void test_full_size(void) {
     free(b);
 }
 
+/* "nrt": the head strengths against PyTorch (golden.strength, golden.output_strength), the heads
+ * API (the output is the delayed input plus the strength-weighted heads, noise and room never
+ * above 0 dB), and strengths kept across reset. */
+static void test_nrt_golden(const char *name) {
+    golden g;
+    if (golden_open(&g, GOLDEN_DIR, name) == 0) {
+        const int T = g.T, F = g.F, L = nn_mel2mel_lookahead(g.net);
+        const size_t N = (size_t)T * F;
+        char err[256] = "";
+        int64_t shape[ST_MAX_DIMS] = {3};
+        const float *k = st_tensor_f32(g.f, "golden.strength", 1, shape, err, sizeof err);
+        shape[0] = T;
+        shape[1] = F;
+        const float *ys = st_tensor_f32(g.f, "golden.output_strength", 2, shape, err, sizeof err);
+        CHECK(k && ys, "%s: strength tensors: %s", name, err);
+        CHECK(nn_mel2mel_heads(g.net) == 3, "%s: heads %d", name, nn_mel2mel_heads(g.net));
+        nn_m2m_stream *s = nn_m2m_stream_create(g.net);
+        float *y = calloc(N, sizeof *y), *heads = calloc(3 * N, sizeof *heads);
+        CHECK(s && nn_m2m_stream_heads(s) != NULL, "%s: stream and heads", name);
+        if (k && ys && s) {
+            nn_m2m_stream_set_strength(s, k);
+            nn_m2m_stream_reset(s); /* strengths survive a reset */
+            nn_m2m_stream_process(s, g.in, T, y);
+            double e = rel_err(y, ys, N);
+            CHECK(e < 1e-4, "%s with strengths %.1f/%.1f/%.1f vs PyTorch: rel err %.3g", name, k[0],
+                  k[1], k[2], e);
+            printf("%s strengths %.1f/%.1f/%.1f: rel err %.2e\n", name, k[0], k[1], k[2], e);
+            const float one[3] = {1.0f, 1.0f, 1.0f};
+            nn_m2m_stream_set_strength(s, one);
+            nn_m2m_stream_reset(s);
+            double worst = 0.0;
+            float maxcut = -1e9f;
+            for (int t = 0; t < T; t++) {
+                nn_m2m_stream_process(s, g.in + (size_t)t * F, 1, y + (size_t)t * F);
+                const float *h = nn_m2m_stream_heads(s);
+                memcpy(heads + (size_t)t * 3 * F, h, 3 * (size_t)F * sizeof *h);
+                if (t < L) continue;
+                for (int f = 0; f < F; f++) {
+                    float sum = g.in[(size_t)(t - L) * F + f] + h[f] + h[F + f] + h[2 * F + f];
+                    double d = fabs((double)sum - y[(size_t)t * F + f]);
+                    worst = d > worst ? d : worst;
+                    maxcut = fmaxf(maxcut, fmaxf(h[f], h[F + f]));
+                }
+            }
+            CHECK(worst < 1e-4, "%s: output != delayed input + heads (%.3g)", name, worst);
+            CHECK(maxcut <= 0.0f, "%s: noise/room head above 0 dB (%.3g)", name, maxcut);
+            CHECK(rel_err(y, g.out, N) < 1e-4, "%s: strength 1 after reset", name);
+        }
+        free(y);
+        free(heads);
+        nn_m2m_stream_destroy(s);
+    }
+    golden_close(&g);
+}
+
 /* Replaces the first occurrence of `from` in the header of a model file (same length). */
 static unsigned char *patched(const unsigned char *b, size_t n, const char *from, const char *to) {
     unsigned char *c = malloc(n);
@@ -332,6 +387,11 @@ int main(void) {
     test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_b.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_b.safetensors");
+    test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_small.safetensors");
+    test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_b.safetensors");
+    test_nrt_golden("nn_m2m_nrt_small.safetensors");
+    test_nrt_golden("nn_m2m_nrt_b.safetensors");
+    test_metadata_mismatch("nn_m2m_nrt_small.safetensors", "mel2mel.blocks.2.");
     /* Full-size parity files are too big to commit: train/golden.py --full DIR makes them. */
     const char *full = getenv("MENHANCE_NN_FULL_GOLDEN");
     if (full && *full) {

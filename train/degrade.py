@@ -219,9 +219,11 @@ def phone_mic(rng, x, fs):
     return _filtfilt(np.concatenate(sos), y, fs)
 
 
-def agc(rng, x, fs):
-    """A simple feed-forward compressor as a stand-in for phone AGC: RMS detector (one-pole, 20-100 ms),
-    threshold 10-30 dB below the clip's peak RMS, ratio 2-8, gain smoothed (one-pole, 50-300 ms)."""
+def agc_gain(rng, x, fs):
+    """The gain curve (linear, per sample) of a simple feed-forward compressor standing in for phone AGC: RMS
+    detector (one-pole, 20-100 ms), threshold 10-30 dB below the clip's peak RMS, ratio 2-8, gain smoothed
+    (one-pole, 50-300 ms).  Separate from agc() so the same curve can be applied to a chain's other versions
+    (make_diet_pair parts)."""
     tau = rng.uniform(0.02, 0.1)
     a = np.exp(-1.0 / (tau * fs))
     env = signal.lfilter([1 - a], [1, -a], x * x)
@@ -232,7 +234,12 @@ def agc(rng, x, fs):
     tr = rng.uniform(0.05, 0.3)
     ar = np.exp(-1.0 / (tr * fs))
     gdb = signal.lfilter([1 - ar], [1, -ar], gdb)
-    return x * 10.0 ** (gdb / 20.0)
+    return 10.0 ** (gdb / 20.0)
+
+
+def agc(rng, x, fs):
+    """x through agc_gain's compressor."""
+    return x * agc_gain(rng, x, fs)
 
 
 def opus_codec(rng, x, fs, bitrate=None):
@@ -450,7 +457,30 @@ def diet_condition(rng):
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=None, pre=None):
+# Early/late split of a room response for the Room head's target (make_diet_pair parts): 50 ms after the direct
+# sound.  Music's clarity index C80 puts the boundary at 80 ms and speech's C50 at 50 ms; we take the shorter one
+# because a 16 kHz STFT frame is 64 ms long with a 16 ms hop, so reflections within ~50 ms of a note land in the
+# note's own frames, where no per-frame gain can separate them, while energy arriving later smears into the
+# following frames -- exactly what a per-band, per-frame cut can remove.  A 5 ms half-Hann fade avoids a
+# truncation edge in the early response.
+EARLY_MS = 50.0
+
+
+def early_part(h, fs, ms=EARLY_MS):
+    """The direct sound and early reflections of room response h: h up to `ms` after its peak, faded out over
+    the last 5 ms, zero after."""
+    d = int(np.argmax(np.abs(h)))
+    end = min(len(h), d + int(round(ms * 1e-3 * fs)))
+    fade = int(round(0.005 * fs))
+    e = np.zeros_like(h)
+    e[:end] = h[:end]
+    k0 = max(d + 1, end - fade)
+    if end > k0:
+        e[k0:end] *= 0.5 * (1 + np.cos(np.pi * np.arange(1, end - k0 + 1) / (end - k0 + 1)))
+    return e
+
+
+def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=None, pre=None, parts=False):
     """One (degraded, clean_target, condition) example of the training diet, n samples at fs, mono.
     Conditions: clean (degraded = clean), noise (ambient or babble, SNR U(0, 35) dB), reverb (synthetic room,
     T60 log-U(0.15, 3) s with higher bands decaying faster, DRR U(-5, 15) dB), eq (random_eq), two (two of
@@ -459,7 +489,14 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     varied tonal balance (source_colour), on both sides; both sides are scaled so the
     degraded peak is 0.95 (the trainer draws the level).  Noise: recorded ambience, babble (when the speech
     pool exists) or synthetic_noise. `pre` samples of pre-roll are degraded and dropped (reverb tails of the
-    music before the clip, like a stream)."""
+    music before the clip, like a stream).
+
+    parts=True returns (degraded, clean_target, condition, dry, early): the same chain run again without the
+    additive noise (dry: what removing the noise leaves), and without the noise and with only the room
+    response's direct sound and early reflections (early: early_part; what removing the late reverberation
+    then leaves).  Every version gets the same EQ, phone colouration, AGC gain curve (computed on the degraded
+    signal), high-pass and scale; the codec runs on the degraded signal only (its artefacts count as noise).
+    These give the Noise / Room / Tone heads their targets (train_mel2mel.py head_targets)."""
     if condition is None:
         condition = diet_condition(rng)
     if pre is None:
@@ -469,14 +506,13 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     if rng.random() < P_SOURCE_COLOUR:
         clean = source_colour(rng, clean, fs)
     if condition == "clean":
-        y = c = clean
+        y = c = dry = early = clean
     else:
         stages = {"noise": {"noise"}, "reverb": {"reverb"}, "eq": {"eq"}, "full": {"noise", "reverb", "eq"},
                   "phone": {"noise", "reverb", "eq"}}.get(condition)
         if stages is None:  # two of three
             stages = set(rng.choice(["noise", "reverb", "eq"], 2, replace=False))
-        y = clean
-        c = clean
+        y = c = dry = early = clean
         if "noise" in stages:
             r = rng.random()
             if speech_pool is not None and r < 0.2:
@@ -489,25 +525,41 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
         if "reverb" in stages:
             rir = synth_rir(rng, fs, drr_db=rng.uniform(-5.0, 15.0))
             y = reverb(y, rir)
+            if parts:
+                dry = reverb(dry, rir)
+                early = reverb(early, early_part(rir, fs))
             d = int(np.argmax(np.abs(rir)))
             if d:
                 c = np.concatenate([np.zeros(d), c[:-d]])
+
+        def same(f):
+            """f(rng, x) applied alike to every version: one seed, replayed."""
+            seed = int(rng.integers(2 ** 62))
+            return [f(np.random.default_rng(seed), v) for v in (y, dry, early)] if parts else \
+                [f(np.random.default_rng(seed), y), dry, early]
+
         if "eq" in stages:
-            y = random_eq(rng, y, fs)
+            y, dry, early = same(lambda r_, v: random_eq(r_, v, fs))
         if condition == "phone":
-            y = phone_mic(rng, y, fs)
+            y, dry, early = same(lambda r_, v: phone_mic(r_, v, fs))
             if rng.random() < 0.7:
                 z = opus_codec(rng, y, fs, bitrate=int(rng.choice([12, 16, 20, 24, 32])))
                 if z is not None:
                     y = z
             if rng.random() < 0.7:
-                y = agc(rng, y, fs)
+                ag = agc_gain(rng, y, fs)
+                y, dry, early = y * ag, dry * ag, early * ag
         y = highpass35(y, fs)
         # the target gets the same 35 Hz high-pass: what the chain removes below the music's band is not
         # to be restored (a model that learns to lift the lowest mel band boosts rumble and DC)
         c = highpass35(c, fs)
-    y, c = y[pre:], c[pre:]
+        if parts:
+            dry, early = highpass35(dry, fs), highpass35(early, fs)
+    y, c, dry, early = y[pre:], c[pre:], dry[pre:], early[pre:]
     g = 0.95 / (np.max(np.abs(y)) + 1e-9)
+    if parts:
+        return ((y * g).astype(np.float32), (c * g).astype(np.float32), condition, (dry * g).astype(np.float32),
+                (early * g).astype(np.float32))
     return (y * g).astype(np.float32), (c * g).astype(np.float32), condition
 
 

@@ -5,13 +5,16 @@
     tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
     tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
+    tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, L 2
+    tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, L 0
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
 "golden.output" (what PyTorch computes; for stream models the raw streaming output, where
-output[t] estimates clean[t - lookahead]).  Run: /usr/bin/python3 train/golden.py
+output[t] estimates clean[t - lookahead]).  Mel2MelNRT files also hold "golden.strength" (the
+three head strengths) and "golden.output_strength" (the output with those strengths).  Run: /usr/bin/python3 train/golden.py
 (or `train/golden.py --full DIR` for full-size parity files that are not committed).
 """
 import os
@@ -22,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import export_mel2mel, save_file, mel2mel_tensors  # noqa: E402
-from models import FRONTEND, Mel2MelGain, Mel2MelResNet, Mel2MelStream  # noqa: E402
+from models import FRONTEND, Mel2MelGain, Mel2MelNRT, Mel2MelResNet, Mel2MelStream  # noqa: E402
 import json  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,10 +62,15 @@ def clip(T, n_mels, seed):
 def write_golden(net, path, T, seed):
     net.eval()
     x = clip(T, net.n_mels, seed)
+    extra = {"golden.input": x.numpy()}
     with torch.no_grad():
         y = net(x[None])[0]
-    export_mel2mel(net, path, extra_meta={"golden": "train/golden.py seed %d" % seed},
-                   extra_tensors={"golden.input": x.numpy(), "golden.output": y.numpy()})
+        if isinstance(net, Mel2MelNRT):
+            k = (0.0, 2.0, 0.5)
+            extra["golden.strength"] = np.array(k, np.float32)
+            extra["golden.output_strength"] = net(x[None], strength=k)[0].numpy()
+    extra["golden.output"] = y.numpy()
+    export_mel2mel(net, path, extra_meta={"golden": "train/golden.py seed %d" % seed}, extra_tensors=extra)
     print("%-50s %7d bytes, output max |y| %.3f" % (os.path.relpath(path, ROOT),
                                                      os.path.getsize(path), y.abs().max()))
 
@@ -141,6 +149,19 @@ def main():
                      lift_db=6.0, cut_db=20.0, ema_alpha=0.1, floor_rise=0.05)
     randomize(gb, 5)
     write_golden(gb, os.path.join(gdir, "nn_m2m_gain_b.safetensors"), 41, 105)
+    # noise/room/tone models: heads scaled up so the cuts and the tone bound are reached
+    for name, kw, seed in (("small", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6,
+                                          norm_mean=-6.0, norm_scale=0.3), 6),
+                           ("b", dict(channels=8, dilations=(3, 1), lookahead=0, kt=2, n_basis=4, norm_mean=-5.0,
+                                      norm_scale=0.5, cut_db=20.0, tone_db=6.0, ema_alpha=0.1, floor_rise=0.05,
+                                      lt_alpha=0.05, tone_alpha=0.2), 7)):
+        nrt = Mel2MelNRT(**kw)
+        randomize(nrt, seed)
+        with torch.no_grad():
+            for head in (nrt.noise_out, nrt.room_out, nrt.tone_out):
+                head.weight.mul_(8.0)
+            nrt.corpus_tilt.copy_(torch.linspace(1.0, -1.0, nrt.n_mels))
+        write_golden(nrt, os.path.join(gdir, "nn_m2m_nrt_%s.safetensors" % name), 90, 100 + seed)
     # A gain model that asks for a ~30 dB cut in every band whatever it hears (zero weights, output
     # bias -30): the engine tests check that Max attenuation bounds it (tests/test_engine_model.c).
     cut = Mel2MelGain(channels=4, dilations=(1,), lookahead=2)

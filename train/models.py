@@ -435,6 +435,147 @@ class Mel2MelGain(nn.Module):
         return xd + self.gains(x)
 
 
+# ----------------------------------------------------------------------------------------------
+# Noise / Room / Tone model (the shipped default from session 5)
+# ----------------------------------------------------------------------------------------------
+HEADS = ("noise", "room", "tone")
+
+
+def long_term_feature(x, lt_alpha, corpus_tilt):
+    """Long-term tonal balance against the training corpus's: lt[t] = lt[t-1] + lt_alpha * (x[t] - lt[t-1])
+    (lt[0] = x[0]; 1/512 is an 8 s time constant at 62.5 frames/s), minus its mean over bands (so it does not
+    follow the level), minus corpus_tilt (the corpus's mean log2-mel, also minus its own band mean).  x (B, T, F)
+    -> (B, T, F); no gradient.  Computed exactly as nn/mel2mel.c does."""
+    with torch.no_grad():
+        T = x.shape[1]
+        out = torch.empty_like(x)
+        lp = x[:, 0]
+        for t in range(T):
+            lp = lp + lt_alpha * (x[:, t] - lp)
+            out[:, t] = lp - lp.mean(dim=1, keepdim=True) - corpus_tilt
+    return out
+
+
+def tone_basis(n_basis, n_mels):
+    """(n_basis, n_mels) Hann bumps equally spaced over the mel index, each as wide as two spacings, so they
+    sum to 1 across the band: a Tone gain is smooth across frequency by construction."""
+    b = torch.zeros(n_basis, n_mels)
+    sp = (n_mels - 1) / (n_basis - 1)
+    i = torch.arange(n_mels, dtype=torch.float64)
+    for k in range(n_basis):
+        u = (i - k * sp) / sp
+        b[k] = torch.where(u.abs() < 1, 0.5 * (1 + torch.cos(math.pi * u)), torch.zeros_like(u)).float()
+    return b
+
+
+def one_sided_cut(z, cut_max):
+    """z -> a cut in [-cut_max, 0): -cut_max * tanh(softplus(z) / cut_max).  Smooth (no dead zone), slope
+    -sigmoid(z) near 0 dB; with the head's bias at -5 an untrained head cuts 0.02 dB."""
+    return -cut_max * torch.tanh(F.softplus(z) / cut_max)
+
+
+class Mel2MelNRT(nn.Module):
+    """Noise / Room / Tone Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel, output[:, t]
+    estimates clean[:, t - lookahead] (Mel2MelStream's look-ahead semantics): the input frame t - lookahead plus
+    the sum of three per-band gains (log2 power units; 1 = 3.01 dB), each with its own strength (forward's
+    `strength`, the plugin's Noise / Room / Tone controls; 1 = as trained):
+
+      noise  <= 0, per band and frame: the additive noise's share (target: degraded without its noise over
+             degraded, train_mel2mel.head_targets);
+      room   <= 0, per band and frame: late reverberation (target: the signal with only the direct sound and
+             early reflections, degrade.early_part, over the signal with the whole room response);
+      tone   +-tone_db, slow and smooth: n_basis coefficients per frame (tone_basis across the mel bands), each
+             smoothed by a one-pole average (tone_alpha per frame, starting at 0 dB when the stream starts), then
+             soft-bounded (tanh); the only head that may lift (target: the clip's mean of clean over coloured).
+
+    The trunk is Mel2MelGain's: per frame the log2-mel, its running band mean (EMA ema_alpha), its noise-floor
+    tracker (floor_rise) -- all as (v - norm_mean) * norm_scale -- and the long-term tonal balance against the
+    corpus (long_term_feature, times norm_scale), 4 * n_mels channels -> 1x1 conv to `channels` -> residual
+    blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  noise/room are
+    one_sided_cut(z) bounded by cut_db; their biases start at -5 (0.02 dB), tone's weights at 0 (0 dB).
+    Cost per frame: macs_per_frame()."""
+
+    def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
+                 norm_mean=-6.0, norm_scale=0.25, n_mels=128, cut_db=30.0, tone_db=12.0, n_basis=16,
+                 ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0):
+        super().__init__()
+        if not 0 <= lookahead <= 8:
+            raise ValueError("lookahead must be in 0..8")
+        self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
+        self.lookahead, self.kt, self.n_mels = int(lookahead), int(kt), int(n_mels)
+        self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
+        self.cut_db, self.tone_db, self.n_basis = float(cut_db), float(tone_db), int(n_basis)
+        self.ema_alpha, self.floor_rise = float(ema_alpha), float(floor_rise)
+        self.lt_alpha, self.tone_alpha = float(lt_alpha), float(tone_alpha)
+        C = self.channels
+        self.conv_in = nn.Conv1d(4 * n_mels, C, 1, bias=True)
+        self.blocks = nn.ModuleList([_GainBlock(C, d, self.kt) for d in self.dilations])
+        self.noise_out = nn.Conv1d(C, n_mels, 1, bias=True)
+        self.room_out = nn.Conv1d(C, n_mels, 1, bias=True)
+        self.tone_out = nn.Conv1d(C, self.n_basis, 1, bias=True)
+        for head in (self.noise_out, self.room_out):
+            nn.init.normal_(head.weight, std=0.01)
+            nn.init.constant_(head.bias, -5.0)
+        nn.init.zeros_(self.tone_out.weight)
+        nn.init.zeros_(self.tone_out.bias)
+        self.register_buffer("tone_basis", tone_basis(self.n_basis, n_mels))
+        self.register_buffer("corpus_tilt", torch.zeros(n_mels))
+
+    def hparams(self):
+        return {"arch": "nrt", "n_mels": self.n_mels, "channels": self.channels,
+                "dilations": list(self.dilations), "lookahead": self.lookahead, "kt": self.kt,
+                "norm_mean": self.norm_mean, "norm_scale": self.norm_scale, "cut_db": self.cut_db,
+                "tone_db": self.tone_db, "n_basis": self.n_basis, "ema_alpha": self.ema_alpha,
+                "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha}
+
+    def receptive_field(self):
+        return sum((self.kt - 1) * d for d in self.dilations)
+
+    def macs_per_frame(self):
+        C, F_, K = self.channels, self.n_mels, self.n_basis
+        return 4 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_
+
+    def heads(self, x):
+        """Per-head gains (noise, room, tone), each (B, T, n_mels) in log2 power units; [:, t] applies to
+        x[:, t - lookahead]."""
+        m, f = context_features(x, self.ema_alpha, self.floor_rise)
+        lt = long_term_feature(x, self.lt_alpha, self.corpus_tilt)
+        u = torch.cat([(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale,
+                       lt * self.norm_scale], dim=2).transpose(1, 2)  # (B, 4F, T)
+        h = self.conv_in(u)
+        for blk in self.blocks:
+            h = blk(h)
+        a = F.relu(h)
+        cut = self.cut_db / DB_PER_LOG2
+        g_noise = one_sided_cut(self.noise_out(a), cut).transpose(1, 2)
+        g_room = one_sided_cut(self.room_out(a), cut).transpose(1, 2)
+        zc = self.tone_out(a)  # (B, K, T)
+        # one-pole average over time, from 0 at the stream's start: a colouration is judged on seconds
+        alpha = self.tone_alpha
+        T = zc.shape[2]
+        if T <= 64:
+            cs, cp = [], torch.zeros_like(zc[:, :, 0])
+            for t in range(T):
+                cp = cp + alpha * (zc[:, :, t] - cp)
+                cs.append(cp)
+            c = torch.stack(cs, dim=2)
+        else:
+            # the same recurrence as a causal convolution with the truncated kernel alpha (1 - alpha)^k
+            n = min(T, int(math.ceil(math.log(1e-7) / math.log(1.0 - alpha))) + 1)
+            k = alpha * (1.0 - alpha) ** torch.arange(n - 1, -1, -1, dtype=zc.dtype, device=zc.device)
+            c = F.conv1d(F.pad(zc.reshape(-1, 1, T), (n - 1, 0)), k.view(1, 1, n)).view_as(zc)
+        lim = self.tone_db / DB_PER_LOG2
+        g_tone = lim * torch.tanh(torch.einsum("bkt,kf->btf", c, self.tone_basis) / lim)
+        return g_noise, g_room, g_tone
+
+    def forward(self, x, strength=(1.0, 1.0, 1.0), return_heads=False):
+        L = self.lookahead
+        xd = F.pad(x, (0, 0, L, 0), value=math.log2(FRONTEND["floor"]))[:, : x.shape[1]] if L > 0 else x
+        g = self.heads(x)
+        out = xd + strength[0] * g[0] + strength[1] * g[1] + strength[2] * g[2]
+        return (out, g) if return_heads else out
+
+
 def stream_target(clean, lookahead):
     """clean (B, T, F) -> target aligned with Mel2MelStream's output: target[:, t] =
     clean[:, t - lookahead]; valid for t >= lookahead.  Returns (target, first_valid_frame)."""
@@ -462,6 +603,8 @@ def mel2mel_from_hparams(hp):
         return Mel2MelResNet(**hp)
     if arch == "gain":
         return Mel2MelGain(**hp)
+    if arch == "nrt":
+        return Mel2MelNRT(**hp)
     raise ValueError("unknown Mel2Mel arch %r" % arch)
 
 

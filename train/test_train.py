@@ -1,64 +1,122 @@
 #!/usr/bin/python3
-"""Self-test of the Mel2Mel training loss (train/train_mel2mel.py diet_loss) on hand-made tensors; needs torch,
-so it runs under `make test-train`, not `make test`.  Prints "test_train: N passed, N failed", exits nonzero on
-failure."""
+"""Self-test of the Noise / Room / Tone training loss (train/train_mel2mel.py nrt_loss, head_targets,
+loss_weights) and of the degradation chain's parts (degrade.make_diet_pair parts=True, early_part) on hand-made
+inputs; needs torch, so it runs under `make test-train`, not `make test`.  Prints "test_train: N passed, N failed",
+exits nonzero on failure."""
+import argparse
+import math
 import os
 import sys
 
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_mel2mel import diet_loss  # noqa: E402
+import degrade as D  # noqa: E402
+from train_mel2mel import CUT_LOG2, LOG_FLOOR, head_targets, loss_weights, nrt_loss  # noqa: E402
 from selftest import Checks  # noqa: E402
 
 check = Checks("test_train")
 
 
 class Fixed(torch.nn.Module):
-    """A 'network' that returns a given output (look-ahead 0)."""
+    """A 'network' that returns given head gains (look-ahead 0): output = input + the heads' sum."""
     lookahead = 0
 
-    def __init__(self, out):
+    def __init__(self, gn, gr, gt):
         super().__init__()
-        self.out = out
+        self.g = (gn, gr, gt)
 
-    def forward(self, x):
-        return self.out
-
-
-def loss_of(x, y, out, **kw):
-    t = lambda v: torch.full((1, 4, 3), float(v))  # noqa: E731
-    total, l1 = diet_loss(Fixed(t(out)), t(x), t(y), torch.tensor([False]), **kw)
-    return float(total), float(l1)
+    def forward(self, x, return_heads=False):
+        out = x + sum(self.g)
+        return (out, self.g) if return_heads else out
 
 
-# A lift that falls short of the target (EQ cut half undone) costs plain L1: no over-suppression charge.
-total, l1 = loss_of(x=0.0, y=2.0, out=1.0)
-check(abs(l1 - 1.0) < 1e-6 and abs(total - 1.0) < 1e-6, "short lift: total %.3f l1 %.3f, want 1, 1" % (total, l1))
-# The same shortfall reached by cutting below the input is over-suppression: charged again.
-total, l1 = loss_of(x=0.0, y=2.0, out=-1.0)
-check(abs(total - (3.0 + 1.0)) < 1e-6, "cut below input and target: total %.3f, want 4" % total)
-# A cut that goes too deep under a noisy input (target below input) is charged for the part below the target.
-total, l1 = loss_of(x=3.0, y=1.0, out=0.5)
-check(abs(total - 1.0) < 1e-6, "over-cut: total %.3f, want 0.5 + 0.5" % total)
-# Under-cutting noise is plain L1.
-total, l1 = loss_of(x=3.0, y=1.0, out=2.0)
-check(abs(total - 1.0) < 1e-6, "under-cut: total %.3f, want 1" % total)
-# The gain prior charges |output - input|.
-total, l1 = loss_of(x=3.0, y=1.0, out=2.0, w_gain=0.1)
-check(abs(total - 1.1) < 1e-6, "gain prior: total %.3f, want 1.1" % total)
-# Harm: a change that leaves a band further from the target than the input was is charged again for the excess.
-total, l1 = loss_of(x=1.0, y=1.0, out=2.0, w_harm=1.0)
-check(abs(total - 2.0) < 1e-6, "lift of a clean band: total %.3f, want 1 + 1" % total)
-total, l1 = loss_of(x=3.0, y=1.0, out=-1.5, w_harm=1.0)
-check(abs(total - (2.5 + 2.5 + 0.5)) < 1e-6,
-      "cut past the target by more than the noise: total %.3f, want 2.5 L1 + 2.5 over + 0.5 harm" % total)
-# ... and a change that helps is not.
-total, l1 = loss_of(x=3.0, y=1.0, out=1.5, w_harm=1.0)
-check(abs(total - 0.5) < 1e-6, "helpful cut: total %.3f, want 0.5" % total)
-# Identity on clean examples: a clean example's gain is charged w_id on top.
-t = lambda v: torch.full((2, 4, 3), float(v))  # noqa: E731
-total, _ = diet_loss(Fixed(t(1.0)), t(0.0), t(0.0), torch.tensor([True, False]))
-check(abs(total - (1.0 + 1.0 * 0.5)) < 1e-6, "identity term: total %.3f, want 1.5" % total)
+def full(v, shape=(1, 4, 3)):
+    return torch.full(shape, float(v))
+
+
+def batch(x, y, dry, early, tone):
+    return {"deg": full(x), "clean": full(y), "dry": full(dry), "early": full(early), "tone": full(tone, (1, 3))}
+
+
+def losses(b, gn, gr, gt, **kw):
+    total, main, heads = nrt_loss(Fixed(full(gn), full(gr), full(gt)), b, tone_skip=0, **kw)
+    return float(total), float(main), [float(h) for h in heads]
+
+
+# Targets: noise = dry - degraded, room = early - dry, both clamped to [-30 dB, 0].
+nt, rt = head_targets(full(-2.0), full(-5.0), full(-6.0))
+check(abs(float(nt.mean()) + 3.0) < 1e-6 and abs(float(rt.mean()) + 1.0) < 1e-6,
+      "targets: noise %.3f room %.3f, want -3, -1" % (float(nt.mean()), float(rt.mean())))
+nt, rt = head_targets(full(0.0), full(1.0), full(-40.0))
+check(float(nt.max()) == 0.0 and abs(float(rt.min()) + CUT_LOG2) < 1e-6, "targets clamp a lift to 0 and a cut to -30 dB")
+
+# Perfect heads: every term 0.
+b = batch(x=-2.0, y=-7.0, dry=-5.0, early=-6.0, tone=-1.0)
+total, main, heads = losses(b, -3.0, -1.0, -1.0)
+check(total < 1e-6 and main < 1e-6, "perfect heads: total %.3g main %.3g" % (total, main))
+# A noise cut short of its target costs plain L1 (1 per unit) on the head and on the output.
+total, main, heads = losses(b, -2.0, -1.0, -1.0)
+check(abs(heads[0] - 1.0) < 1e-6 and abs(main - 1.0) < 1e-6, "short noise cut: head %.3f main %.3f" % (heads[0], main))
+# A noise cut deeper than its target by the same amount costs `deep` (1.75) on the head.
+total, main, heads = losses(b, -4.0, -1.0, -1.0)
+check(abs(heads[0] - 1.75) < 1e-6, "deep noise cut: head %.3f, want 1.75" % heads[0])
+check(abs(total - (1.0 + 1.75)) < 1e-6, "total = main + heads: %.3f" % total)
+# The tone head is symmetric.
+total, main, heads = losses(b, -3.0, -1.0, -2.0)
+check(abs(heads[2] - 1.0) < 1e-6, "tone too low: %.3f" % heads[2])
+# Weights: heads alone first, then main + annealed heads.
+a = argparse.Namespace(warm_steps=100, anneal_steps=1000, head_final=0.3)
+check(loss_weights(0, a) == (0.0, 1.0) and np.allclose(loss_weights(1100, a), (1.0, 0.3))
+      and abs(loss_weights(600, a)[1] - 0.65) < 1e-9, "loss_weights schedule")
+total, main, heads = losses(b, -2.0, -1.0, -1.0, w_main=0.0, w_head=0.5)
+check(abs(total - 0.5) < 1e-6, "w_main 0, w_head 0.5: total %.3f" % total)
+# Bins where input and clean both sit at the log floor count in neither term.
+bf = batch(x=LOG_FLOOR, y=LOG_FLOOR, dry=LOG_FLOOR, early=LOG_FLOOR, tone=0.0)
+total, main, heads = losses(bf, -5.0, -5.0, 0.0)
+check(main == 0.0 and heads[0] == 0.0 and heads[1] == 0.0, "floor bins left out: main %.3f noise %.3f" % (
+    main, heads[0]))
+
+# early_part: the direct sound and 50 ms after it, faded, zero after.
+fs = 16000
+h = np.zeros(4000)
+h[40] = 1.0
+h[41:] = 0.1 * np.exp(-np.arange(3959) / 800.0)
+e = D.early_part(h, fs)
+end = 40 + int(0.05 * fs)
+check(e[40] == 1.0 and np.all(e[end:] == 0.0) and np.allclose(e[41:end - 80], h[41:end - 80]),
+      "early_part keeps 50 ms after the peak")
+
+
+class Pool:
+    rate = 16000
+
+    def excerpt(self, rng, n, index=None):
+        t = np.arange(n) / 16000
+        return (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+
+
+class NoisePool:
+    def excerpt(self, rng, n, index=None):
+        return rng.standard_normal(n).astype(np.float32)
+
+
+for cond in ("clean", "noise", "reverb", "eq", "full", "phone"):
+    rng = np.random.default_rng(3)
+    y, c, name, dry, early = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond, parts=True)
+    rng = np.random.default_rng(3)
+    y2, c2, _ = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond)
+    same = np.array_equal(y, y2) and np.array_equal(c, c2)
+    ok = {"clean": np.array_equal(dry, y) and np.array_equal(early, c),
+          "noise": not np.allclose(dry, y) and np.allclose(dry, early),
+          "reverb": np.allclose(dry, y) and not np.allclose(early, dry),
+          "eq": np.allclose(dry, y) and np.allclose(early, dry)}.get(cond, not np.allclose(dry, y))
+    check(same and ok, "%s: parts consistent (same pair with and without parts %s)" % (cond, same))
+# A noise-only pair: the dry version is the chain without the noise, so the degraded minus dry is the noise.
+rng = np.random.default_rng(5)
+y, c, _, dry, early = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition="noise", parts=True)
+check(np.allclose(dry, c, atol=1e-6), "noise-only: dry == clean target")
+check(math.isfinite(float(np.sum(y))), "finite")
 
 check.finish()

@@ -1,26 +1,31 @@
 #!/usr/bin/python3
-"""Train the Mel2Mel (train/models.py: Mel2MelGain by default) on the CPU (or a GPU), resumable across sessions.
+"""Train the Noise / Room / Tone Mel2Mel (train/models.py: Mel2MelNRT) on the CPU (or a GPU), resumable across sessions.
 
 Two processes, so degradation never starves the training thread:
-  train_mel2mel.py cache  -- renders training examples of the diet (train/degrade.py: make_diet_pair; clean music
-                             from the packaged music list and the MIDI renders of train/render_midi.py) into shards
-                             of (degraded, clean-target) LOG2-MEL pairs in float16 under data/cache2/ (CLIP samples,
-                             FRAMES frames, with the condition of each example); keeps a ring of shards and
+  train_mel2mel.py cache  -- renders training examples of the diet (train/degrade.py: make_diet_pair with parts; clean
+                             music from the packaged music list and the MIDI renders of train/render_midi.py) into
+                             shards of float16 LOG2-MELs under data/cache3/: the degraded clip, its clean target, the
+                             chain without the noise (dry) and without the noise and the late reverberation (early),
+                             plus each clip's Tone target (clip_tone_target) and condition; keeps a ring of shards and
                              refreshes the oldest over time.
   train_mel2mel.py train  -- loads whatever shards exist (re-scanning every few minutes), takes random crops and a
-                             random level per example (-40..0 dB; exact on floored log2-mels for cuts, see
-                             ShardSet.batch). Loss (diet_loss): L1 on log2-mel against the clean target shifted by
-                             the look-ahead, plus the same error again where the output is below the target
-                             (over-suppression costs double), plus the gains' magnitude on clean examples (identity)
-                             and, weighted by --gain-penalty, on every example (a prior toward doing nothing).
+                             random level per example (-40..0 dB; exact on floored log2-mels, see ShardSet.batch).
+                             Loss (nrt_loss): L1 on log2-mel against the clean target shifted by the look-ahead (the
+                             main term) plus each head's L1 against its target (head_targets), a cut deeper than the
+                             target weighted --deep (1.75); bins where input and target both sit at the log floor
+                             are left out.  The first --warm-steps steps train the heads alone; then the main term
+                             comes in and the head terms anneal from 1 to --head-final over --anneal-steps.
                              Adam; constant LR after warm-up until the last 20 % of the planned steps, then cosine;
                              a Polyak average (EMA) of the weights is what gets monitored and exported.
+                             A fresh run warm-starts the trunk from models/ckpt/mel2mel_gain.pt (the previous
+                             default model, whose input features are the first three of the four here).
                              The checkpoint (weights, optimiser state, step count, hours) is written to
                              models/ckpt/ every few minutes so the next session resumes; log next to it.
-  train_mel2mel.py export -- checkpoint -> models/mel2mel_gain.safetensors (train/export.py).
+  train_mel2mel.py export -- checkpoint -> models/mel2mel_nrt.safetensors (train/export.py).
 
 Set OPENBLAS_CORETYPE only to a kernel the CPU supports (mk/train.mk picks it); one thread by default (measured
-faster than two on the 2-vCPU machines: the second core serves the cache builder).
+faster than two on the 2-vCPU machines: the second core serves the cache builder).  The same script runs on a GPU
+(--device cuda) with torch 2.x.
 """
 import argparse
 import glob
@@ -37,15 +42,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 ROOT = os.path.dirname(HERE)
 DATA = os.path.join(ROOT, "data")
-CACHE = os.path.join(DATA, "cache2")
+CACHE = os.path.join(DATA, "cache3")
 CKPT_DIR = os.path.join(ROOT, "models", "ckpt")
 CLIP = 256 * 220  # 3.52 s at 16 kHz -> FRAMES frames
 FRAMES = 1 + CLIP // 256
 FLOOR = 1e-5
 LOG_FLOOR = math.log2(FLOOR)
 
-# the model shipped with the plugin: ~0.46 M parameters, 0.46 MMAC/frame
-DEFAULT_MODEL = dict(arch="gain", channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3)
+# the model shipped with the plugin: ~0.50 M parameters, 0.50 MMAC/frame
+DEFAULT_MODEL = dict(arch="nrt", channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3)
+CUT_LOG2 = 30.0 / (10.0 * math.log10(2.0))   # the Noise and Room heads' -30 dB bound, log2 power units
+TONE_LOG2 = 12.0 / (10.0 * math.log10(2.0))  # the Tone head's +-12 dB
 
 
 def log(msg, path=None):
@@ -90,18 +97,33 @@ def noise_pools(split):
     return noise, speech
 
 
+def clip_tone_target(clean, early):
+    """The Tone head's target for one clip: per band, the clip's mean power of the clean target over the mean power
+    of the coloured signal without noise or late reverberation (early), in log2 units, clamped to +-12 dB.
+    clean, early (T, F) log2-mels -> (F,)."""
+    c = np.asarray(clean, np.float64)
+    e = np.asarray(early, np.float64)
+    lc = np.log2(np.mean(np.exp2(c - c.max()), axis=0)) + c.max()
+    le = np.log2(np.mean(np.exp2(e - e.max()), axis=0)) + e.max()
+    return np.clip(lc - le, -TONE_LOG2, TONE_LOG2).astype(np.float32)
+
+
 def render_pairs(rng, n, music, noise, speech, fe, conditions=None):
+    """n diet examples -> dict of float16 log2-mels deg, clean, dry, early (n, FRAMES, 128), tone (n, 128) and
+    cond (n,) uint8."""
     from degrade import DIET_NAMES, make_diet_pair
-    deg = np.zeros((n, CLIP), np.float32)
-    cln = np.zeros((n, CLIP), np.float32)
+    w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early")}
     cond = np.zeros(n, np.uint8)
     for i in range(n):
         c = None if conditions is None else conditions[i % len(conditions)]
-        deg[i], cln[i], name = make_diet_pair(rng, music, noise, speech, CLIP, 16000, condition=c)
+        w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i] = make_diet_pair(
+            rng, music, noise, speech, CLIP, 16000, condition=c, parts=True)
         cond[i] = DIET_NAMES.index(name)
-    md = np.concatenate([log_mel_np(deg[i:i + 50], fe) for i in range(0, n, 50)])
-    mc = np.concatenate([log_mel_np(cln[i:i + 50], fe) for i in range(0, n, 50)])
-    return md.astype(np.float16), mc.astype(np.float16), cond
+    out = {k: np.concatenate([log_mel_np(v[i:i + 50], fe) for i in range(0, n, 50)]) for k, v in w.items()}
+    out["tone"] = np.stack([clip_tone_target(out["clean"][i], out["early"][i]) for i in range(n)])
+    out = {k: v.astype(np.float16) for k, v in out.items()}
+    out["cond"] = cond
+    return out
 
 
 # ------------------------------------------------------------------ cache builder
@@ -120,9 +142,9 @@ def cmd_cache(a):
         music = music_pool()  # re-opened per shard: conversion/rendering may still be adding files
         noise, speech = noise_pools("train")
         t0 = time.time()
-        md, mc, cond = render_pairs(rng, a.shard_size, music, noise, speech, fe)
+        pairs = render_pairs(rng, a.shard_size, music, noise, speech, fe)
         tmp = os.path.join(CACHE, "tmp_%06d.npz" % shard)
-        np.savez(tmp, deg=md, clean=mc, cond=cond)
+        np.savez(tmp, **pairs)
         os.replace(tmp, os.path.join(CACHE, "shard_%06d.npz" % shard))
         shards = sorted(glob.glob(os.path.join(CACHE, "shard_*.npz")))
         for old in shards[:-a.max_shards]:
@@ -137,30 +159,34 @@ def cmd_cache(a):
 
 # ------------------------------------------------------------------ monitoring pairs (fixed)
 def val_pairs(per_cond=12, seed=1234):
-    """Fixed monitoring pairs: validation music, held-out noise packages, every diet condition per_cond times.
-    Only watched during training (the shipped checkpoint is the last one, never picked on these)."""
+    """Fixed monitoring pairs (render_pairs' dict, float32): validation music, held-out noise packages, every
+    diet condition per_cond times.  Only watched during training (the shipped checkpoint is the last one, never
+    picked on these)."""
     from degrade import DIET_NAMES
     p = os.path.join(CACHE, "val_%d_%d.npz" % (per_cond, seed))
-    if os.path.exists(p):
-        z = np.load(p)
-        return z["deg"].astype(np.float32), z["clean"].astype(np.float32), z["cond"]
-    from data import AudioPool
-    from models import MelFrontEnd
-    rng = np.random.default_rng(seed)
-    music = AudioPool("music_val", "16k")
-    noise, _ = noise_pools("val")
-    conds = [c for c in DIET_NAMES for _ in range(per_cond)]
-    md, mc, cond = render_pairs(rng, len(conds), music, noise, None, MelFrontEnd(), conditions=conds)
-    os.makedirs(CACHE, exist_ok=True)
-    np.savez(p, deg=md, clean=mc, cond=cond)
-    return md.astype(np.float32), mc.astype(np.float32), cond
+    if not os.path.exists(p):
+        from data import AudioPool
+        from models import MelFrontEnd
+        rng = np.random.default_rng(seed)
+        music = AudioPool("music_val", "16k")
+        noise, _ = noise_pools("val")
+        conds = [c for c in DIET_NAMES for _ in range(per_cond)]
+        pairs = render_pairs(rng, len(conds), music, noise, None, MelFrontEnd(), conditions=conds)
+        os.makedirs(CACHE, exist_ok=True)
+        np.savez(p + ".tmp.npz", **pairs)
+        os.replace(p + ".tmp.npz", p)
+    z = np.load(p)
+    return {k: (z[k] if k == "cond" else z[k].astype(np.float32)) for k in z.files}
 
 
 # ------------------------------------------------------------------ trainer
+MEL_KEYS = ("deg", "clean", "dry", "early")
+
+
 class ShardSet:
     def __init__(self):
         self.loaded = {}
-        self.deg = self.clean = self.cond = None
+        self.arr = None
 
     def refresh(self):
         paths = sorted(glob.glob(os.path.join(CACHE, "shard_*.npz")))
@@ -173,28 +199,34 @@ class ShardSet:
             if p not in self.loaded:
                 try:
                     z = np.load(p)
-                    self.loaded[p] = (z["deg"], z["clean"], z["cond"])
+                    self.loaded[p] = {k: z[k] for k in MEL_KEYS + ("tone", "cond")}
                     changed = True
                 except Exception:
                     pass  # being written
         if changed and self.loaded:
-            self.deg = np.concatenate([v[0] for v in self.loaded.values()])
-            self.clean = np.concatenate([v[1] for v in self.loaded.values()])
-            self.cond = np.concatenate([v[2] for v in self.loaded.values()])
+            self.arr = None  # free the old copy before building the new one
+            self.arr = {k: np.concatenate([v[k] for v in self.loaded.values()]) for k in MEL_KEYS + ("tone", "cond")}
         return len(self.loaded)
 
+    def size(self):
+        return 0 if self.arr is None else self.arr["deg"].shape[0]
+
     def batch(self, rng, B, T, level_db=(-40.0, 0.0)):
-        """B random crops of T frames at a random level each.  The cache holds log2(max(mel, FLOOR)) at
-        0 dB; a cut of g < 0 log2 units gives max(v + g, LOG_FLOOR), which is exact: a band that was at
-        the floor before the cut is at the floor after it."""
-        idx = rng.integers(0, self.deg.shape[0], B)
-        st = rng.integers(0, self.deg.shape[1] - T + 1, B)
+        """B random crops of T frames at a random level each: dict of deg, clean, dry, early (B, T, F), tone
+        (B, F), cond (B,).  The cache holds log2(max(mel, FLOOR)) at 0 dB; a cut of g < 0 log2 units gives
+        max(v + g, LOG_FLOOR), which is exact: a band that was at the floor before the cut is at the floor after
+        it."""
+        A = self.arr
+        idx = rng.integers(0, A["deg"].shape[0], B)
+        st = rng.integers(0, A["deg"].shape[1] - T + 1, B)
         g = (rng.uniform(level_db[0], level_db[1], B) / (10.0 * math.log10(2.0))).astype(np.float32)[:, None, None]
-        d = np.stack([self.deg[i, s:s + T] for i, s in zip(idx, st)]).astype(np.float32)
-        c = np.stack([self.clean[i, s:s + T] for i, s in zip(idx, st)]).astype(np.float32)
-        d = np.maximum(d + g, LOG_FLOOR)
-        c = np.maximum(c + g, LOG_FLOOR)
-        return d, c, self.cond[idx]
+        out = {}
+        for k in MEL_KEYS:
+            v = np.stack([A[k][i, s:s + T] for i, s in zip(idx, st)]).astype(np.float32)
+            out[k] = np.maximum(v + g, LOG_FLOOR)
+        out["tone"] = A["tone"][idx].astype(np.float32)
+        out["cond"] = A["cond"][idx]
+        return out
 
 
 def build_net(hp):
@@ -202,68 +234,122 @@ def build_net(hp):
     return mel2mel_from_hparams(hp)
 
 
-def diet_loss(net, x, y, is_clean, w_over=1.0, w_id=1.0, w_gain=0.0, w_harm=0.0):
-    """(total, l1) for a batch: x, y (B, T, F) log2-mels; is_clean (B,) bool tensor.
-    total = L1 + w_over * over-suppression + w_id * |gain| on clean examples + w_gain * |gain| on all
-          + w_harm * harm.
+def head_targets(x, dry, early):
+    """The Noise and Room heads' targets (log2 power units, clamped to [-30 dB, 0]): noise = dry - degraded (what
+    removing the additive noise takes), room = early - dry (what removing the late reverberation then takes).
+    All (B, T, F) tensors at the same level; clean examples give 0 for both."""
+    import torch
+    return (torch.clamp(dry - x, -CUT_LOG2, 0.0), torch.clamp(early - dry, -CUT_LOG2, 0.0))
 
-    Over-suppression is how far a cut takes the output below both the target and the input:
-    relu(min(input, target) - output).  Until step 33,950 of mel2mel_gain it was relu(target - output), which
-    also charged double for a lift that fell short: under that loss the best guess where a band may or may not
-    have been EQ'd down is a lift (the 2/3 quantile, not the median), and the model lifted held-out music under
-    unfamiliar noise by up to 6 dB (make eval, noise condition).  A lift is now plain L1.
-    The |gain| prior pulls toward leaving the recording alone: a correction must be expected to help by more
-    than w_gain per unit of gain before the model makes it.
-    Harm is how much further from the target the output is than the input was: relu(|output - target| -
-    |input - target|), per band and frame.  A change that helps costs plain L1; one that makes a band worse
-    than leaving it alone costs (1 + w_harm) per unit, so where the evidence is split the best guess moves
-    toward the input.  Added at step 66,000 of mel2mel_gain, after make eval found 3 of 40 held-out noise-only
-    clips made worse by lifts of 3-6 dB in bands the noise never touched."""
+
+def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, tone_skip=64):
+    """(total, main L1, per-head L1 tuple) for a batch b (tensors deg, clean, dry, early (B, T, F), tone (B, F)).
+
+    main  L1 on log2-mel between the output and the clean target (look-ahead aligned);
+    heads each head's gains against its target (head_targets; tone: the clip's tone target in every frame after
+          the first tone_skip, while its one-pole average is still rising from 0 dB), a cut deeper than the target
+          weighted `deep`: a head that is unsure cuts less than the median, so doubt leaves music in;
+    bins where the input and the clean target both sit at the log floor count in neither.
+    total = w_main * main + w_head * (noise + room + tone)."""
     import torch
     L = net.lookahead
-    out = net(x)
-    o, t, xi = (out[:, L:], y[:, :-L], x[:, :-L]) if L else (out, y, x)
-    e = o - t
-    l1 = e.abs().mean()
-    over = torch.relu(torch.minimum(xi, t) - o).mean()
-    total = l1 + w_over * over
-    g = o - xi
-    if bool(is_clean.any()):
-        total = total + w_id * g[is_clean].abs().mean() * is_clean.float().mean()
-    if w_gain > 0:
-        total = total + w_gain * g.abs().mean()
-    if w_harm > 0:
-        total = total + w_harm * torch.relu(e.abs() - (xi - t).abs()).mean()
-    return total, l1
+    x, y = b["deg"], b["clean"]
+    out, (gn, gr, gt) = net(x, return_heads=True)
+    nt, rt = head_targets(x, b["dry"], b["early"])
+    if L:
+        out, gn, gr, gt = out[:, L:], gn[:, L:], gr[:, L:], gt[:, L:]
+        x, y, nt, rt = x[:, :-L], y[:, :-L], nt[:, :-L], rt[:, :-L]
+    floor = LOG_FLOOR + 1e-3
+    valid = (~((x <= floor) & (y <= floor))).float()
+    nv = valid.sum().clamp(min=1.0)
+    main = ((out - y).abs() * valid).sum() / nv
+
+    def head(g, t, v, n):
+        e = g - t
+        return ((torch.where(e < 0, deep * (-e), e)) * v).sum() / n
+
+    l_noise = head(gn, nt, valid, nv)
+    l_room = head(gr, rt, valid, nv)
+    k = min(tone_skip, gt.shape[1] - 1)
+    l_tone = (gt[:, k:] - b["tone"][:, None, :]).abs().mean()
+    total = w_main * main + w_head * (l_noise + l_room + l_tone)
+    return total, main, (l_noise, l_room, l_tone)
 
 
-def evaluate(net, vd, vc, vcond):
-    """Per diet condition: (model L1, input L1) on the monitoring pairs."""
+def loss_weights(step, a):
+    """(w_main, w_head) at a step: heads alone for a.warm_steps, then the main term and the head terms annealed
+    linearly from 1 to a.head_final over a.anneal_steps."""
+    if step < a.warm_steps:
+        return 0.0, 1.0
+    frac = min(1.0, (step - a.warm_steps) / max(1, a.anneal_steps))
+    return 1.0, 1.0 + (a.head_final - 1.0) * frac
+
+
+def evaluate(net, v):
+    """Per diet condition on the monitoring pairs v (val_pairs): (model L1, input L1, clips worse, clips,
+    noise / room / tone head L1 against their targets, ideal L1).  "Worse" is more than 5 % above the input's
+    error (clean input: moved by more than 0.15).  "Ideal" is the input plus the three heads' targets, clamped as
+    the heads are: the ceiling of what the heads can do."""
     import torch
     from degrade import DIET_NAMES
     L = net.lookahead
     net.eval()
     res = {}
     with torch.no_grad():
-        x = torch.from_numpy(vd)
-        y = torch.from_numpy(vc)
-        out = torch.cat([net(x[i:i + 16]) for i in range(0, x.shape[0], 16)])
+        b = {k: torch.from_numpy(v[k]) for k in MEL_KEYS + ("tone",)}
+        outs, gs = [], []
+        for i in range(0, b["deg"].shape[0], 16):
+            o, g = net(b["deg"][i:i + 16], return_heads=True)
+            outs.append(o)
+            gs.append(g)
+        out = torch.cat(outs)
+        g = [torch.cat([q[j] for q in gs]) for j in range(3)]
+        x, y = b["deg"], b["clean"]
+        nt, rt = head_targets(x, b["dry"], b["early"])
+        sl = slice(L, None)
         e_net = (out[:, L:] - y[:, :-L]).abs().mean(dim=(1, 2)).numpy()
         e_in = (x - y).abs().mean(dim=(1, 2)).numpy()
+        e_n = (g[0][:, sl] - nt[:, :x.shape[1] - L]).abs().mean(dim=(1, 2)).numpy()
+        e_r = (g[1][:, sl] - rt[:, :x.shape[1] - L]).abs().mean(dim=(1, 2)).numpy()
+        e_t = (g[2][:, 64:] - b["tone"][:, None, :]).abs().mean(dim=(1, 2)).numpy()
+        ideal = x + nt + rt + b["tone"][:, None, :]
+        e_id = (ideal - y).abs().mean(dim=(1, 2)).numpy()
     net.train()
     for k, name in enumerate(DIET_NAMES):
-        sel = vcond == k
+        sel = v["cond"] == k
         if sel.any():
-            # "worse": more than 5 % above the input's error; on clean input (error 0) more than 0.15
             worse = e_net[sel] > np.maximum(1.05 * e_in[sel], 0.15 if name == "clean" else 0.0)
-            res[name] = (float(e_net[sel].mean()), float(e_in[sel].mean()), int(worse.sum()), int(sel.sum()))
+            res[name] = (float(e_net[sel].mean()), float(e_in[sel].mean()), int(worse.sum()), int(sel.sum()),
+                         float(e_n[sel].mean()), float(e_r[sel].mean()), float(e_t[sel].mean()),
+                         float(e_id[sel].mean()))
     return res
+
+
+def warm_start(net, path):
+    """Copies the trunk of a Mel2MelGain checkpoint (conv_in over its three input features, the residual blocks)
+    into net; the long-term feature's input weights and the heads keep their initial values.  Returns the step
+    count of the source."""
+    import torch
+    st = torch.load(path, map_location="cpu")
+    src = st.get("ema", st["model"])
+    own = net.state_dict()
+    F3 = src["conv_in.weight"].shape[1]
+    with torch.no_grad():
+        own["conv_in.weight"][:, :F3] = src["conv_in.weight"]
+        own["conv_in.weight"][:, F3:] = 0.0
+        own["conv_in.bias"].copy_(src["conv_in.bias"])
+        for k, v in src.items():
+            if k.startswith("blocks.") and k in own and own[k].shape == v.shape:
+                own[k].copy_(v)
+    net.load_state_dict(own)
+    return st["step"]
 
 
 def cmd_train(a):
     import torch
     torch.set_num_threads(a.threads)
     from models import count_params
+    dev = torch.device(a.device)
     os.makedirs(CKPT_DIR, exist_ok=True)
     name = a.name
     logp = os.path.join(CKPT_DIR, name + "_log.txt")
@@ -272,27 +358,42 @@ def cmd_train(a):
     while shards.refresh() == 0:
         log("waiting for cache shards", logp)
         time.sleep(20)
-    vd, vc, vcond = val_pairs()
+    val = val_pairs()
     state = None
+    warm_from = None
     if os.path.exists(last) and not a.fresh:
         state = torch.load(last, map_location="cpu")
         hp = state["hparams"]
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
         hp = dict(DEFAULT_MODEL)
+        src = os.path.join(CKPT_DIR, "mel2mel_gain.pt")
         if a.channels:
             hp["channels"] = int(a.channels)
         if a.dilations:
             hp["dilations"] = tuple(int(c) for c in a.dilations.split(","))
-        # input normalisation from the data (exported with the model), at the mid training level
-        sample = shards.deg[:400].astype(np.float32) - 20.0 / (10 * math.log10(2))
-        hp["norm_mean"] = float(np.round(sample.mean(), 3))
-        hp["norm_scale"] = float(np.round(1.0 / sample.std(), 4))
+        if os.path.exists(src) and not a.no_warm_start:
+            # the trunk's input normalisation must be the one it was trained with
+            shp = torch.load(src, map_location="cpu")["hparams"]
+            if shp.get("channels") == hp["channels"] and tuple(shp.get("dilations")) == tuple(hp["dilations"]):
+                hp["norm_mean"], hp["norm_scale"] = shp["norm_mean"], shp["norm_scale"]
+                warm_from = src
+        if warm_from is None:
+            sample = shards.arr["deg"][:400].astype(np.float32) - 20.0 / (10 * math.log10(2))
+            hp["norm_mean"] = float(np.round(sample.mean(), 3))
+            hp["norm_scale"] = float(np.round(1.0 / sample.std(), 4))
     net = build_net(hp)
+    if state is None:
+        # the corpus's mean tonal balance (clean music, all levels as cached) for the long-term feature
+        cm = shards.arr["clean"][:2000].astype(np.float64).mean(axis=(0, 1))
+        net.corpus_tilt.copy_(torch.from_numpy((cm - cm.mean()).astype(np.float32)))
+        if warm_from:
+            log("trunk warm-started from %s (step %d)" % (warm_from, warm_start(net, warm_from)), logp)
+    net.to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, betas=(0.9, 0.999))
     # Polyak average of the weights (decay a.ema): what is evaluated and exported, so a run that stops
     # at a high learning rate still ships smoothed weights
-    ema = build_net(hp)
+    ema = build_net(hp).to(dev)
     ema.load_state_dict(net.state_dict())
     step, elapsed = 0, 0.0
     hist = []
@@ -304,19 +405,22 @@ def cmd_train(a):
         hist = state.get("history", [])
     ema_params = list(ema.parameters())
     net_params = list(net.parameters())
-    log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; threads %d" % (
-        json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(), len(shards.loaded),
-        shards.deg.shape[0], a.total_steps, a.hours, torch.get_num_threads()), logp)
+    log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; "
+        "threads %d; device %s" % (
+            json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(),
+            len(shards.loaded), shards.size(), a.total_steps, a.hours, torch.get_num_threads(), dev), logp)
     rng = np.random.default_rng(a.seed + step)
     t_run0 = time.time()
     t_ckpt = t_refresh = time.time()
-    run_loss, run_l1, run_n = 0.0, 0.0, 0
+    run = np.zeros(5)
+    run_n = 0
     t_log = time.time()
 
     def save(val=None):
         st = dict(model=net.state_dict(), opt=opt.state_dict(), ema=ema.state_dict(), hparams=hp, step=step,
                   elapsed=elapsed + time.time() - t_run0, history=hist, val=val,
                   note="train/train_mel2mel.py train --name %s resumes from here" % name)
+        st = {k: ({n: t.cpu() for n, t in v.items()} if k in ("model", "ema") else v) for k, v in st.items()}
         torch.save(st, last + ".tmp")
         os.replace(last + ".tmp", last)
 
@@ -329,13 +433,18 @@ def cmd_train(a):
         return a.lr_min + (a.lr - a.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
 
     def checkpoint():
-        res = evaluate(ema, vd, vc, vcond)
+        ema.cpu()
+        res = evaluate(ema, val)
+        ema.to(dev)
         hist.append(dict(step=step, hours=(elapsed + time.time() - t_run0) / 3600,
                          val={k: v[0] for k, v in res.items()}, val_input={k: v[1] for k, v in res.items()},
-                         worse={k: v[2] for k, v in res.items()}))
+                         worse={k: v[2] for k, v in res.items()},
+                         heads={k: v[4:7] for k, v in res.items()}, ideal={k: v[7] for k, v in res.items()}))
         save(res)
-        log("step %d monitor (model / input L1, clips worse >5%%): %s" % (step, "  ".join(
-            "%s %.3f/%.3f %d/%d" % (k, v[0], v[1], v[2], v[3]) for k, v in res.items())), logp)
+        log("step %d monitor (model / input / ideal L1, clips worse >5%%; head L1 noise/room/tone): %s" % (
+            step, "  ".join("%s %.3f/%.3f/%.3f %d/%d; %.3f/%.3f/%.3f" % (k, v[0], v[1], v[7], v[2], v[3], v[4],
+                                                                         v[5], v[6])
+                            for k, v in res.items())), logp)
 
     # SIGTERM (kill, make's interrupt) ends the run at the next step with a checkpoint, so no work is lost.
     stop = []
@@ -344,10 +453,10 @@ def cmd_train(a):
         lr = lr_at(step)
         for g in opt.param_groups:
             g["lr"] = lr
-        d, c, cond = shards.batch(rng, a.batch, a.frames)
-        x, y = torch.from_numpy(d), torch.from_numpy(c)
-        is_clean = torch.from_numpy(cond == 0)
-        loss, l1 = diet_loss(net, x, y, is_clean, w_gain=a.gain_penalty, w_harm=a.harm)
+        bn = shards.batch(rng, a.batch, a.frames)
+        b = {k: torch.from_numpy(v).to(dev) for k, v in bn.items() if k != "cond"}
+        w_main, w_head = loss_weights(step, a)
+        loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -357,14 +466,15 @@ def cmd_train(a):
             for pe, pn in zip(ema_params, net_params):
                 pe.mul_(d_ema).add_(pn, alpha=1.0 - d_ema)
         step += 1
-        run_loss += float(loss)
-        run_l1 += float(l1)
+        run += [float(loss), float(main)] + [float(h) for h in heads]
         run_n += 1
         if step % a.log_every == 0:
-            log("step %d loss %.4f l1 %.4f lr %.2e %.3f s/step run %.2f h" % (
-                step, run_loss / run_n, run_l1 / run_n, lr, (time.time() - t_log) / run_n,
+            r = run / run_n
+            log("step %d loss %.4f main %.4f heads %.4f/%.4f/%.4f (w %.2f/%.2f) lr %.2e %.3f s/step run %.2f h" % (
+                step, r[0], r[1], r[2], r[3], r[4], w_main, w_head, lr, (time.time() - t_log) / run_n,
                 (time.time() - t_run0) / 3600), logp)
-            run_loss, run_l1, run_n = 0.0, 0.0, 0
+            run[:] = 0
+            run_n = 0
             t_log = time.time()
         now = time.time()
         if now - t_ckpt > a.ckpt_minutes * 60:
@@ -396,14 +506,14 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("cache")
     c.add_argument("--shard-size", type=int, default=500)
-    c.add_argument("--max-shards", type=int, default=40)
+    c.add_argument("--max-shards", type=int, default=30)
     c.add_argument("--pause", type=float, default=60.0, help="seconds between shards once the ring is full")
     c.add_argument("--hours", type=float, default=3.0)
     c.add_argument("--seed", type=int, default=7)
     t = sub.add_parser("train")
-    t.add_argument("--name", default="mel2mel_gain")
+    t.add_argument("--name", default="mel2mel_nrt")
     t.add_argument("--hours", type=float, default=1.5, help="wall-clock budget of this run")
-    t.add_argument("--total-steps", type=int, default=99000, help="planned steps over all sessions (LR schedule)")
+    t.add_argument("--total-steps", type=int, default=150000, help="planned steps over all sessions (LR schedule)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--frames", type=int, default=160)
@@ -415,14 +525,16 @@ def main():
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--ckpt-minutes", type=float, default=10.0)
     t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
-    t.add_argument("--gain-penalty", type=float, default=0.1,
-                   help="weight of |gain| on every example (diet_loss w_gain); 0 before step 14.4k of the first run")
-    t.add_argument("--harm", type=float, default=1.0,
-                   help="weight of the harm term (diet_loss w_harm); 0 before step 66,000 of the first run")
+    t.add_argument("--deep", type=float, default=1.75, help="weight of a head's cut deeper than its target")
+    t.add_argument("--warm-steps", type=int, default=2000, help="steps on the head targets alone (a fresh model)")
+    t.add_argument("--anneal-steps", type=int, default=20000, help="head terms' weight 1 -> --head-final over these")
+    t.add_argument("--head-final", type=float, default=0.3)
+    t.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
+    t.add_argument("--no-warm-start", action="store_true", help="fresh model without mel2mel_gain's trunk")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
-    e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_gain.pt"))
-    e.add_argument("--out", default=os.path.join(ROOT, "models", "mel2mel_gain.safetensors"))
+    e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_nrt.pt"))
+    e.add_argument("--out", default=os.path.join(ROOT, "models", "mel2mel_nrt.safetensors"))
     a = ap.parse_args()
     {"cache": cmd_cache, "train": cmd_train, "export": cmd_export}[a.cmd](a)
 
