@@ -133,6 +133,7 @@ struct menhance {
     int avail_next;          /* is chunk (emitted + 1) there? decided one chunk ahead */
     long long emitted;       /* next out chunk to append to y16 */
     float g_amt, g_en, g_hi; /* smoothed amount, enabled and high-band amount */
+    float g_listen;          /* smoothed listen_removed: 1 plays what is removed */
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
     _Atomic int debug_delay_us, debug_voc_delay_us;
@@ -176,6 +177,8 @@ void menhance_params_default(menhance_params *p) {
     p->enabled = 1;
     p->synchronous = 0;
     p->limiter = 1;
+    p->noise = p->room = p->tone = 1.0f;
+    p->listen_removed = 0;
 }
 
 static int gcd(int a, int b) {
@@ -480,6 +483,11 @@ int menhance_latency(const menhance *e) {
     return e->latency;
 }
 
+/* A head strength in 0..2; NaN is "as trained". */
+static float head_strength(float k) {
+    return k != k ? 1.0f : fminf(fmaxf(k, 0.0f), 2.0f);
+}
+
 void menhance_set_params(menhance *e, const menhance_params *p) {
     menhance_params q = *p;
     /* Hosts send anything; keep every value in its range (NaN falls to the default). */
@@ -489,6 +497,10 @@ void menhance_set_params(menhance *e, const menhance_params *p) {
     q.max_atten_db = q.max_atten_db >= 0.0f ? fminf(q.max_atten_db, 40.0f) : 0.0f;
     if (q.mode < 0 || q.mode >= MENHANCE_MODE_COUNT) q.mode = MENHANCE_MODE_CLASSICAL;
     q.limiter = q.limiter != 0;
+    q.noise = head_strength(q.noise);
+    q.room = head_strength(q.room);
+    q.tone = head_strength(q.tone);
+    q.listen_removed = q.listen_removed != 0;
     e->params = q;
 }
 
@@ -538,6 +550,7 @@ void menhance_reset(menhance *e) {
     e->late_bits = 0;
     e->voc_hold = 0;
     e->g_amt = e->params.amount;
+    e->g_listen = e->params.listen_removed ? 1.0f : 0.0f;
     e->g_en = e->params.enabled ? 1.0f : 0.0f;
     e->g_hi = e->params.hiband;
     /* The mix runs La samples ahead of the output: its first La samples (all from the silent
@@ -632,6 +645,9 @@ static void publish_chunk(menhance *e) {
         e->voc_hold--;
     }
     s->p.strength = e->params.strength;
+    s->p.heads[0] = e->params.noise;
+    s->p.heads[1] = e->params.room;
+    s->p.heads[2] = e->params.tone;
     s->p.max_atten_db = e->params.max_atten_db;
     atomic_store_explicit(&e->produced, i + 1, memory_order_release);
 
@@ -812,21 +828,26 @@ static void process_block(menhance *e, const float *const *in, float *const *out
         e->hs_s = ss;
     }
 
-    /* Mix at tau: dry + amount * (proc + hiband * hi - dry), gated, into the limiter. */
+    /* Mix at tau: m = dry + amount * (proc + hiband * hi - dry), or with listen_removed what
+     * the mix takes away, dry - m; gated, into the limiter. */
     const float amt_t = e->params.amount, hi_t = e->params.hiband;
-    float ga = e->g_amt, gh = e->g_hi;
+    const float ls_t = e->params.listen_removed ? 1.0f : 0.0f;
+    float ga = e->g_amt, gh = e->g_hi, gl = e->g_listen;
     const float st = e->ramp_step;
     for (int i = 0; i < n; i++) {
         ga = ga < amt_t ? fminf(amt_t, ga + st) : fmaxf(amt_t, ga - st);
         gh = gh < hi_t ? fminf(hi_t, gh + st) : fmaxf(hi_t, gh - st);
+        gl = gl < ls_t ? fminf(ls_t, gl + st) : fmaxf(ls_t, gl - st);
         for (int c = 0; c < C; c++) {
             float d = e->xw[c][i];
             float wet = e->proc[c][i] + gh * hi[c][i];
-            e->xw[c][i] = (d + ga * (wet - d)) * e->gbuf[c][i];
+            float m = d + ga * (wet - d);
+            e->xw[c][i] = (m + gl * (d - 2.0f * m)) * e->gbuf[c][i];
         }
     }
     e->g_amt = ga;
     e->g_hi = gh;
+    e->g_listen = gl;
     limiter_set(e->lim, e->params.limiter);
     limiter_process(e->lim, e->xw, n);
 

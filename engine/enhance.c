@@ -390,6 +390,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     const float lo2 = -p->max_atten_db / (20.0f * 0.30103f);
     const float hi2 = MODEL_MAX_BOOST_DB / (20.0f * 0.30103f);
     float clean[ENHANCE_MELS];
+    if (model) model_set_strength(model, p->heads);
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
     /* A stream that starts in a model mode passes the input untouched until the model has

@@ -32,6 +32,7 @@ typedef struct {
     int mode;
     float strength;
     float max_atten_db;
+    float heads[3]; /* the model's noise, room and tone strengths (menhance_params) */
 } enhance_params;
 
 enhance *enhance_create(int channels);

@@ -49,6 +49,16 @@ typedef struct {
     int synchronous;    /* 1: compute inline (freewheeling/offline): deterministic */
     int limiter;        /* 1 (default): output true peaks held under -1 dBTP; 0: off.
                          * Latency is the same either way; switching is click-free. */
+    /* Strengths of the model's three parts, 0..2 (1 = as trained, the default; 0 leaves that
+     * part of the recording untouched; 2 twice the part's gain in dB): noise (additive noise,
+     * cuts only), room (late reverberation, cuts only), tone (the colouration, may lift).  They
+     * scale the heads of a noise/room/tone model before Max attenuation bounds the sum; a model
+     * without separate heads ignores them. */
+    float noise, room, tone;
+    /* 1: the output is what the processing takes away (the delayed input minus the enhanced
+     * signal, before the limiter), so a user can hear whether music is being removed; ramped
+     * like Amount.  0 (default): the enhanced signal. */
+    int listen_removed;
 } menhance_params;
 
 /* Fills p with the factory defaults. */

@@ -142,6 +142,10 @@ int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean) {
     return ++m->frames > nn_mel2mel_lookahead(m->m2m);
 }
 
+void model_set_strength(menhance_model *m, const float k[3]) {
+    if (m && m->stream) nn_m2m_stream_set_strength(m->stream, k);
+}
+
 void model_reset(menhance_model *m) {
     if (!m || !m->stream) return;
     nn_m2m_stream_reset(m->stream);

@@ -7,6 +7,9 @@
  * frame that belongs to the input frame model_lookahead() frames ago, or 0 while warming up. */
 int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean);
 int model_lookahead(const menhance_model *m);
+/* Strengths of a noise/room/tone model's heads (noise, room, tone) for the frames that follow;
+ * ignored by models without heads.  Real-time safe. */
+void model_set_strength(menhance_model *m, const float k[3]);
 int model_has_mel2mel(const menhance_model *m);
 /* Clears the streaming state (the weights stay). */
 void model_reset(menhance_model *m);

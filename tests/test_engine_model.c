@@ -459,6 +459,100 @@ static void test_model_bounds(void) {
     free(x);
 }
 
+/* Median over the mel bands 10..110 of band_ratios: the level change a head's control makes. */
+static float mid_band_change(const float *x, const float *y, int n) {
+    float r[128], v[101];
+    band_ratios(x, y, n, r);
+    for (int b = 10; b <= 110; b++)
+        v[b - 10] = r[b];
+    for (int i = 1; i < 101; i++) /* insertion sort: 101 values */
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            float t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v[50];
+}
+
+/* The Noise, Room and Tone controls on a noise/room/tone model whose heads ask for fixed gains
+ * (train/golden.py engine_nrt: noise -9 dB, room -6 dB, tone +4 dB): each control scales its
+ * own head only, 0 leaves that part alone, 2 doubles it, and Max attenuation bounds the sum. */
+static void test_model_controls(void) {
+    const int rate = 16000, n = rate * 6;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    static const struct {
+        float k[3], max_atten, want;
+    } cases[] = {
+        {{1, 0, 0}, 40, -9},  {{0, 1, 0}, 40, -6},  {{0, 0, 1}, 40, 4},   {{0, 0, 0}, 40, 0},
+        {{2, 0, 0}, 40, -18}, {{0, 2, 0}, 40, -12}, {{1, 1, 1}, 40, -11}, {{2, 2, 0}, 12, -12},
+    };
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        p.noise = cases[c].k[0];
+        p.room = cases[c].k[1];
+        p.tone = cases[c].k[2];
+        p.max_atten_db = cases[c].max_atten;
+        float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
+        float d = y ? mid_band_change(x, y, n) : 99.0f;
+        CHECK(fabsf(d - cases[c].want) < 0.6f,
+              "noise %.0f room %.0f tone %.0f, max attenuation %.0f dB: %+.2f dB, want %+.0f",
+              cases[c].k[0], cases[c].k[1], cases[c].k[2], cases[c].max_atten, d, cases[c].want);
+        printf("controls noise %.0f room %.0f tone %.0f (max attenuation %2.0f dB): %+6.2f dB\n",
+               cases[c].k[0], cases[c].k[1], cases[c].k[2], cases[c].max_atten, d);
+        free(y);
+    }
+    /* Out-of-range and NaN strengths are held in range (NaN: 1, as trained). */
+    p.noise = NAN;
+    p.room = 5.0f;
+    p.tone = -1.0f;
+    p.max_atten_db = 40.0f;
+    float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
+    float d = y ? mid_band_change(x, y, n) : 99.0f;
+    CHECK(fabsf(d - (-9.0f - 12.0f)) < 0.6f, "noise NaN, room 5, tone -1: %+.2f dB, want -21", d);
+    free(y);
+    free(x);
+}
+
+/* "Listen to what is removed": the output is the delayed input minus the enhanced signal.  With
+ * the fixed -9 dB noise head on noise, what is removed is the input times 1 - 10^(-9/20) in
+ * level, and enhanced + removed gives the input back. */
+static void test_listen_removed(void) {
+    const int rate = 16000, n = rate * 6;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    p.room = p.tone = 0.0f;
+    p.max_atten_db = 40.0f;
+    p.limiter = 0;
+    float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
+    p.listen_removed = 1;
+    float *r = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 333, 0);
+    double e = 0.0, ex = 0.0, er = 0.0;
+    for (int i = rate; i < n; i++) {
+        double s = (double)y[i] + r[i] - x[i];
+        e += s * s;
+        ex += (double)x[i] * x[i];
+        er += (double)r[i] * r[i];
+    }
+    double sum_db = 10 * log10(e / ex + 1e-30), removed_db = 10 * log10(er / ex);
+    /* The engine's 5 Hz DC blocker is in the enhanced path only: a residue far below the input. */
+    CHECK(sum_db < -40.0, "enhanced + removed != input: residue %.1f dB", sum_db);
+    double want = 20 * log10(1 - pow(10, -9.0 / 20));
+    CHECK(fabs(removed_db - want) < 1.0, "removed level %.2f dB, want %.2f", removed_db, want);
+    printf("listen removed: level %.2f dB (want %.2f), enhanced + removed - input %.1f dB\n",
+           removed_db, want, sum_db);
+    free(y);
+    free(r);
+    free(x);
+}
+
 /* Issue 8: no energy ahead of an attack in the model mode either (5.4 dB of lift in the
  * 30 ms before snare-like hits over -40 dBFS hiss). */
 static void test_model_pre_echo(void) {
@@ -551,5 +645,7 @@ int main(void) {
     test_model_bounds();
     test_model_pre_echo();
     test_model_hiband();
+    test_model_controls();
+    test_listen_removed();
     return check_summary("test_engine_model");
 }

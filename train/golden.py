@@ -9,6 +9,7 @@
     tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, L 0
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
+    tests/golden/engine_nrt.safetensors            Mel2MelNRT: noise -9, room -6, tone +4 dB everywhere (engine tests)
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import export_mel2mel, save_file, mel2mel_tensors  # noqa: E402
 from models import FRONTEND, Mel2MelGain, Mel2MelNRT, Mel2MelResNet, Mel2MelStream  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -172,7 +174,29 @@ def main():
     export_mel2mel(cut, os.path.join(gdir, "engine_cut.safetensors"),
                    extra_meta={"golden": "train/golden.py: cuts every band by ~30 dB"})
     engine_identity(gdir)
+    engine_nrt(gdir)
     fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
+
+
+def engine_nrt(gdir):
+    """A noise/room/tone Mel2Mel whose heads ask for fixed gains whatever they hear (zero weights, biases only):
+    noise -9 dB, room -6 dB, tone +4 dB in every band.  The engine tests check each control against it."""
+    net = Mel2MelNRT(channels=4, dilations=(1,), lookahead=2)
+    cut = net.cut_db / 10.0 / math.log10(2.0)
+
+    def bias_for(db):  # one_sided_cut(b) = -db
+        g = db / (10.0 * math.log10(2.0))
+        return math.log(math.expm1(cut * math.atanh(g / cut)))
+
+    with torch.no_grad():
+        for prm in net.parameters():
+            prm.zero_()
+        net.noise_out.bias.fill_(bias_for(9.0))
+        net.room_out.bias.fill_(bias_for(6.0))
+        lim = net.tone_db / 10.0 / math.log10(2.0)
+        net.tone_out.bias.fill_(lim * math.atanh(4.0 / net.tone_db))
+    export_mel2mel(net, os.path.join(gdir, "engine_nrt.safetensors"),
+                   extra_meta={"golden": "train/golden.py: noise -9 dB, room -6 dB, tone +4 dB in every band"})
 
 
 def engine_identity(gdir):
