@@ -38,6 +38,7 @@ trap 'rm -rf "$T"' EXIT
 export MENHANCE_MODEL_DIR="$T/no-models"
 
 # run EXPECTED_RC CMD... : runs quietly, keeps stderr in $T/err, checks the exit status
+not_same() { ! cmp -s "$1" "$2"; }
 run() {
   want=$1
   shift
@@ -232,11 +233,20 @@ check "spectrogram: stem naming (2)" [ -s "$T/sb-in_48000_1.wav.png" ]
 
 # ---- numeric options: checked whole, with the reason, nothing written ----
 for a in "--block 1.5" "--block 0" "--block 9000" "--block 12x" "--amount nan" "--max-atten 1e9" \
-  "--strength 0.5.1" "--offline --steps 2.5" "--offline --griffin-lim 1.5" "--offline --steps 0x6"; do
+  "--noise 3" "--room -0.5" "--tone x" "--strength 0.5.1" "--offline --steps 2.5" "--offline --griffin-lim 1.5" "--offline --steps 0x6"; do
   check "$a: usage error" run 2 "$MH" $a "$T/in_48000_1.wav" -o "$T/num.wav"
   check "$a: says what is wrong" grep_err "expects a"
   check "$a: no output" absent "$T/num.wav"
 done
+check "--noise with --offline: usage error" run 2 "$MH" --offline --noise 0.5 "$T/in_48000_1.wav" -o "$T/num.wav"
+# The head controls and the removed signal, on a model whose heads ask for fixed gains (noise -9 dB)
+NRT=tests/golden/engine_nrt.safetensors
+check "--noise 0 --room 0 --tone 0" run 0 "$MH" -q --strict --model "$NRT" --noise 0 --room 0 --tone 0 \
+  "$T/in_48000_1.wav" -o "$T/h0.wav"
+check "--noise 2" run 0 "$MH" -q --strict --model "$NRT" --noise 2 --room 0 --tone 0 "$T/in_48000_1.wav" -o "$T/h2.wav"
+check "--noise changes the output" not_same "$T/h0.wav" "$T/h2.wav"
+check "--listen-removed" run 0 "$MH" -q --strict --model "$NRT" --listen-removed "$T/in_48000_1.wav" -o "$T/lr.wav"
+check "--listen-removed writes another signal" not_same "$T/lr.wav" "$T/h2.wav"
 check "--block '': usage error with a reason" run 2 "$MH" --block "" "$T/in_48000_1.wav" -o "$T/num.wav"
 check "--block '': says what is wrong" grep_err "expects a whole number"
 check "--block 64 still accepted" run 0 "$MH" -q --block 64 "$T/in_48000_1.wav" -o "$T/num.wav"

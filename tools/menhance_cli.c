@@ -90,7 +90,14 @@ static void usage(FILE *f) {
             "      --amount X         dry/wet, 0..1\n"
             "      --hiband X         high band above 8 kHz: 0 removes it, 1 keeps it denoised\n"
             "      --strength X       classical suppression strength, 0..2\n"
-            "      --max-atten DB     deepest classical cut, 0..40 dB\n"
+            "      --max-atten DB     deepest cut, classical and model, 0..40 dB\n"
+            "      --noise X          model: how much of the noise to remove, 0..2 (1 as\n"
+            "                         trained, 0 leaves the noise, 2 goes further)\n"
+            "      --room X           model: how much of the room's late reverberation, 0..2\n"
+            "      --tone X           model: how much of the colouration (cheap microphone,\n"
+            "                         phone, EQ) to undo, 0..2\n"
+            "      --listen-removed   write what the processing takes away (input minus\n"
+            "                         enhanced) instead of the enhanced signal\n"
             "      --no-limiter       let peaks through: the output limiter is on by default\n"
             "                         (true peaks under -1 dBTP; offline, the whole output is\n"
             "                         lowered to a -1 dBFS peak when it would exceed it)\n"
@@ -170,6 +177,10 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_HIBAND,
         OPT_STRENGTH,
         OPT_MAXATT,
+        OPT_NOISE,
+        OPT_ROOM,
+        OPT_TONE,
+        OPT_LISTEN,
         OPT_MODEL,
         OPT_NOMODEL,
         OPT_STRICT,
@@ -193,6 +204,10 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"hiband", required_argument, NULL, OPT_HIBAND},
         {"strength", required_argument, NULL, OPT_STRENGTH},
         {"max-atten", required_argument, NULL, OPT_MAXATT},
+        {"noise", required_argument, NULL, OPT_NOISE},
+        {"room", required_argument, NULL, OPT_ROOM},
+        {"tone", required_argument, NULL, OPT_TONE},
+        {"listen-removed", no_argument, NULL, OPT_LISTEN},
         {"model", required_argument, NULL, OPT_MODEL},
         {"no-model", no_argument, NULL, OPT_NOMODEL},
         {"strict", no_argument, NULL, OPT_STRICT},
@@ -220,7 +235,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     while ((c = getopt_long(argc, argv, "o:f:m:qhV", longopts, NULL)) != -1) {
         /* engine settings that mean nothing to the offline path */
         o->engine_opt |=
-            c == 'm' || (c >= OPT_AMOUNT && c <= OPT_MAXATT) || c == OPT_NOMODEL || c == OPT_BLOCK;
+            c == 'm' || (c >= OPT_AMOUNT && c <= OPT_LISTEN) || c == OPT_NOMODEL || c == OPT_BLOCK;
         offline_opt |= c >= OPT_MEL2MEL && c <= OPT_GL;
         switch (c) {
         case 'o':
@@ -256,6 +271,18 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         case OPT_MAXATT:
             if (parse_float("--max-atten", optarg, 0, 40, &o->params.max_atten_db))
                 return EXIT_USAGE;
+            break;
+        case OPT_NOISE:
+            if (parse_float("--noise", optarg, 0, 2, &o->params.noise)) return EXIT_USAGE;
+            break;
+        case OPT_ROOM:
+            if (parse_float("--room", optarg, 0, 2, &o->params.room)) return EXIT_USAGE;
+            break;
+        case OPT_TONE:
+            if (parse_float("--tone", optarg, 0, 2, &o->params.tone)) return EXIT_USAGE;
+            break;
+        case OPT_LISTEN:
+            o->params.listen_removed = 1;
             break;
         case OPT_MODEL:
             o->model_path = optarg;
@@ -341,7 +368,8 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     }
     if (o->offline && o->engine_opt) {
         fprintf(stderr, "menhance: --offline takes no engine settings (--mode, --amount, --hiband, "
-                        "--strength, --max-atten, --no-model, --block)\n");
+                        "--strength, --max-atten, --noise, --room, --tone, --listen-removed, "
+                        "--no-model, --block)\n");
         return EXIT_USAGE;
     }
     if (o->off.steps && o->off.griffin_lim) {
