@@ -57,9 +57,11 @@
 /* Port indices, in the order of the TTL.  Control ports come first so that both variants
  * share their indices; the audio ports of the second channel exist in the stereo plugin
  * only.  The limiter switch came later, so it follows the audio ports (existing indices
- * stay): port 10 in the mono plugin, 12 in the stereo one.  The two atom ports (the model
- * file as a patch parameter) come last, so that a bundle can leave them out (lv2proc refuses
- * atom ports): ports 11 and 12 in the mono plugin, 13 and 14 in the stereo one.
+ * stay): port 10 in the mono plugin, 12 in the stereo one; then the model's Noise, Room and
+ * Tone strengths and the "listen to what is removed" switch (11-14 mono, 13-16 stereo).  The
+ * two atom ports (the model file as a patch parameter) come last, so that a bundle can leave
+ * them out (lv2proc refuses atom ports): ports 15 and 16 in the mono plugin, 17 and 18 in the
+ * stereo one.  Hosts save control values by symbol, so moving the atom ports loses nothing.
  * connect_port() maps the mono plugin's ports from 10 on here. */
 typedef enum {
     PORT_ENABLED = 0,   /* lv2:enabled: the host's bypass switch */
@@ -75,9 +77,13 @@ typedef enum {
     PORT_IN_R = 10,
     PORT_OUT_R = 11,
     PORT_LIMITER = 12, /* output ceiling on/off (menhance_params.limiter) */
-    PORT_CONTROL = 13, /* atom input: patch:Set / patch:Get of the model parameter */
-    PORT_NOTIFY = 14,  /* atom output: patch:Set telling the host the model in use */
-    PORT_COUNT = 15
+    PORT_NOISE = 13,   /* model head strengths, 0..2 (menhance_params.noise/room/tone) */
+    PORT_ROOM = 14,
+    PORT_TONE = 15,
+    PORT_LISTEN = 16,  /* output what is removed (menhance_params.listen_removed) */
+    PORT_CONTROL = 17, /* atom input: patch:Set / patch:Get of the model parameter */
+    PORT_NOTIFY = 18,  /* atom output: patch:Set telling the host the model in use */
+    PORT_COUNT = 19
 } PortIndex;
 
 /* Messages between run() and the worker.  The LV2 worker copies them, so a message is a
@@ -376,6 +382,10 @@ static void params_from_ports(Plugin *self) {
     p->strength = control(self, PORT_STRENGTH, 1.f, 0.f, 2.f);
     p->max_atten_db = control(self, PORT_MAX_ATTEN, 18.f, 0.f, 40.f);
     p->limiter = control(self, PORT_LIMITER, 1.f, 0.f, 1.f) > 0.5f;
+    p->noise = control(self, PORT_NOISE, 1.f, 0.f, 2.f);
+    p->room = control(self, PORT_ROOM, 1.f, 0.f, 2.f);
+    p->tone = control(self, PORT_TONE, 1.f, 0.f, 2.f);
+    p->listen_removed = control(self, PORT_LISTEN, 0.f, 0.f, 1.f) > 0.5f;
 }
 
 static int schedule_job(Plugin *self, JobType type, menhance_model *m) {
@@ -502,8 +512,8 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
     switch ((JobType)job.type) {
     case JOB_LOAD: {
         const char *path = (const char *)data + sizeof(Job);
-        if (job.path_len == 0 || job.path_len > PATH_MAX_LEN ||
-            size < sizeof(Job) + job.path_len || path[job.path_len - 1] != '\0')
+        if (job.path_len == 0 || job.path_len > PATH_MAX_LEN || size < sizeof(Job) + job.path_len ||
+            path[job.path_len - 1] != '\0')
             return LV2_WORKER_ERR_UNKNOWN;
         menhance_model *m = model_load_logged(self, path);
         if (!m) return LV2_WORKER_SUCCESS; /* keep the current model; already logged */

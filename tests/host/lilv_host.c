@@ -47,10 +47,11 @@ static float *make_signal(int rate, int n, int channels) {
 
 typedef struct {
     float enabled, freewheel, latency, amount, mode, hiband, strength, max_atten;
+    float noise, room, tone, listen;
 } Controls;
 
 static Controls controls_default(void) {
-    return (Controls){1, 1, -1, 1, 0, 1, 0.5f, 6}; /* the TTL defaults */
+    return (Controls){1, 1, -1, 1, 0, 1, 0.5f, 6, 1, 1, 1, 0}; /* the TTL defaults */
 }
 
 static const char *in_sym(int channels, int c) {
@@ -69,6 +70,10 @@ static void connect_controls(Host *h, Controls *k) {
     host_connect(h, "hiband", &k->hiband);
     host_connect(h, "strength", &k->strength);
     host_connect(h, "max_atten", &k->max_atten);
+    host_connect(h, "noise", &k->noise);
+    host_connect(h, "room", &k->room);
+    host_connect(h, "tone", &k->tone);
+    host_connect(h, "listen_removed", &k->listen);
 }
 
 /* One run of the plugin over x (planar, C x n) into y.  block > 0: fixed size; 0: random
@@ -134,7 +139,8 @@ static int run_plugin(LilvWorld *w, const RunSpec *rs, const float *x, int n, fl
 
 /* The reference: the engine itself, the whole signal in one call, synchronous, with the
  * same model and block configuration the plugin gets. */
-static int run_reference(int rate, int channels, int mode, const float *x, int n, float *y) {
+static int run_reference_k(int rate, int channels, const Controls *k, const float *x, int n,
+                           float *y) {
     char err[256], path[2048];
     menhance_model *m = NULL;
     if (menhance_default_model_path(path, sizeof path))
@@ -145,7 +151,15 @@ static int run_reference(int rate, int channels, int mode, const float *x, int n
     menhance_params p;
     menhance_params_default(&p);
     p.synchronous = 1;
-    p.mode = mode;
+    p.mode = (int)k->mode;
+    p.amount = k->amount;
+    p.hiband = k->hiband;
+    p.strength = k->strength;
+    p.max_atten_db = k->max_atten;
+    p.noise = k->noise;
+    p.room = k->room;
+    p.tone = k->tone;
+    p.listen_removed = k->listen > 0.5f;
     menhance_set_params(e, &p);
     const float *in[MAX_CH] = {x, channels > 1 ? x + n : NULL};
     float *out[MAX_CH] = {y, channels > 1 ? y + n : NULL};
@@ -153,6 +167,12 @@ static int run_reference(int rate, int channels, int mode, const float *x, int n
     int lat = menhance_latency(e);
     menhance_destroy(e);
     return lat;
+}
+
+static int run_reference(int rate, int channels, int mode, const float *x, int n, float *y) {
+    Controls k = controls_default();
+    k.mode = (float)mode;
+    return run_reference_k(rate, channels, &k, x, n, y);
 }
 
 static double max_diff(const float *a, const float *b, size_t n) {
@@ -409,8 +429,8 @@ static void test_restore_sizes(Host *h, StateBox *b, const char *model) {
         b->saved[0] = 0;
         h->state->save(inst, store_fn, b, 0, h->features);
         CHECK(st == LV2_STATE_SUCCESS && h->log_errors == errors && !strcmp(b->saved, link[k]),
-              "restore, %s: status %d, %d errors logged, then saved '%s', want '%s'", kinds[k],
-              st, h->log_errors - errors, b->saved, link[k]);
+              "restore, %s: status %d, %d errors logged, then saved '%s', want '%s'", kinds[k], st,
+              h->log_errors - errors, b->saved, link[k]);
         unlink(link[k]);
     }
     b->size_kind = SIZE_WITH_NUL;
@@ -494,7 +514,7 @@ out:
  * as lv2file set control ports from (Turtle reads "1" as an integer, which lilv hands over as
  * an atom:Int, so an integer-looking value would be skipped there). */
 #define MAX_PRESETS 16
-#define MAX_PRESET_PORTS 8
+#define MAX_PRESET_PORTS 12
 typedef struct {
     char uri[256], sym[MAX_PRESET_PORTS][32];
     double want[MAX_PRESET_PORTS];
@@ -551,7 +571,9 @@ static void test_presets(LilvWorld *w) {
     static PresetText p[MAX_PRESETS];
     int n = presets_parse(path, p, MAX_PRESETS);
     CHECK(n >= 6, "%s: %d presets parsed, want at least 6", path, n);
-    static const char *const controls[] = {"amount", "mode", "hiband", "strength", "max_atten"};
+    static const char *const controls[] = {"amount",    "mode",  "hiband", "strength",
+                                           "max_atten", "noise", "room",   "tone"};
+    const int nuser = (int)(sizeof controls / sizeof controls[0]);
     for (int c = 1; c <= 2; c++) {
         Host h;
         if (host_open(&h, w, c == 1 ? HOST_URI_MONO : HOST_URI_STEREO, 48000, HOST_FEATURES_FULL,
@@ -567,8 +589,8 @@ static void test_presets(LilvWorld *w) {
             for (int k = 0; k < q->n; k++)
                 for (size_t u = 0; u < sizeof controls / sizeof controls[0]; u++)
                     users += !strcmp(q->sym[k], controls[u]);
-            CHECK(q->n == 5 && users == 5, "preset %s sets %d controls, %d of the 5 user ones",
-                  q->uri, q->n, users);
+            CHECK(q->n == nuser && users == nuser,
+                  "preset %s sets %d controls, %d of the %d user ones", q->uri, q->n, users, nuser);
             LilvNode *node = lilv_new_uri(w, q->uri);
             lilv_world_load_resource(w, node);
             LilvState *st = lilv_state_new_from_world(w, &h.map_feature, node);
@@ -729,6 +751,48 @@ static void provide_test_model(void) {
     if (symlink(abs, link) == 0) setenv("MENHANCE_MODEL_DIR", model_dir, 1);
 }
 
+/* The Noise, Room and Tone ports and the "listen to what is removed" switch reach the engine:
+ * the plugin with the fixed-gain noise/room/tone model (tests/golden/engine_nrt) as its model
+ * matches the engine run with the same settings, and each setting changes the output. */
+static void test_model_controls(LilvWorld *w) {
+    char link[128], abs[1024];
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    if (!model_dir[0] || !realpath("tests/golden/engine_nrt.safetensors", abs)) return;
+    unlink(link);
+    CHECK(symlink(abs, link) == 0, "engine_nrt as the test model");
+    const int rate = 48000, n = rate / 2;
+    float *x = make_signal(rate, n, 2);
+    float *ref = calloc((size_t)n * 2, sizeof(float)), *y = calloc((size_t)n * 2, sizeof(float));
+    float *first = calloc((size_t)n * 2, sizeof(float));
+    static const float set[4][4] = {{1, 1, 1, 0}, {0, 2, 0.5f, 0}, {2, 0, 1, 0}, {1, 1, 1, 1}};
+    for (int i = 0; i < 4; i++) {
+        Controls k = controls_default();
+        k.mode = MENHANCE_MODE_MEL2MEL;
+        k.max_atten = 30;
+        k.noise = set[i][0], k.room = set[i][1], k.tone = set[i][2], k.listen = set[i][3];
+        run_reference_k(rate, 2, &k, x, n, ref);
+        RunSpec rs = {rate, 2, HOST_FEATURES_FULL, 480, 0, 1, k, NULL};
+        int lc;
+        run_plugin(w, &rs, x, n, y, &lc, NULL);
+        double d = max_diff(ref, y, (size_t)n * 2);
+        CHECK(d < 1e-6, "noise %.1f room %.1f tone %.1f listen %.0f: plugin vs engine %g", k.noise,
+              k.room, k.tone, k.listen, d);
+        if (i == 0)
+            memcpy(first, y, sizeof(float) * n * 2);
+        else
+            CHECK(max_diff(first, y, (size_t)n * 2) > 1e-3,
+                  "noise %.1f room %.1f tone %.1f listen %.0f: output as with the defaults",
+                  k.noise, k.room, k.tone, k.listen);
+    }
+    unlink(link);
+    if (realpath("tests/golden/engine_voc.safetensors", abs))
+        CHECK(symlink(abs, link) == 0, "relink");
+    free(first);
+    free(x);
+    free(ref);
+    free(y);
+}
+
 static void remove_test_model(void) {
     if (!model_dir[0]) return;
     char link[128];
@@ -772,6 +836,7 @@ int main(void) {
     test_state(w);
     test_presets(w);
     test_maker(w);
+    test_model_controls(w);
     /* The model patch parameter lives in whichever bundle declares the atom ports (the
      * shipped one or the test-only alternative); the other must run without them. */
     LilvWorld *alt = host_world_alt();
@@ -783,14 +848,15 @@ int main(void) {
             host_open(&h, worlds[i], HOST_URI_STEREO, 48000, HOST_FEATURES_FULL, 8192, 1024))
             continue;
         int control = host_port(&h, "control"), notify = host_port(&h, "notify");
-        /* The limiter switch came after the audio ports; the atom ports stay last. */
-        int audio_last = host_port(&h, "limiter");
+        /* The limiter switch and the model's controls came after the audio ports; the atom
+         * ports stay last. */
+        int audio_last = host_port(&h, "listen_removed");
         host_close(&h);
         CHECK((control < 0) == (notify < 0), "bundle %d: control %d notify %d", i, control, notify);
         if (control < 0) continue;
         CHECK(control == audio_last + 1 && notify == control + 1,
-              "bundle %d: atom ports must come last (%d, %d after %d)", i, control,
-              notify, audio_last);
+              "bundle %d: atom ports must come last (%d, %d after %d)", i, control, notify,
+              audio_last);
         test_patch(worlds[i]);
         patched++;
     }
