@@ -13,7 +13,8 @@ runs the C command line (build/menhance) on them, and scores
   sisdr       scale-invariant SDR (dB) at 16 kHz, only where the output keeps the input's phase
   mrstft_fb   full-band MR-STFT at 48 kHz (FFT 1536/3072/6144), CLI outputs only
 
-Methods: input (untouched), classical (CLI), mel2mel_phase (CLI defaults, cleaned magnitudes on the input phase; mel2mel_phase_30db: Max attenuation 30 dB),
+Methods: input (untouched), ideal_gains (the ceiling of mode 1: every mel band and frame at its ideal gain on the
+input's spectrum and phase, Metrics-free MelInverter.ideal_gains), classical (CLI), mel2mel_phase (CLI defaults, cleaned magnitudes on the input phase; mel2mel_phase_30db: Max attenuation 30 dB),
 mel2mel_gl (the network in PyTorch + Griffin-Lim in Python, 16 kHz), mel2mel_net (the network's output mel
 itself, logmel_l1 only: training progress without the C path; the network reads the degraded clip resampled as
 its training audio was, to16k_train, and is scored against the clean clip resampled the same way), mel2mel_diffwave (CLI --mode vocoder with models/menhance.safetensors, when its
@@ -134,7 +135,7 @@ class Metrics:
 
 # ------------------------------------------------------------------ network + Griffin-Lim (Python)
 def load_net(path):
-    """A streaming Mel2Mel (stream or gain) from a training checkpoint (.pt: its weight average when it has
+    """A streaming Mel2Mel (stream, gain or nrt) from a training checkpoint (.pt: its weight average when it has
     one) or an exported .safetensors file."""
     import torch
     from models import mel2mel_from_hparams
@@ -146,7 +147,7 @@ def load_net(path):
         t, meta = load_file(path)
         hp = json.loads(meta["mel2mel"])
         sd = {k[len("mel2mel."):]: torch.from_numpy(v) for k, v in t.items() if k.startswith("mel2mel.")}
-    if hp.get("arch", "stream") not in ("stream", "gain"):
+    if hp.get("arch", "stream") not in ("stream", "gain", "nrt"):
         raise ValueError("eval: only the streaming Mel2Mel models are evaluated here")
     net = mel2mel_from_hparams(hp)
     net.load_state_dict(sd)
@@ -217,6 +218,27 @@ class MelInverter:
         T = min(X.shape[1], mag.shape[1])
         S = mag[:, :T] * X[:, :T] / (X[:, :T].abs() + 1e-12)
         return self.istft(S, len(x_phase)).numpy().astype(np.float64)
+
+
+    def ideal_gains(self, deg16, clean16):
+        """The ceiling of mode 1 (per-band gains on the input's spectrum and phase): each 16 kHz mel band and
+        frame of the degraded clip gets its ideal gain, the clean clip's mel power over the degraded one's
+        (no bound), spread to the STFT bins by the mel filters (each bin the filter-weighted mean of its bands'
+        log gains).  deg16, clean16: 16 kHz float arrays; returns the degraded clip with those gains."""
+        torch = self.torch
+        x = torch.from_numpy(np.asarray(deg16, np.float32))
+        X = self.stft(x)
+        Y = self.stft(torch.from_numpy(np.asarray(clean16, np.float32)))
+        T = min(X.shape[1], Y.shape[1])
+        fb = self.fb  # (128, bins)
+        md = (fb @ X[:, :T].abs() ** 2).clamp(min=1e-10)
+        mc = (fb @ Y[:, :T].abs() ** 2).clamp(min=1e-10)
+        lg = 0.5 * torch.log2(mc / md)  # log2 amplitude gain per band and frame
+        w = fb.sum(dim=0, keepdim=True).T.clamp(min=1e-6)  # (bins, 1)
+        gb = torch.exp2((fb.T @ lg) / w)
+        S = X.clone()
+        S[:, :T] = X[:, :T] * gb
+        return self.istft(S, len(deg16)).numpy().astype(np.float64)
 
 
 def run_diffwave(dw, logmel, n, seed):
@@ -398,6 +420,15 @@ def main():
                                          mrstft=M.mrstft(y16, r["ref16"], ref_mags=r["m16"]),
                                          sisdr=M.sisdr(y16, r["ref16"]),
                                          mrstft_fb=M.mrstft(y, c["clean"], FFB, ref_mags=r["m48"])))
+        # the ceiling of mode 1 (ideal per-band gains on the input's phase), every clip
+        rows["ideal_gains"] = []
+        for c, r in zip(clips, refs):
+            y16 = inv.ideal_gains(r["deg16"], r["ref16"])
+            lo = M.logmel(y16)
+            T = min(len(lo), len(r["lr"]))
+            rows["ideal_gains"].append(dict(logmel_l1=float(np.mean(np.abs(lo[:T] - r["lr"][:T]))),
+                                            mrstft=M.mrstft(y16, r["ref16"], ref_mags=r["m16"]),
+                                            sisdr=M.sisdr(y16, r["ref16"])))
         if net is not None:
             rows["mel2mel_net"], rows["mel2mel_gl"] = [], []
             for i, (c, r) in enumerate(zip(clips, refs)):
