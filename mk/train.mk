@@ -46,8 +46,9 @@ render-midi: eval-deps
 
 # Training on the CPU (one thread; measured faster than two on the 2-vCPU machines, where the second core
 # builds the cache): the diet's pair builder in the background, the trainer in front.  Resumes from the
-# committed checkpoint models/ckpt/mel2mel_gain.pt; TRAIN_HOURS is this run's wall-clock budget, TRAIN_ARGS
-# more options of `train_mel2mel.py train` (e.g. --lr for a restart).
+# committed checkpoint models/ckpt/mel2mel_nrt.pt (the Noise / Room / Tone model; a fresh one warm-starts its
+# trunk from models/ckpt/mel2mel_gain.pt); TRAIN_HOURS is this run's wall-clock budget, TRAIN_ARGS more
+# options of `train_mel2mel.py train` (e.g. --lr for a restart, --device cuda on a GPU).
 # Before a long run: `echo 0 > /proc/sys/kernel/sched_autogroup_enabled` (as root), or `nice` does not
 # keep other sessions' jobs off the trainer's core.
 TRAIN_HOURS ?= 1.5
@@ -57,9 +58,9 @@ train-mel2mel: eval-deps
 	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS) $(TRAIN_ARGS); \
 	kill $$! 2>/dev/null; true
 
-# The checkpoint's weight average -> models/mel2mel_gain.safetensors, and the default model file
+# The checkpoint's weight average -> models/mel2mel_nrt.safetensors, and the default model file
 # models/menhance.safetensors (that Mel2Mel + the shipped DiffWave).
 export-mel2mel:
 	$(PY_TRAIN) train/train_mel2mel.py export
-	$(PY_TRAIN) train/combine.py models/menhance.safetensors models/mel2mel_gain.safetensors \
+	$(PY_TRAIN) train/combine.py models/menhance.safetensors models/mel2mel_nrt.safetensors \
 	    models/diffwave_small.safetensors

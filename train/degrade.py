@@ -84,12 +84,16 @@ def babble(rng, speech_pool, n, fs, src_fs=16000):
 
 
 # ---------------------------------------------------------------- 2. reverb
-def synth_rir(rng, fs, t60=None, drr_db=None, max_order=None):
+def synth_rir(rng, fs, t60=None, drr_db=None, max_order=None, materials=False):
     """Synthetic room impulse response: image-source shoebox early part + band-wise decaying noise tail.
 
     Returns h (float64) trimmed to start 2.5 ms before its peak, with the direct path at unit amplitude and
     the rest scaled to the requested direct-to-reverberant ratio (energy of the 2.5 ms around the direct
-    path vs everything after it)."""
+    path vs everything after it).  materials=True (the training diet; the evaluation sets keep the fixed
+    room of earlier sessions) varies what the walls are made of and how the space is built: the low band's
+    decay x0.9-1.6 and the high band's x0.35-1.0 of the mid band's (carpet and curtains to concrete), and
+    one room in five is two coupled spaces (a second, 1.5-3x longer decay 10-20 dB down: a hall behind a
+    stage, a stairwell)."""
     if t60 is None:
         # phone-recording rooms: mostly small/medium, sometimes halls (log-uniform 0.15-3 s)
         t60 = float(np.exp(rng.uniform(np.log(0.15), np.log(3.0))))
@@ -147,12 +151,20 @@ def synth_rir(rng, fs, t60=None, drr_db=None, max_order=None):
     # tail: white noise in 3 bands, each with its own exponential decay (low x1.15, mid x1, high x0.6)
     tt = np.arange(length) / fs - tmin
     tail = np.zeros(length)
-    for fc, mult, btype in ((500.0, 1.15, "lowpass"), ((500.0, 4000.0), 1.0, "bandpass"), (4000.0, 0.6, "highpass")):
+    m_lo, m_hi, coupled = 1.15, 0.6, None
+    if materials:
+        m_lo, m_hi = rng.uniform(0.9, 1.6), rng.uniform(0.35, 1.0)
+        if rng.random() < 0.2:
+            coupled = (rng.uniform(1.5, 3.0), 10.0 ** (-rng.uniform(10.0, 20.0) / 20.0))
+    for fc, mult, btype in ((500.0, m_lo, "lowpass"), ((500.0, 4000.0), 1.0, "bandpass"), (4000.0, m_hi, "highpass")):
         if btype == "highpass" and fs / 2 <= 4000:
             continue
         noise = rng.standard_normal(length)
         noise = signal.sosfilt(_butter(4, fc, btype, fs), noise)
-        tail += noise * np.exp(-6.9078 * np.maximum(tt, 0) / (t60 * mult))
+        env = np.exp(-6.9078 * np.maximum(tt, 0) / (t60 * mult))
+        if coupled is not None:
+            env = env + coupled[1] * np.exp(-6.9078 * np.maximum(tt, 0) / (t60 * mult * coupled[0]))
+        tail += noise * env
     # crossfade early reflections into the tail
     w = np.clip((tt - xfade * 0.5) / (xfade * 0.5 + 1e-9), 0, 1)
     direct_end = peak + int(0.0025 * fs) + 1
@@ -267,6 +279,71 @@ def opus_codec(rng, x, fs, bitrate=None):
     return y[: len(x)]
 
 
+# codec -> (ffmpeg encoder, container, bitrates in kb/s, coding rate or None for the clip's rate)
+CODECS = {"aac": ("aac", "adts", (24, 32, 48, 64), None), "mp3": ("libmp3lame", "mp3", (32, 48, 64), None),
+          "gsm": ("libgsm", "gsm", (13,), 8000)}
+
+
+def lossy_codec(rng, x, fs, kind):
+    """Round trip through ffmpeg's encoder for `kind` (CODECS: AAC as most phones record, MP3, GSM as a phone
+    call carries it, at 8 kHz), re-aligned with x by cross-correlation (the encoders' priming delay is not
+    always trimmed).  Returns None when ffmpeg cannot do it."""
+    enc, fmt, rates, rate = CODECS[kind]
+    peak = np.max(np.abs(x)) + 1e-9
+    y16 = np.clip(x / peak * 0.9 * 32767, -32768, 32767).astype("<i2")
+    with tempfile.TemporaryDirectory() as d:
+        raw = os.path.join(d, "a.raw")
+        out = os.path.join(d, "a." + fmt)
+        y16.tofile(raw)
+        base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", "1"]
+        cmd = base + ["-f", "s16le", "-ar", str(fs), "-ac", "1", "-i", raw]
+        if rate:
+            cmd += ["-ar", str(rate)]
+        if kind != "gsm":
+            cmd += ["-b:a", "%dk" % int(rng.choice(rates))]
+        r = subprocess.run(cmd + ["-c:a", enc, "-f", fmt, out], capture_output=True)
+        if r.returncode != 0:
+            return None
+        r = subprocess.run(base + ["-i", out, "-f", "s16le", "-ar", str(fs), "-ac", "1", "-"], capture_output=True)
+        if r.returncode != 0:
+            return None
+    y = np.frombuffer(r.stdout, dtype="<i2").astype(np.float64) / 32767 / 0.9 * peak
+    n = len(x)
+    m = min(n, len(y))
+    if m < fs // 4:
+        return None
+    # lag of y behind x within 0..4096 samples, from the first second
+    k = min(n, fs)
+    c = signal.correlate(y[:k + 4096], x[:k], mode="valid", method="fft")
+    lag = int(np.argmax(c))
+    y = y[lag:]
+    if len(y) < n:
+        y = np.concatenate([y, np.zeros(n - len(y))])
+    return y[:n]
+
+
+def speaker_colour(rng, x, fs):
+    """A small loudspeaker or a guitar/bass cabinet between the music and the microphone: a resonant high-pass
+    (2nd order at 70-250 Hz, Q 0.7-2.5: the box's bass bump and roll-off), a low-pass at 2.5-9 kHz (order 2-4:
+    cone and cabinet), 1-4 resonances of the cone and box (RBJ peaks 250 Hz-5 kHz, Q 2-12, +3..10 dB, one in
+    four a notch).  Zero-phase, like the other colourations."""
+    f0, q = float(rng.uniform(70, 250)), float(rng.uniform(0.7, 2.5))
+    w0 = 2 * np.pi * f0 / fs
+    al = np.sin(w0) / (2 * q)
+    b = np.array([(1 + np.cos(w0)) / 2, -(1 + np.cos(w0)), (1 + np.cos(w0)) / 2])
+    a = np.array([1 + al, -2 * np.cos(w0), 1 - al])
+    sos = [np.concatenate([b / a[0], a / a[0]])[None, :]]
+    for _ in range(int(rng.integers(1, 5))):
+        g = rng.uniform(3.0, 10.0) * (-1 if rng.random() < 0.25 else 1)
+        sos.append(_peaking_sos(float(np.exp(rng.uniform(np.log(250), np.log(min(5000, 0.45 * fs))))), g,
+                                rng.uniform(2.0, 12.0), fs))
+    y = _filtfilt(np.concatenate(sos), x, fs)
+    fc = float(rng.uniform(2500, 9000))
+    if fc < 0.45 * fs:
+        y = _filtfilt(_butter(int(rng.integers(2, 5)), fc, "lowpass", fs), y, fs)
+    return y
+
+
 # ---------------------------------------------------------------- the chain
 def degrade(rng, clean, fs, noise=None, snr_db=None, rir=None, eq_gains=None, phone=False,
             agc_on=False, codec=False, normalise=True):
@@ -377,14 +454,17 @@ def band_limits(rng, x, fs):
 
 
 def random_eq(rng, x, fs):
-    """One of: the reference 4-band EQ (+-15 dB), a resonance bank, band limits, or 4-band + resonances."""
+    """One of: the reference 4-band EQ (+-15 dB), a resonance bank, band limits, a loudspeaker or cabinet
+    (speaker_colour), or 4-band + resonances."""
     r = rng.random()
-    if r < 0.5:
+    if r < 0.4:
         return mic_eq(x, fs, list(rng.uniform(-15, 15, 4)))
-    if r < 0.75:
+    if r < 0.6:
         return resonances(rng, x, fs)
-    if r < 0.9:
+    if r < 0.72:
         return band_limits(rng, x, fs)
+    if r < 0.9:
+        return speaker_colour(rng, x, fs)
     return resonances(rng, mic_eq(x, fs, list(rng.uniform(-15, 15, 4))), fs)
 
 
@@ -523,7 +603,7 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
                 nz = noise_pool.excerpt(rng, m).astype(np.float64)
             y = add_noise(y, nz, rng.uniform(0.0, 35.0))
         if "reverb" in stages:
-            rir = synth_rir(rng, fs, drr_db=rng.uniform(-5.0, 15.0))
+            rir = synth_rir(rng, fs, drr_db=rng.uniform(-5.0, 15.0), materials=True)
             y = reverb(y, rir)
             if parts:
                 dry = reverb(dry, rir)
@@ -542,10 +622,15 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
             y, dry, early = same(lambda r_, v: random_eq(r_, v, fs))
         if condition == "phone":
             y, dry, early = same(lambda r_, v: phone_mic(r_, v, fs))
-            if rng.random() < 0.7:
+            r = rng.random()
+            if r < 0.45:
                 z = opus_codec(rng, y, fs, bitrate=int(rng.choice([12, 16, 20, 24, 32])))
-                if z is not None:
-                    y = z
+            elif r < 0.8:
+                z = lossy_codec(rng, y, fs, ("aac", "mp3", "gsm")[int(rng.choice(3, p=[0.6, 0.25, 0.15]))])
+            else:
+                z = None
+            if z is not None:
+                y = z
             if rng.random() < 0.7:
                 ag = agc_gain(rng, y, fs)
                 y, dry, early = y * ag, dry * ag, early * ag

@@ -302,7 +302,7 @@ def main():
                     help="clips per condition from the held-out MIDI rock renders (render_midi.py --val), reported "
                          "separately; 0 to skip")
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "menhance"))
-    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mel2mel_gain.safetensors"),
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "mel2mel_nrt.safetensors"),
                     help="Mel2Mel for the CLI and the Python paths (.safetensors or a training .pt)")
     default_voc = os.path.join(ROOT, "models", "menhance.safetensors")
     ap.add_argument("--vocoder-model", default=default_voc if os.path.exists(default_voc) else "",
