@@ -787,11 +787,9 @@ static void matvec_t(const float *W, const float *bias, const float *v, int K, i
     }
 }
 
-/* The noise and room heads' cut (train/models.py one_sided_cut): -cut * tanh(softplus(z) / cut),
- * softplus as torch computes it (linear above 20). */
+/* The noise and room heads' cut (train/models.py one_sided_cut): cut * tanh(min(z, 0) / cut). */
 static float one_sided_cut(float z, float cut) {
-    float sp = z > 20.0f ? z : log1pf(expf(z));
-    return -cut * tanhf(sp / cut);
+    return z < 0.0f ? cut * tanhf(z / cut) : 0.0f;
 }
 
 /* The three heads of "nrt" from the trunk's ReLU output a (train/models.py Mel2MelNRT.heads, one

@@ -185,8 +185,7 @@ def engine_nrt(gdir):
     cut = net.cut_db / 10.0 / math.log10(2.0)
 
     def bias_for(db):  # one_sided_cut(b) = -db
-        g = db / (10.0 * math.log10(2.0))
-        return math.log(math.expm1(cut * math.atanh(g / cut)))
+        return cut * math.atanh(-db / (10.0 * math.log10(2.0)) / cut)
 
     with torch.no_grad():
         for prm in net.parameters():

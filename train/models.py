@@ -469,9 +469,11 @@ def tone_basis(n_basis, n_mels):
 
 
 def one_sided_cut(z, cut_max):
-    """z -> a cut in [-cut_max, 0): -cut_max * tanh(softplus(z) / cut_max).  Smooth (no dead zone), slope
-    -sigmoid(z) near 0 dB; with the head's bias at -5 an untrained head cuts 0.02 dB."""
-    return -cut_max * torch.tanh(F.softplus(z) / cut_max)
+    """z -> a cut in (-cut_max, 0]: cut_max * tanh(min(z, 0) / cut_max), unit slope below 0 dB, exactly 0 dB
+    for z >= 0.  The heads' own loss (train_mel2mel.nrt_loss) is taken on z itself, so a head that asks for no
+    cut still learns (a softplus form, -cut * tanh(softplus(z) / cut), sank to z = -8 within 8,000 steps and
+    stopped learning: its gradient is sigmoid(z))."""
+    return cut_max * torch.tanh(torch.clamp(z, max=0.0) / cut_max)
 
 
 class Mel2MelNRT(nn.Module):
@@ -492,7 +494,7 @@ class Mel2MelNRT(nn.Module):
     tracker (floor_rise) -- all as (v - norm_mean) * norm_scale -- and the long-term tonal balance against the
     corpus (long_term_feature, times norm_scale), 4 * n_mels channels -> 1x1 conv to `channels` -> residual
     blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  noise/room are
-    one_sided_cut(z) bounded by cut_db; their biases start at -5 (0.02 dB), tone's weights at 0 (0 dB).
+    one_sided_cut(z) bounded by cut_db (z itself is what their loss sees); they start near 0 dB, tone at 0 dB.
     Cost per frame: macs_per_frame()."""
 
     def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
@@ -515,7 +517,7 @@ class Mel2MelNRT(nn.Module):
         self.tone_out = nn.Conv1d(C, self.n_basis, 1, bias=True)
         for head in (self.noise_out, self.room_out):
             nn.init.normal_(head.weight, std=0.01)
-            nn.init.constant_(head.bias, -5.0)
+            nn.init.zeros_(head.bias)
         nn.init.zeros_(self.tone_out.weight)
         nn.init.zeros_(self.tone_out.bias)
         self.register_buffer("tone_basis", tone_basis(self.n_basis, n_mels))
@@ -535,9 +537,10 @@ class Mel2MelNRT(nn.Module):
         C, F_, K = self.channels, self.n_mels, self.n_basis
         return 4 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_
 
-    def heads(self, x):
+    def heads(self, x, raw=False):
         """Per-head gains (noise, room, tone), each (B, T, n_mels) in log2 power units; [:, t] applies to
-        x[:, t - lookahead]."""
+        x[:, t - lookahead].  raw=True also returns the noise and room heads' unbounded outputs z (the cut is
+        one_sided_cut(z)): ((noise, room, tone), (z_noise, z_room))."""
         m, f = context_features(x, self.ema_alpha, self.floor_rise)
         lt = long_term_feature(x, self.lt_alpha, self.corpus_tilt)
         u = torch.cat([(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale,
@@ -547,8 +550,10 @@ class Mel2MelNRT(nn.Module):
             h = blk(h)
         a = F.relu(h)
         cut = self.cut_db / DB_PER_LOG2
-        g_noise = one_sided_cut(self.noise_out(a), cut).transpose(1, 2)
-        g_room = one_sided_cut(self.room_out(a), cut).transpose(1, 2)
+        z_noise = self.noise_out(a).transpose(1, 2)
+        z_room = self.room_out(a).transpose(1, 2)
+        g_noise = one_sided_cut(z_noise, cut)
+        g_room = one_sided_cut(z_room, cut)
         zc = self.tone_out(a)  # (B, K, T)
         # one-pole average over time, from 0 at the stream's start: a colouration is judged on seconds
         alpha = self.tone_alpha
@@ -566,13 +571,18 @@ class Mel2MelNRT(nn.Module):
             c = F.conv1d(F.pad(zc.reshape(-1, 1, T), (n - 1, 0)), k.view(1, 1, n)).view_as(zc)
         lim = self.tone_db / DB_PER_LOG2
         g_tone = lim * torch.tanh(torch.einsum("bkt,kf->btf", c, self.tone_basis) / lim)
+        if raw:
+            return (g_noise, g_room, g_tone), (z_noise, z_room)
         return g_noise, g_room, g_tone
 
-    def forward(self, x, strength=(1.0, 1.0, 1.0), return_heads=False):
+    def forward(self, x, strength=(1.0, 1.0, 1.0), return_heads=False, return_raw=False):
+        """return_heads: (out, heads); return_raw: (out, heads, (z_noise, z_room)) (Mel2MelNRT.heads)."""
         L = self.lookahead
         xd = F.pad(x, (0, 0, L, 0), value=math.log2(FRONTEND["floor"]))[:, : x.shape[1]] if L > 0 else x
-        g = self.heads(x)
+        g, z = self.heads(x, raw=True)
         out = xd + strength[0] * g[0] + strength[1] * g[1] + strength[2] * g[2]
+        if return_raw:
+            return out, g, z
         return (out, g) if return_heads else out
 
 

@@ -20,15 +20,18 @@ check = Checks("test_train")
 
 
 class Fixed(torch.nn.Module):
-    """A 'network' that returns given head gains (look-ahead 0): output = input + the heads' sum."""
+    """A 'network' that returns given head gains (look-ahead 0, noise and room given as their raw z, which
+    are also the gains here): output = input + the heads' sum."""
     lookahead = 0
 
     def __init__(self, gn, gr, gt):
         super().__init__()
         self.g = (gn, gr, gt)
 
-    def forward(self, x, return_heads=False):
+    def forward(self, x, return_heads=False, return_raw=False):
         out = x + sum(self.g)
+        if return_raw:
+            return out, self.g, self.g[:2]
         return (out, self.g) if return_heads else out
 
 
@@ -72,6 +75,14 @@ check(loss_weights(0, a) == (0.0, 1.0) and np.allclose(loss_weights(1100, a), (1
       and abs(loss_weights(600, a)[1] - 0.65) < 1e-9, "loss_weights schedule")
 total, main, heads = losses(b, -2.0, -1.0, -1.0, w_main=0.0, w_head=0.5)
 check(abs(total - 0.5) < 1e-6, "w_main 0, w_head 0.5: total %.3f" % total)
+# A noise head that asks for a lift (z > 0) cuts nothing, and its loss still pulls it toward the target.
+from models import one_sided_cut  # noqa: E402
+z = torch.tensor([2.0, 0.0, -1.0, -100.0], requires_grad=True)
+g = one_sided_cut(z, CUT_LOG2)
+check(float(g[0]) == 0.0 and float(g[1]) == 0.0 and abs(float(g[2]) + 1.0) < 0.01 and abs(float(g[3]) + CUT_LOG2) < 0.01,
+      "one_sided_cut: 0 for z >= 0, about z just below, -30 dB at most")
+total, main, heads = losses(b, 1.0, -1.0, -1.0)
+check(abs(heads[0] - 4.0) < 1e-6, "raw z above 0 still costs its distance to the target: %.3f" % heads[0])
 # Bins where input and clean both sit at the log floor count in neither term.
 bf = batch(x=LOG_FLOOR, y=LOG_FLOOR, dry=LOG_FLOOR, early=LOG_FLOOR, tone=0.0)
 total, main, heads = losses(bf, -5.0, -5.0, 0.0)

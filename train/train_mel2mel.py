@@ -246,7 +246,8 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, tone_skip=64):
     """(total, main L1, per-head L1 tuple) for a batch b (tensors deg, clean, dry, early (B, T, F), tone (B, F)).
 
     main  L1 on log2-mel between the output and the clean target (look-ahead aligned);
-    heads each head's gains against its target (head_targets; tone: the clip's tone target in every frame after
+    heads each head's gains against its target (noise, room: their unbounded z, so a head that cuts nothing still
+          learns) (head_targets; tone: the clip's tone target in every frame after
           the first tone_skip, while its one-pole average is still rising from 0 dB), a cut deeper than the target
           weighted `deep`: a head that is unsure cuts less than the median, so doubt leaves music in;
     bins where the input and the clean target both sit at the log floor count in neither.
@@ -254,7 +255,7 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, tone_skip=64):
     import torch
     L = net.lookahead
     x, y = b["deg"], b["clean"]
-    out, (gn, gr, gt) = net(x, return_heads=True)
+    out, (_, _, gt), (gn, gr) = net(x, return_raw=True)  # noise and room: their raw z (models.one_sided_cut)
     nt, rt = head_targets(x, b["dry"], b["early"])
     if L:
         out, gn, gr, gt = out[:, L:], gn[:, L:], gr[:, L:], gt[:, L:]
@@ -403,6 +404,15 @@ def cmd_train(a):
         ema.load_state_dict(state.get("ema", state["model"]))
         step, elapsed = state["step"], state["elapsed"]
         hist = state.get("history", [])
+        for head in filter(None, a.reinit_heads.split(",")):
+            # a head whose output form changed: fresh weights (and optimiser state) in both copies
+            mod = getattr(net, head + "_out")
+            torch.nn.init.normal_(mod.weight, std=0.01)
+            torch.nn.init.zeros_(mod.bias)
+            getattr(ema, head + "_out").load_state_dict(mod.state_dict())
+            for prm in mod.parameters():
+                opt.state.pop(prm, None)
+            log("head %s re-initialised at step %d" % (head, step), logp)
     ema_params = list(ema.parameters())
     net_params = list(net.parameters())
     log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; "
@@ -531,6 +541,7 @@ def main():
     t.add_argument("--head-final", type=float, default=0.3)
     t.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
     t.add_argument("--no-warm-start", action="store_true", help="fresh model without mel2mel_gain's trunk")
+    t.add_argument("--reinit-heads", default="", help="on resume: heads (noise,room,tone) to start afresh")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_nrt.pt"))
