@@ -60,6 +60,11 @@ struct nn_mel2mel {
     int nin, nbasis; /* input features (3 gain, 4 nrt); tone basis functions */
     float tone_lim, lt_alpha, tone_alpha;
     float *h_w[M2M_HEADS], *h_b[M2M_HEADS], *basis, *tilt;
+    /* nrt's frequency-local branch (lch = 0: none): causal (time, band) convs 3x5 (4 -> lch) and
+     * 3x3 with time dilation ldil (lch -> lch), then 1x1 (lch -> 2: noise, room), as PyTorch
+     * stores them ([out][in][kt][kf]) */
+    int lch, ldil;
+    float *l1w, *l1b, *l2w, *l2b, *low, *lob;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -413,6 +418,18 @@ static float *bias_copy(loader *L, const char *name, int n) {
 }
 
 /* "gain" and "nrt" (train/models.py Mel2MelGain, Mel2MelNRT): the same trunk. */
+/* A copy of a tensor (the network outlives nothing of the file); NULL with the loader's error. */
+static float *tensor_copy(loader *L, const char *name, int ndim, const int64_t *shape) {
+    const float *t = get_tensor(L, name, ndim, shape);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    float *c = t ? malloc(n * sizeof *c) : NULL;
+    if (t && !c) set_err(L->err, L->errlen, "mel2mel: out of memory");
+    if (c) memcpy(c, t, n * sizeof *c);
+    return c;
+}
+
 static int load_gain(loader *L, const cJSON *hp) {
     nn_mel2mel *n = L->net;
     const int nrt = n->arch == ARCH_NRT;
@@ -432,6 +449,8 @@ static int load_gain(loader *L, const cJSON *hp) {
         return -1;
     if (!nrt && json_float(L, hp, "lift_db", 12.0, 0.0, 40.0, &lift_db)) return -1;
     if (nrt && (json_float(L, hp, "tone_db", 12.0, 0.1, 40.0, &tone_db) ||
+                json_int(L, hp, "local_ch", 0, 0, 64, &n->lch) ||
+                json_int(L, hp, "local_dil", 4, 1, 16, &n->ldil) ||
                 json_int(L, hp, "n_basis", 16, 2, M2M_MAX_BASIS, &n->nbasis) ||
                 json_float(L, hp, "lt_alpha", 1.0 / 512.0, 1e-6, 1.0, &n->lt_alpha) ||
                 json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha)))
@@ -482,8 +501,20 @@ static int load_gain(loader *L, const cJSON *hp) {
         return -1;
     }
     memcpy(n->basis, basis, (size_t)K * F * sizeof *n->basis);
+    const int H = n->lch;
+    if (H) {
+        int64_t s1[4] = {H, 4, 3, 5}, s2[4] = {H, H, 3, 3}, so[4] = {2, H, 1, 1}, sb[1] = {H},
+                sbo[1] = {2};
+        if (!(n->l1w = tensor_copy(L, "local1.weight", 4, s1)) ||
+            !(n->l1b = tensor_copy(L, "local1.bias", 1, sb)) ||
+            !(n->l2w = tensor_copy(L, "local2.weight", 4, s2)) ||
+            !(n->l2b = tensor_copy(L, "local2.bias", 1, sb)) ||
+            !(n->low = tensor_copy(L, "local_out.weight", 4, so)) ||
+            !(n->lob = tensor_copy(L, "local_out.bias", 1, sbo)))
+            return -1;
+    }
     n->macs = 4.0 * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F + (double)C * K +
-              (double)K * F;
+              (double)K * F + (double)F * (4 * H * 15 + H * H * 9 + 2 * H);
     snprintf(n->desc, sizeof n->desc,
              "Mel2Mel noise/room/tone: %d channels, %d blocks, lookahead %d, cuts to -%.0f dB, "
              "tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
@@ -606,6 +637,12 @@ void nn_mel2mel_free(nn_mel2mel *n) {
     }
     free(n->basis);
     free(n->tilt);
+    free(n->l1w);
+    free(n->l1b);
+    free(n->l2w);
+    free(n->l2b);
+    free(n->low);
+    free(n->lob);
     free(n);
 }
 
@@ -683,6 +720,10 @@ struct nn_m2m_stream {
     /* nrt: long-term band means, the tone coefficients' running average, the last frame's
      * per-head gains (noise, room, tone; n_mels each) and the heads' strengths */
     float *glt, *gtc, *gheads, strength[M2M_HEADS];
+    /* nrt's local branch: the last 3 frames of the four features ([slot][feature][band]) and the
+     * last 2 * ldil + 1 frames of its first layer ([slot][channel][band]); its z (2 x n_mels) */
+    float *lu, *lv, *lz;
+    int lu_pos, lv_pos;
 };
 
 void nn_m2m_stream_destroy(nn_m2m_stream *s) {
@@ -713,6 +754,9 @@ void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     free(s->glt);
     free(s->gtc);
     free(s->gheads);
+    free(s->lu);
+    free(s->lv);
+    free(s->lz);
     free(s);
 }
 
@@ -731,6 +775,11 @@ static void gain_reset(nn_m2m_stream *s) {
     if (n->arch == ARCH_NRT) {
         memset(s->gtc, 0, (size_t)n->nbasis * sizeof(float));
         memset(s->gheads, 0, (size_t)M2M_HEADS * n->n_mels * sizeof(float));
+        if (n->lch) {
+            memset(s->lu, 0, 3 * 4 * (size_t)n->n_mels * sizeof(float));
+            memset(s->lv, 0, (size_t)(2 * n->ldil + 1) * n->lch * n->n_mels * sizeof(float));
+        }
+        s->lu_pos = s->lv_pos = 0;
     }
 }
 
@@ -747,6 +796,11 @@ static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
         fail |= !(s->glt = malloc((size_t)F * sizeof(float)));
         fail |= !(s->gtc = malloc((size_t)n->nbasis * sizeof(float)));
         fail |= !(s->gheads = malloc((size_t)M2M_HEADS * F * sizeof(float)));
+        if (n->lch) {
+            fail |= !(s->lu = malloc(3 * 4 * (size_t)F * sizeof(float)));
+            fail |= !(s->lv = malloc((size_t)(2 * n->ldil + 1) * n->lch * F * sizeof(float)));
+            fail |= !(s->lz = malloc(2 * (size_t)F * sizeof(float)));
+        }
     }
     for (int h = 0; h < M2M_HEADS; h++)
         s->strength[h] = 1.0f;
@@ -792,18 +846,70 @@ static float one_sided_cut(float z, float cut) {
     return z < 0.0f ? cut * tanhf(z / cut) : 0.0f;
 }
 
+/* nrt's frequency-local branch for the newest frame (train/models.py Mel2MelNRT.heads, one time
+ * step): the four features u (4 x n_mels, as gu) -> s->lz (noise z, room z; n_mels each). */
+static void nrt_local(nn_m2m_stream *s, const float *u) {
+    const nn_mel2mel *n = s->net;
+    const int F = n->n_mels, H = n->lch, d = n->ldil, cap = 2 * d + 1;
+    memcpy(s->lu + (size_t)s->lu_pos * 4 * F, u, 4 * (size_t)F * sizeof *u);
+    float *v = s->lv + (size_t)s->lv_pos * H * F;
+    /* layer 1: tap j reads the frame 2 - j back; band offset q - 2 */
+    for (int o = 0; o < H; o++)
+        for (int f = 0; f < F; f++) {
+            float acc = n->l1b[o];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++) {
+                    const float *row =
+                        s->lu + (size_t)((s->lu_pos - (2 - j) + 3) % 3) * 4 * F + i * F;
+                    const float *w = n->l1w + (((size_t)o * 4 + i) * 3 + j) * 5;
+                    for (int q = 0; q < 5; q++) {
+                        int b = f + q - 2;
+                        if (b >= 0 && b < F) acc += w[q] * row[b];
+                    }
+                }
+            v[(size_t)o * F + f] = acc > 0.0f ? acc : 0.0f;
+        }
+    /* layer 2 (tap j: (2 - j) * d frames back; band offset q - 1) and the 1x1 output, per band */
+    float h2[64];
+    for (int f = 0; f < F; f++) {
+        for (int o = 0; o < H; o++) {
+            float acc = n->l2b[o];
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < 3; j++) {
+                    const float *row =
+                        s->lv + (size_t)((s->lv_pos - (2 - j) * d + cap) % cap) * H * F + i * F;
+                    const float *w = n->l2w + (((size_t)o * H + i) * 3 + j) * 3;
+                    for (int q = 0; q < 3; q++) {
+                        int b = f + q - 1;
+                        if (b >= 0 && b < F) acc += w[q] * row[b];
+                    }
+                }
+            h2[o] = acc > 0.0f ? acc : 0.0f;
+        }
+        for (int c = 0; c < 2; c++) {
+            float acc = n->lob[c];
+            for (int i = 0; i < H; i++)
+                acc += n->low[c * H + i] * h2[i];
+            s->lz[c * F + f] = acc;
+        }
+    }
+    s->lu_pos = (s->lu_pos + 1) % 3;
+    s->lv_pos = (s->lv_pos + 1) % cap;
+}
+
 /* The three heads of "nrt" from the trunk's ReLU output a (train/models.py Mel2MelNRT.heads, one
  * time step) into s->gheads. */
 static void nrt_heads(nn_m2m_stream *s, const float *a) {
     const nn_mel2mel *n = s->net;
     const int F = n->n_mels, C = n->gch, K = n->nbasis;
     float *gn = s->gheads, *gr = gn + F, *gt = gr + F, *z = s->gz;
+    const float *lz = n->lch ? s->lz : NULL;
     matvec_t(n->h_w[0], n->h_b[0], a, C, F, z, 0);
     for (int f = 0; f < F; f++)
-        gn[f] = one_sided_cut(z[f], n->cut);
+        gn[f] = one_sided_cut(z[f] + (lz ? lz[f] : 0.0f), n->cut);
     matvec_t(n->h_w[1], n->h_b[1], a, C, F, z, 0);
     for (int f = 0; f < F; f++)
-        gr[f] = one_sided_cut(z[f], n->cut);
+        gr[f] = one_sided_cut(z[f] + (lz ? lz[F + f] : 0.0f), n->cut);
     matvec_t(n->h_w[2], n->h_b[2], a, C, K, z, 0);
     for (int k = 0; k < K; k++)
         s->gtc[k] += n->tone_alpha * (z[k] - s->gtc[k]);
@@ -865,6 +971,7 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
     }
     for (int c = 0; c < C; c++)
         a[c] = h[c] > 0.0f ? h[c] : 0.0f;
+    if (nrt && n->lch) nrt_local(s, s->gu);
     if (nrt)
         nrt_heads(s, a);
     else

@@ -5,8 +5,8 @@
     tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
     tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
-    tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, L 2
-    tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, L 0
+    tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, local 5, L 2
+    tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, local 3 dil 2, L 0
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
     tests/golden/engine_nrt.safetensors            Mel2MelNRT: noise -9, room -6, tone +4 dB everywhere (engine tests)
@@ -153,14 +153,14 @@ def main():
     write_golden(gb, os.path.join(gdir, "nn_m2m_gain_b.safetensors"), 41, 105)
     # noise/room/tone models: heads scaled up so the cuts and the tone bound are reached
     for name, kw, seed in (("small", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6,
-                                          norm_mean=-6.0, norm_scale=0.3), 6),
+                                          norm_mean=-6.0, norm_scale=0.3, local_ch=5), 6),
                            ("b", dict(channels=8, dilations=(3, 1), lookahead=0, kt=2, n_basis=4, norm_mean=-5.0,
                                       norm_scale=0.5, cut_db=20.0, tone_db=6.0, ema_alpha=0.1, floor_rise=0.05,
-                                      lt_alpha=0.05, tone_alpha=0.2), 7)):
+                                      lt_alpha=0.05, tone_alpha=0.2, local_ch=3, local_dil=2), 7)):
         nrt = Mel2MelNRT(**kw)
         randomize(nrt, seed)
         with torch.no_grad():
-            for head in (nrt.noise_out, nrt.room_out, nrt.tone_out):
+            for head in (nrt.noise_out, nrt.room_out, nrt.tone_out, nrt.local_out):
                 head.weight.mul_(8.0)
             nrt.corpus_tilt.copy_(torch.linspace(1.0, -1.0, nrt.n_mels))
         write_golden(nrt, os.path.join(gdir, "nn_m2m_nrt_%s.safetensors" % name), 90, 100 + seed)
@@ -181,7 +181,7 @@ def main():
 def engine_nrt(gdir):
     """A noise/room/tone Mel2Mel whose heads ask for fixed gains whatever they hear (zero weights, biases only):
     noise -9 dB, room -6 dB, tone +4 dB in every band.  The engine tests check each control against it."""
-    net = Mel2MelNRT(channels=4, dilations=(1,), lookahead=2)
+    net = Mel2MelNRT(channels=4, dilations=(1,), lookahead=2, local_ch=2)
     cut = net.cut_db / 10.0 / math.log10(2.0)
 
     def bias_for(db):  # one_sided_cut(b) = -db

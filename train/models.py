@@ -493,16 +493,21 @@ class Mel2MelNRT(nn.Module):
     The trunk is Mel2MelGain's: per frame the log2-mel, its running band mean (EMA ema_alpha), its noise-floor
     tracker (floor_rise) -- all as (v - norm_mean) * norm_scale -- and the long-term tonal balance against the
     corpus (long_term_feature, times norm_scale), 4 * n_mels channels -> 1x1 conv to `channels` -> residual
-    blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  noise/room are
+    blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  A frequency-local branch
+    (local_ch > 0) adds to the noise and room heads' z: two causal 2-D convs over (time, mel band), 3x5 and 3x3
+    with time dilation local_dil, on the same four features, weights shared by every band (the per-band SNR
+    and decay evidence a 128-channel trunk mixing all bands carries poorly), zero at the start.  noise/room are
     one_sided_cut(z) bounded by cut_db (z itself is what their loss sees); they start near 0 dB, tone at 0 dB.
     Cost per frame: macs_per_frame()."""
 
     def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
                  norm_mean=-6.0, norm_scale=0.25, n_mels=128, cut_db=30.0, tone_db=12.0, n_basis=16,
-                 ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0):
+                 ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0,
+                 local_ch=12, local_dil=4):
         super().__init__()
         if not 0 <= lookahead <= 8:
             raise ValueError("lookahead must be in 0..8")
+        self.local_ch, self.local_dil = int(local_ch), int(local_dil)
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
         self.lookahead, self.kt, self.n_mels = int(lookahead), int(kt), int(n_mels)
         self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
@@ -520,6 +525,13 @@ class Mel2MelNRT(nn.Module):
             nn.init.zeros_(head.bias)
         nn.init.zeros_(self.tone_out.weight)
         nn.init.zeros_(self.tone_out.bias)
+        if self.local_ch:
+            H = self.local_ch
+            self.local1 = nn.Conv2d(4, H, (3, 5), bias=True)
+            self.local2 = nn.Conv2d(H, H, (3, 3), dilation=(self.local_dil, 1), bias=True)
+            self.local_out = nn.Conv2d(H, 2, 1, bias=True)
+            nn.init.zeros_(self.local_out.weight)
+            nn.init.zeros_(self.local_out.bias)
         self.register_buffer("tone_basis", tone_basis(self.n_basis, n_mels))
         self.register_buffer("corpus_tilt", torch.zeros(n_mels))
 
@@ -528,14 +540,16 @@ class Mel2MelNRT(nn.Module):
                 "dilations": list(self.dilations), "lookahead": self.lookahead, "kt": self.kt,
                 "norm_mean": self.norm_mean, "norm_scale": self.norm_scale, "cut_db": self.cut_db,
                 "tone_db": self.tone_db, "n_basis": self.n_basis, "ema_alpha": self.ema_alpha,
-                "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha}
+                "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha,
+                "local_ch": self.local_ch, "local_dil": self.local_dil}
 
     def receptive_field(self):
         return sum((self.kt - 1) * d for d in self.dilations)
 
     def macs_per_frame(self):
-        C, F_, K = self.channels, self.n_mels, self.n_basis
-        return 4 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_
+        C, F_, K, H = self.channels, self.n_mels, self.n_basis, self.local_ch
+        local = F_ * (4 * H * 15 + H * H * 9 + 2 * H)
+        return 4 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_ + local
 
     def heads(self, x, raw=False):
         """Per-head gains (noise, room, tone), each (B, T, n_mels) in log2 power units; [:, t] applies to
@@ -546,12 +560,24 @@ class Mel2MelNRT(nn.Module):
         u = torch.cat([(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale,
                        lt * self.norm_scale], dim=2).transpose(1, 2)  # (B, 4F, T)
         h = self.conv_in(u)
+        if self.local_ch:
+            # the frequency-local branch: per band, its own four features and its neighbours' over a few
+            # frames (a per-band SNR and decay detector, weights shared by every band), added to the noise and
+            # room heads' z; causal in time, zero-padded in frequency
+            B, _, T = u.shape
+            v = u.view(B, 4, self.n_mels, T).transpose(2, 3)  # (B, 4, T, F)
+            v = F.relu(self.local1(F.pad(v, (2, 2, 2, 0))))
+            v = F.relu(self.local2(F.pad(v, (1, 1, 2 * self.local_dil, 0))))
+            zl = self.local_out(v)  # (B, 2, T, F)
         for blk in self.blocks:
             h = blk(h)
         a = F.relu(h)
         cut = self.cut_db / DB_PER_LOG2
         z_noise = self.noise_out(a).transpose(1, 2)
         z_room = self.room_out(a).transpose(1, 2)
+        if self.local_ch:
+            z_noise = z_noise + zl[:, 0]
+            z_room = z_room + zl[:, 1]
         g_noise = one_sided_cut(z_noise, cut)
         g_room = one_sided_cut(z_room, cut)
         zc = self.tone_out(a)  # (B, K, T)

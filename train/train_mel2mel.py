@@ -365,9 +365,12 @@ def cmd_train(a):
     if os.path.exists(last) and not a.fresh:
         state = torch.load(last, map_location="cpu")
         hp = state["hparams"]
+        if hp.get("arch") == "nrt" and "local_ch" not in hp and a.local_ch:
+            # a checkpoint from before the frequency-local branch: the branch joins it (zero output at first)
+            hp = dict(hp, local_ch=a.local_ch, local_dil=4)
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
-        hp = dict(DEFAULT_MODEL)
+        hp = dict(DEFAULT_MODEL, local_ch=a.local_ch)
         src = os.path.join(CKPT_DIR, "mel2mel_gain.pt")
         if a.channels:
             hp["channels"] = int(a.channels)
@@ -399,9 +402,23 @@ def cmd_train(a):
     step, elapsed = 0, 0.0
     hist = []
     if state is not None:
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        ema.load_state_dict(state.get("ema", state["model"]))
+        grown = [k for k in net.state_dict() if k not in state["model"]]
+        net.load_state_dict(state["model"], strict=not grown)
+        ema.load_state_dict(state.get("ema", state["model"]), strict=not grown)
+        if grown:
+            # parameters the checkpoint lacks: their initial values in both copies, fresh optimiser state;
+            # the others keep theirs
+            own = net.state_dict()
+            ema.load_state_dict({k: own[k] for k in grown}, strict=False)
+            old = [prm for k, prm in net.named_parameters() if k in state["model"]]
+            tmp = torch.optim.Adam(old, lr=a.lr)
+            tmp.load_state_dict(state["opt"])
+            for prm in old:
+                if prm in tmp.state:
+                    opt.state[prm] = tmp.state[prm]
+            log("added to the checkpoint's model: %s" % ", ".join(grown), logp)
+        else:
+            opt.load_state_dict(state["opt"])
         step, elapsed = state["step"], state["elapsed"]
         hist = state.get("history", [])
         for head in filter(None, a.reinit_heads.split(",")):
@@ -541,6 +558,8 @@ def main():
     t.add_argument("--head-final", type=float, default=0.3)
     t.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent")
     t.add_argument("--no-warm-start", action="store_true", help="fresh model without mel2mel_gain's trunk")
+    t.add_argument("--local-ch", type=int, default=12, help="channels of the frequency-local branch (new models, "
+                   "and checkpoints from before it)")
     t.add_argument("--reinit-heads", default="", help="on resume: heads (noise,room,tone) to start afresh")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
