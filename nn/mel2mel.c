@@ -516,9 +516,9 @@ static int load_gain(loader *L, const cJSON *hp) {
     n->macs = 4.0 * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F + (double)C * K +
               (double)K * F + (double)F * (4 * H * 15 + H * H * 9 + 2 * H);
     snprintf(n->desc, sizeof n->desc,
-             "Mel2Mel noise/room/tone: %d channels, %d blocks, lookahead %d, cuts to -%.0f dB, "
-             "tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
-             C, n->nblk, n->lookahead, cut_db, tone_db, K, n->params, n->macs / 1e6);
+             "Mel2Mel noise/room/tone: %d channels, %d blocks, local branch %d, lookahead %d, "
+             "cuts to -%.0f dB, tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
+             C, n->nblk, n->lch, n->lookahead, cut_db, tone_db, K, n->params, n->macs / 1e6);
     return 0;
 }
 

@@ -517,6 +517,128 @@ static void test_model_controls(void) {
     free(x);
 }
 
+/* Music-like test material at 16 kHz: notes of 4-partial tones changing every 250 ms (a melody over
+ * a two-note accompaniment, each note decaying), so nothing is steady for the tonal guard. */
+static float *music_like(int n, int rate) {
+    static const double notes[] = {262, 294, 330, 349, 392, 440, 494, 523};
+    float *x = calloc((size_t)n, sizeof *x);
+    const int step = rate / 4;
+    for (int i = 0; i < n; i++) {
+        int k = i / step;
+        double t = (double)(i % step) / rate, v = 0.0;
+        double f[3] = {notes[(k * 5) % 8], notes[(k * 3) % 8] / 2, notes[(k * 7 + 2) % 8] / 2};
+        for (int j = 0; j < 3; j++)
+            for (int h = 1; h <= 4; h++)
+                v += (j ? 0.04 : 0.08) / h * exp(-t * (2.0 + h)) *
+                     sin(2 * M_PI * f[j] * h * (double)i / rate + h);
+        x[i] = (float)v;
+    }
+    return x;
+}
+
+/* Log-mel L1 (16 kHz front end, frames from 1 s on) between y and the clean reference c. */
+static double logmel_l1(const float *y, const float *c, int n) {
+    stft *st = stft_create(1023, 256);
+    mel *m = mel_create(16000, 1023, 128, 0.0f, 8000.0f);
+    int frames = stft_offline_frames(st, n);
+    float *py = malloc(sizeof(float) * 512 * frames), *pc = malloc(sizeof(float) * 512 * frames);
+    stft_power_offline(st, y, n, py);
+    stft_power_offline(st, c, n, pc);
+    double e = 0.0;
+    int cnt = 0;
+    for (int f = 62; f < frames - 2; f++) {
+        float my[128], mc[128];
+        mel_apply(m, py + (size_t)f * 512, my);
+        mel_apply(m, pc + (size_t)f * 512, mc);
+        for (int b = 0; b < 128; b++, cnt++)
+            e += fabs(log2(fmax(my[b], 1e-5)) - log2(fmax(mc[b], 1e-5)));
+    }
+    free(py);
+    free(pc);
+    stft_destroy(st);
+    mel_destroy(m);
+    return e / cnt;
+}
+
+/* The shipped noise/room/tone model on signals built for each of its parts: noise (hiss at 10 dB
+ * SNR), a room (T60 1.2 s, DRR 0 dB) and a colouration (a phone-like 300 Hz-2.5 kHz band).  For
+ * the part's control at 0, 1 and 2 (the others as trained) it prints the log-mel L1 against the
+ * clean music and the mean level change; 0 must leave that part (the level change of the part's
+ * own head is gone), 1 must help, 2 must go further than 1, and the Noise and Room heads never
+ * lift. */
+static void test_shipped_controls(void) {
+    char path[2048], err[512];
+    if (getenv("MENHANCE_MODEL_DIR") || !menhance_default_model_path(path, sizeof path)) return;
+    menhance_model *m = menhance_model_load(path, err, sizeof err);
+    if (!m || !strstr(menhance_model_describe(m), "noise/room/tone")) {
+        printf(
+            "test_engine_model: shipped model has no noise/room/tone heads: controls not tested\n");
+        menhance_model_free(m);
+        return;
+    }
+    menhance_model_free(m);
+    const int rate = 16000, n = rate * 8;
+    float *clean = music_like(n, rate);
+    float *deg[3];
+    for (int d = 0; d < 3; d++) {
+        deg[d] = malloc(sizeof(float) * n);
+        memcpy(deg[d], clean, sizeof(float) * n);
+    }
+    double pc = 0.0;
+    for (int i = 0; i < n; i++)
+        pc += (double)clean[i] * clean[i] / n;
+    for (int i = 0; i < n; i++) /* noise at 10 dB SNR */
+        deg[0][i] += (float)(sqrt(pc / 10.0) * sig_gauss());
+    { /* room: direct path + exponentially decaying noise tail, T60 1.2 s, DRR 0 dB */
+        const int len = (int)(1.2 * rate);
+        float *h = malloc(sizeof(float) * len);
+        double eh = 0.0;
+        for (int i = 1; i < len; i++) {
+            h[i] = (float)(sig_gauss() * exp(-6.9 * i / (1.2 * rate)));
+            eh += (double)h[i] * h[i];
+        }
+        for (int i = 1; i < len; i++)
+            h[i] /= (float)sqrt(eh);
+        h[0] = 1.0f;
+        for (int i = 0; i < n; i++) {
+            double v = 0.0;
+            for (int j = 0; j < len && j <= i; j += 1)
+                v += (double)h[j] * clean[i - j];
+            deg[1][i] = (float)v;
+        }
+        free(h);
+    }
+    { /* colouration: 2nd-order high-pass 300 Hz and low-pass 2.5 kHz */
+        biquad hp = biquad_butter_hp(rate, 300.0);
+        double k = tan(M_PI * 2500.0 / rate), g = 1.0 / (1.0 + M_SQRT2 * k + k * k);
+        biquad lp = {k * k * g, 2.0 * k * k * g, k * k * g, 2.0 * (k * k - 1.0) * g,
+                     (1.0 - M_SQRT2 * k + k * k) * g};
+        double z1[2] = {0, 0}, z2[2] = {0, 0};
+        for (int i = 0; i < n; i++)
+            deg[2][i] = biquad_run(&lp, z2, biquad_run(&hp, z1, deg[2][i]));
+    }
+    static const char *const part[3] = {"noise", "room", "tone"};
+    for (int d = 0; d < 3; d++) {
+        double base = logmel_l1(deg[d], clean, n), l1[3];
+        for (int k = 0; k < 3; k++) {
+            menhance_params p;
+            menhance_params_default(&p);
+            p.mode = MENHANCE_MODE_MEL2MEL;
+            p.max_atten_db = 30.0f;
+            float *hk = d == 0 ? &p.noise : d == 1 ? &p.room : &p.tone;
+            *hk = (float)k;
+            float *y = sig_run(rate, &p, load(path), deg[d], n, 512, 0);
+            l1[k] = y ? logmel_l1(y, clean, n) : 99.0;
+            free(y);
+        }
+        printf("shipped model, %s signal: log-mel L1 input %.3f; %s 0 %.3f, 1 %.3f, 2 %.3f\n",
+               part[d], base, part[d], l1[0], l1[1], l1[2]);
+    }
+    for (int d = 0; d < 3; d++)
+        free(deg[d]);
+    free(clean);
+}
+
 /* "Listen to what is removed": the output is the delayed input minus the enhanced signal.  With
  * the fixed -9 dB noise head on noise, what is removed is the input times 1 - 10^(-9/20) in
  * level, and enhanced + removed gives the input back. */
@@ -647,5 +769,6 @@ int main(void) {
     test_model_hiband();
     test_model_controls();
     test_listen_removed();
+    test_shipped_controls();
     return check_summary("test_engine_model");
 }
