@@ -280,6 +280,57 @@ static void test_hostile(LilvWorld *w, int channels) {
     free(y);
 }
 
+/* Deactivate and re-activate mid-signal (a transport restart, a plugin toggled off and on): the
+ * restart fades in, no sample-to-sample step larger than the input's own largest step. */
+static void test_reactivate(LilvWorld *w, float enabled, float amount) {
+    const int rate = 48000, n = rate, half = 512 * 47;
+    Host h;
+    if (host_open(&h, w, HOST_URI_MONO, rate, HOST_FEATURES_FULL, 8192, 1024)) {
+        CHECK(0, "instantiate for re-activation");
+        return;
+    }
+    Controls k = controls_default();
+    k.mode = MENHANCE_MODE_MEL2MEL; /* the plugin's default: it starts by passing the input */
+    k.enabled = enabled;
+    k.amount = amount;
+    connect_controls(&h, &k);
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.19 * sin(2 * M_PI * 1000.0 * i / rate + 1.0));
+    lilv_instance_activate(h.instance);
+    for (int pos = 0; pos < n; pos += 512) {
+        if (pos == half) {
+            lilv_instance_deactivate(h.instance);
+            lilv_instance_activate(h.instance);
+        }
+        int b = n - pos < 512 ? n - pos : 512;
+        host_connect(&h, "in", x + pos);
+        host_connect(&h, "out", y + pos);
+        lilv_instance_run(h.instance, (uint32_t)b);
+        host_worker_work(&h);
+        host_worker_respond(&h);
+    }
+    /* the signal's own largest step: the settled output before the deactivation */
+    double own = 0.0, out_step = 0.0, quiet = 0.0;
+    for (int i = half / 2; i < half; i++)
+        own = fmax(own, fabs(y[i] - y[i - 1]));
+    for (int i = half + 1; i < n; i++)
+        out_step = fmax(out_step, fabs(y[i] - y[i - 1]));
+    for (int i = half; i < half + (int)k.latency; i++)
+        quiet = fmax(quiet, fabs(y[i]));
+    CHECK(quiet == 0.0,
+          "re-activation (enabled %.0f, amount %.1f): not silent for the latency (%g)", enabled,
+          amount, quiet);
+    CHECK(out_step <= own * 1.001,
+          "re-activation (enabled %.0f, amount %.1f): step %.4f, the signal's own largest %.4f",
+          enabled, amount, out_step, own);
+    printf("re-activation (enabled %.0f, amount %.1f): largest step %.4f (the signal's own %.4f)\n",
+           enabled, amount, out_step, own);
+    host_close(&h);
+    free(x);
+    free(y);
+}
+
 /* Bypass through lv2:enabled: on for 0.5 s, off for 0.5 s, on again. */
 static void bypass_schedule(Controls *k, int pos, int rate) {
     k->enabled = (pos >= rate / 2 && pos < rate) ? 0.0f : 1.0f;
@@ -837,6 +888,9 @@ int main(void) {
     test_presets(w);
     test_maker(w);
     test_model_controls(w);
+    test_reactivate(w, 1.0f, 1.0f);
+    test_reactivate(w, 1.0f, 0.0f); /* dry */
+    test_reactivate(w, 0.0f, 1.0f); /* bypassed */
     /* The model patch parameter lives in whichever bundle declares the atom ports (the
      * shipped one or the test-only alternative); the other must run without them. */
     LilvWorld *alt = host_world_alt();
