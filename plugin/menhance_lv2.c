@@ -95,6 +95,7 @@ typedef enum {
     JOB_FREE,         /* worker: free a model the engine handed back */
     JOB_COLLECT,      /* worker: free the models the engine has retired */
     JOB_WARN_NOMODEL, /* worker: log that a model mode was asked for without a model */
+    JOB_WARN_VOCODER, /* worker: log that mode 2 runs mode 1 (no vocoder past its gate) */
     REPLY_LOADED,     /* audio thread: swap the loaded model (path follows) in */
     REPLY_COLLECTED   /* audio thread: the collect job is over */
 } JobType;
@@ -103,7 +104,8 @@ typedef struct {
     uint32_t type;
     uint32_t path_len; /* bytes of path that follow, NUL included; 0 if none */
     menhance_model *model;
-    int count; /* REPLY_COLLECTED: models freed */
+    int count;      /* REPLY_COLLECTED: models freed */
+    int vocoder_ok; /* REPLY_LOADED: the model's vocoder passed its quality gate */
 } Job;
 
 typedef struct {
@@ -157,6 +159,9 @@ typedef struct {
     uint32_t samples_since_collect;
     menhance_model *orphan; /* handed back by the engine, waiting for a free job */
     int warned_nomodel;
+    /* The loaded model carries a vocoder that passed its quality gate; without one, mode 2
+     * runs mode 1 (as the CLI does) and says so once through the log. */
+    int vocoder_ok, warned_vocoder;
 
     /* The model path as the audio thread knows it, for patch:Set notifications; written in
      * instantiate, work_response() and worker-less restore(), never alongside run(). */
@@ -313,6 +318,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate,
         if (model) {
             path_set(self, path);
             rt_path_set(self, path, strlen(path));
+            self->vocoder_ok = menhance_vocoder_gate_passed(path);
         }
     } else {
         lv2_log_warning(&self->logger,
@@ -461,6 +467,8 @@ static void run(LV2_Handle instance, uint32_t n_samples) {
     float *latency = (float *)self->ports[PORT_LATENCY];
 
     params_from_ports(self);
+    const int want_vocoder = self->params.mode == MENHANCE_MODE_MEL2MEL_VOCODER;
+    if (want_vocoder && !self->vocoder_ok) self->params.mode = MENHANCE_MODE_MEL2MEL;
     menhance_set_params(self->engine, &self->params);
     const LV2_Atom_Sequence *control = (const LV2_Atom_Sequence *)self->ports[PORT_CONTROL];
     if (control && self->map) control_read(self, control);
@@ -489,6 +497,8 @@ static void run(LV2_Handle instance, uint32_t n_samples) {
         !self->warned_nomodel)
         self->warned_nomodel = schedule_job(self, JOB_WARN_NOMODEL, NULL);
     if (self->newest_is_model) self->warned_nomodel = 0;
+    if (want_vocoder && !self->vocoder_ok && self->newest_is_model && !self->warned_vocoder)
+        self->warned_vocoder = schedule_job(self, JOB_WARN_VOCODER, NULL);
     if (self->orphan && schedule_job(self, JOB_FREE, self->orphan)) self->orphan = NULL;
     self->samples_since_collect += n_samples;
     if (!self->collect_in_flight && self->samples_since_collect >= COLLECT_INTERVAL &&
@@ -518,7 +528,10 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
         menhance_model *m = model_load_logged(self, path);
         if (!m) return LV2_WORKER_SUCCESS; /* keep the current model; already logged */
         path_set(self, path);
-        JobWithPath reply = {.head = {.type = REPLY_LOADED, .path_len = job.path_len, .model = m}};
+        JobWithPath reply = {.head = {.type = REPLY_LOADED,
+                                      .path_len = job.path_len,
+                                      .model = m,
+                                      .vocoder_ok = menhance_vocoder_gate_passed(path)}};
         memcpy(reply.path, path, job.path_len);
         return respond(handle, (uint32_t)(sizeof(Job) + job.path_len), &reply);
     }
@@ -532,6 +545,11 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
     case JOB_WARN_NOMODEL:
         lv2_log_warning(&self->logger, "menhance: no model loaded; the model modes fall back "
                                        "to the classical one\n");
+        return LV2_WORKER_SUCCESS;
+    case JOB_WARN_VOCODER:
+        lv2_log_warning(&self->logger,
+                        "menhance: the model's vocoder has not passed its quality gate; mode 2 "
+                        "runs mode 1 (Mel2Mel gains on the input's phase)\n");
         return LV2_WORKER_SUCCESS;
     default:
         return LV2_WORKER_ERR_UNKNOWN;
@@ -554,6 +572,7 @@ static LV2_Worker_Status work_response(LV2_Handle instance, uint32_t size, const
      * here and goes to the worker to be freed. */
     menhance_model *back = menhance_swap_model(self->engine, job.model);
     model_handed(self, job.model, back);
+    self->vocoder_ok = job.vocoder_ok;
     if (back) free_later(self, back);
     if (job.path_len && size >= sizeof(Job) + job.path_len)
         rt_path_set(self, (const char *)data + sizeof(Job), job.path_len - 1);
@@ -652,6 +671,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
             model_install_now(self, m);
             path_set(self, path);
             rt_path_set(self, path, len - 1);
+            self->vocoder_ok = menhance_vocoder_gate_passed(path);
         }
     }
     if (absolute) path_free(self, fp, absolute);
