@@ -571,12 +571,13 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     pool exists) or synthetic_noise. `pre` samples of pre-roll are degraded and dropped (reverb tails of the
     music before the clip, like a stream).
 
-    parts=True returns (degraded, clean_target, condition, dry, early): the same chain run again without the
-    additive noise (dry: what removing the noise leaves), and without the noise and with only the room
+    parts=True returns (degraded, clean_target, condition, dry, early, coloured): the same chain run again
+    without the additive noise (dry: what removing the noise leaves), without the noise and with only the room
     response's direct sound and early reflections (early: early_part; what removing the late reverberation
-    then leaves).  Every version gets the same EQ, phone colouration, AGC gain curve (computed on the degraded
-    signal), high-pass and scale; the codec runs on the degraded signal only (its artefacts count as noise).
-    These give the Noise / Room / Tone heads their targets (train_mel2mel.py head_targets)."""
+    then leaves), and on the clean target alone (coloured: only the colouration, no noise, no room).  Every
+    version gets the same EQ, phone colouration, AGC gain curve (computed on the degraded signal), high-pass
+    and scale; the codec runs on the degraded signal only (its artefacts count as noise).  These give the
+    Noise / Room / Tone heads their targets (train_mel2mel.py head_targets, clip_tone_target)."""
     if condition is None:
         condition = diet_condition(rng)
     if pre is None:
@@ -586,7 +587,7 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     if rng.random() < P_SOURCE_COLOUR:
         clean = source_colour(rng, clean, fs)
     if condition == "clean":
-        y = c = dry = early = clean
+        y = c = dry = early = col = clean
     else:
         stages = {"noise": {"noise"}, "reverb": {"reverb"}, "eq": {"eq"}, "full": {"noise", "reverb", "eq"},
                   "phone": {"noise", "reverb", "eq"}}.get(condition)
@@ -612,16 +613,18 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
             if d:
                 c = np.concatenate([np.zeros(d), c[:-d]])
 
+        col = c
+
         def same(f):
             """f(rng, x) applied alike to every version: one seed, replayed."""
             seed = int(rng.integers(2 ** 62))
-            return [f(np.random.default_rng(seed), v) for v in (y, dry, early)] if parts else \
-                [f(np.random.default_rng(seed), y), dry, early]
+            return [f(np.random.default_rng(seed), v) for v in (y, dry, early, col)] if parts else \
+                [f(np.random.default_rng(seed), y), dry, early, col]
 
         if "eq" in stages:
-            y, dry, early = same(lambda r_, v: random_eq(r_, v, fs))
+            y, dry, early, col = same(lambda r_, v: random_eq(r_, v, fs))
         if condition == "phone":
-            y, dry, early = same(lambda r_, v: phone_mic(r_, v, fs))
+            y, dry, early, col = same(lambda r_, v: phone_mic(r_, v, fs))
             r = rng.random()
             if r < 0.45:
                 z = opus_codec(rng, y, fs, bitrate=int(rng.choice([12, 16, 20, 24, 32])))
@@ -633,18 +636,18 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
                 y = z
             if rng.random() < 0.7:
                 ag = agc_gain(rng, y, fs)
-                y, dry, early = y * ag, dry * ag, early * ag
+                y, dry, early, col = y * ag, dry * ag, early * ag, col * ag
         y = highpass35(y, fs)
         # the target gets the same 35 Hz high-pass: what the chain removes below the music's band is not
         # to be restored (a model that learns to lift the lowest mel band boosts rumble and DC)
         c = highpass35(c, fs)
         if parts:
-            dry, early = highpass35(dry, fs), highpass35(early, fs)
-    y, c, dry, early = y[pre:], c[pre:], dry[pre:], early[pre:]
+            dry, early, col = highpass35(dry, fs), highpass35(early, fs), highpass35(col, fs)
+    y, c, dry, early, col = y[pre:], c[pre:], dry[pre:], early[pre:], col[pre:]
     g = 0.95 / (np.max(np.abs(y)) + 1e-9)
     if parts:
         return ((y * g).astype(np.float32), (c * g).astype(np.float32), condition, (dry * g).astype(np.float32),
-                (early * g).astype(np.float32))
+                (early * g).astype(np.float32), (col * g).astype(np.float32))
     return (y * g).astype(np.float32), (c * g).astype(np.float32), condition
 
 

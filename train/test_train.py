@@ -115,18 +115,20 @@ class NoisePool:
 
 for cond in ("clean", "noise", "reverb", "eq", "full", "phone"):
     rng = np.random.default_rng(3)
-    y, c, name, dry, early = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond, parts=True)
+    y, c, name, dry, early, col = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond,
+                                                   parts=True)
     rng = np.random.default_rng(3)
     y2, c2, _ = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond)
     same = np.array_equal(y, y2) and np.array_equal(c, c2)
     ok = {"clean": np.array_equal(dry, y) and np.array_equal(early, c),
           "noise": not np.allclose(dry, y) and np.allclose(dry, early),
-          "reverb": np.allclose(dry, y) and not np.allclose(early, dry),
-          "eq": np.allclose(dry, y) and np.allclose(early, dry)}.get(cond, not np.allclose(dry, y))
+          "reverb": np.allclose(dry, y) and not np.allclose(early, dry) and np.allclose(col, c),
+          "eq": np.allclose(dry, y) and np.allclose(early, dry) and np.allclose(col, y)}.get(
+              cond, not np.allclose(dry, y))
     check(same and ok, "%s: parts consistent (same pair with and without parts %s)" % (cond, same))
 # A noise-only pair: the dry version is the chain without the noise, so the degraded minus dry is the noise.
 rng = np.random.default_rng(5)
-y, c, _, dry, early = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition="noise", parts=True)
+y, c, _, dry, early, col = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition="noise", parts=True)
 check(np.allclose(dry, c, atol=1e-6), "noise-only: dry == clean target")
 check(math.isfinite(float(np.sum(y))), "finite")
 

@@ -97,12 +97,14 @@ def noise_pools(split):
     return noise, speech
 
 
-def clip_tone_target(clean, early):
+def clip_tone_target(clean, coloured):
     """The Tone head's target for one clip: per band, the clip's mean power of the clean target over the mean power
-    of the coloured signal without noise or late reverberation (early), in log2 units, clamped to +-12 dB.
-    clean, early (T, F) log2-mels -> (F,)."""
+    of the clean target through the colouration alone (no noise, no room: make_diet_pair's coloured), in log2
+    units, clamped to +-12 dB; 0 for an example without colouration, a room's included (until step ~20,000 of
+    mel2mel_nrt the denominator held the early reflections too, whose comb the 16 smooth basis functions cannot
+    follow: the head learnt to move reverberant clips the wrong way).  clean, coloured (T, F) log2-mels -> (F,)."""
     c = np.asarray(clean, np.float64)
-    e = np.asarray(early, np.float64)
+    e = np.asarray(coloured, np.float64)
     lc = np.log2(np.mean(np.exp2(c - c.max()), axis=0)) + c.max()
     le = np.log2(np.mean(np.exp2(e - e.max()), axis=0)) + e.max()
     return np.clip(lc - le, -TONE_LOG2, TONE_LOG2).astype(np.float32)
@@ -112,15 +114,17 @@ def render_pairs(rng, n, music, noise, speech, fe, conditions=None):
     """n diet examples -> dict of float16 log2-mels deg, clean, dry, early (n, FRAMES, 128), tone (n, 128) and
     cond (n,) uint8."""
     from degrade import DIET_NAMES, make_diet_pair
-    w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early")}
+    w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early", "coloured")}
     cond = np.zeros(n, np.uint8)
     for i in range(n):
         c = None if conditions is None else conditions[i % len(conditions)]
-        w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i] = make_diet_pair(
+        w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i], w["coloured"][i] = make_diet_pair(
             rng, music, noise, speech, CLIP, 16000, condition=c, parts=True)
         cond[i] = DIET_NAMES.index(name)
     out = {k: np.concatenate([log_mel_np(v[i:i + 50], fe) for i in range(0, n, 50)]) for k, v in w.items()}
-    out["tone"] = np.stack([clip_tone_target(out["clean"][i], out["early"][i]) for i in range(n)])
+    out["tone"] = np.stack([clip_tone_target(out["clean"][i], out["coloured"][i])
+                            for i in range(n)])
+    del out["coloured"]
     out = {k: v.astype(np.float16) for k, v in out.items()}
     out["cond"] = cond
     return out
