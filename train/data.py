@@ -136,19 +136,21 @@ def read_wav(path):
     return (x[:, 0] if x.shape[1] == 1 else x), rate
 
 
-def write_wav(path, x, rate):
-    """float (frames,) or (frames, ch) -> int16 WAV (clipped)."""
+def write_wav(path, x, rate, gain=1.0):
+    """float (frames,) or (frames, ch), times gain -> int16 WAV (clipped), converted a block at a time so a
+    long file needs no more than its own size in memory."""
     import wave
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if x.ndim == 1:
         x = x[:, None]
-    y = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with wave.open(path, "wb") as w:
-        w.setnchannels(y.shape[1])
+        w.setnchannels(x.shape[1])
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(y.tobytes())
+        for i in range(0, len(x), 1 << 20):
+            b = np.asarray(x[i:i + (1 << 20)], dtype=np.float64) * (gain * 32767.0)
+            w.writeframes(np.clip(np.round(b), -32768, 32767).astype("<i2").tobytes())
 
 
 class _WavRef:
