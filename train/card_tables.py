@@ -9,7 +9,8 @@ Run: /usr/bin/python3 train/card_tables.py [build/eval.json] [--before build/eva
 import argparse
 import json
 
-METHODS = (("input", "input"), ("classical", "classical"), ("mel2mel_phase", "default mode"),
+METHODS = (("input", "input"), ("ideal_gains", "ideal gains (ceiling)"), ("classical", "classical"),
+           ("mel2mel_phase", "default mode"),
            ("mel2mel_phase_30db", "default, 30 dB"), ("mel2mel_net", "network"))
 
 
