@@ -415,7 +415,12 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
      * opens the gate only from frames centred on or after it), and no frame holding an
      * attack may lift (> 1) beyond what the previous frame lifted. */
     const long long fo = h->frame - LA;
-    const int after = onset_at(h, fo) || onset_at(h, fo - 1) || onset_at(h, fo - 2);
+    /* ... and a frame just before an attack that the network already sees in its look-ahead may
+     * not raise its gain either: a model that eases its noise cut ahead of a hit lifts the hiss
+     * there over its treatment elsewhere (the noise/room/tone model: +2 dB in the 30 ms before
+     * snare hits). */
+    const int after = onset_at(h, fo) || onset_at(h, fo - 1) || onset_at(h, fo - 2) ||
+                      onset_at(h, fo + 1) || onset_at(h, fo + 2);
     const int any = after || onset_at(h, fo - 3);
     for (int b = 0; b < ENHANCE_MELS; b++) {
         /* The same respect for held notes in the classical gains: a band that is mostly
