@@ -77,11 +77,6 @@
 #define POLL_NS 2000000L
 #define POLL_IDLE_S 0.5
 
-/* After create or reset the output is silent for the latency (nothing is in the delay lines) and
- * then the delayed input starts; a host that re-activates the plugin mid-song would hear that
- * start as a step from 0 to the signal (a click), so it fades in over FADE_IN_S. */
-#define FADE_IN_S 0.005
-
 typedef struct {
     float x[MAX_CH][HOP];
     enhance_params p;
@@ -139,8 +134,6 @@ struct menhance {
     long long emitted;       /* next out chunk to append to y16 */
     float g_amt, g_en, g_hi; /* smoothed amount, enabled and high-band amount */
     float g_listen;          /* smoothed listen_removed: 1 plays what is removed */
-    long long since_reset;   /* output samples since create or reset (the fade-in's clock) */
-    int fade_len;            /* FADE_IN_S in host samples */
     float ramp_step;
     _Atomic unsigned long long n_ok, n_late, n_underrun;
     _Atomic int debug_delay_us, debug_voc_delay_us;
@@ -430,8 +423,6 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     e->ramp_step = 1.0f / (RAMP_SECONDS * (float)e->rate);
     e->hi_a = expf(-1.0f / (HI_SMOOTH_S * (float)e->rate));
     e->active = model;
-    e->fade_len = (int)lrint(FADE_IN_S * e->rate);
-    if (e->fade_len < 1) e->fade_len = 1;
     menhance_reset(e);
 
     if (cfg->threaded) {
@@ -558,7 +549,6 @@ void menhance_reset(menhance *e) {
     e->emitted = -e->Sc;
     e->late_bits = 0;
     e->voc_hold = 0;
-    e->since_reset = 0;
     e->g_amt = e->params.amount;
     e->g_listen = e->params.listen_removed ? 1.0f : 0.0f;
     e->g_en = e->params.enabled ? 1.0f : 0.0f;
@@ -861,20 +851,14 @@ static void process_block(menhance *e, const float *const *in, float *const *out
     limiter_set(e->lim, e->params.limiter);
     limiter_process(e->lim, e->xw, n);
 
-    /* Output at t: bypass crossfade against the dry input; the fade-in after create or reset. */
+    /* Output at t: bypass crossfade against the dry input. */
     const float en_t = e->params.enabled ? 1.0f : 0.0f;
     float ge = e->g_en;
     for (int i = 0; i < n; i++) {
         ge = ge < en_t ? fminf(en_t, ge + st) : fmaxf(en_t, ge - st);
-        float fi = 1.0f;
-        if (e->since_reset < (long long)e->latency + e->fade_len) {
-            long long k = e->since_reset - e->latency;
-            fi = k < 0 ? 0.0f : 0.5f - 0.5f * cosf((float)M_PI * (float)k / (float)e->fade_len);
-            e->since_reset++;
-        }
         for (int c = 0; c < C; c++) {
             float d = e->xin[c][i];
-            out[c][i] = sanitize(fi * (d + ge * (e->xw[c][i] - d)));
+            out[c][i] = sanitize(d + ge * (e->xw[c][i] - d));
         }
     }
     e->g_en = ge;
