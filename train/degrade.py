@@ -254,26 +254,34 @@ def agc(rng, x, fs):
     return x * agc_gain(rng, x, fs)
 
 
-def opus_codec(rng, x, fs, bitrate=None):
-    """Round trip through ffmpeg's libopus. Returns None when ffmpeg/libopus is not usable.
-    Opus has a fixed look-ahead (312 samples at 48 kHz); ffmpeg trims the pre-skip, so the result is aligned."""
-    if bitrate is None:
-        bitrate = int(rng.choice([12, 16, 24, 32]))
+def _ffmpeg_round_trip(x, fs, encode, fmt):
+    """x (mono float) encoded by ffmpeg with the output options `encode` into container `fmt` and decoded back to
+    fs, as float at x's level (not re-aligned, any length).  None when ffmpeg fails."""
     peak = np.max(np.abs(x)) + 1e-9
     y16 = np.clip(x / peak * 0.9 * 32767, -32768, 32767).astype("<i2")
     with tempfile.TemporaryDirectory() as d:
         raw = os.path.join(d, "a.raw")
-        enc = os.path.join(d, "a.opus")
+        enc = os.path.join(d, "a." + fmt)
         y16.tofile(raw)
         base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", "1"]
-        r = subprocess.run(base + ["-f", "s16le", "-ar", str(fs), "-ac", "1", "-i", raw, "-c:a", "libopus",
-                                   "-b:a", "%dk" % bitrate, enc], capture_output=True)
+        r = subprocess.run(base + ["-f", "s16le", "-ar", str(fs), "-ac", "1", "-i", raw] + encode + ["-f", fmt, enc],
+                           capture_output=True)
         if r.returncode != 0:
             return None
         r = subprocess.run(base + ["-i", enc, "-f", "s16le", "-ar", str(fs), "-ac", "1", "-"], capture_output=True)
         if r.returncode != 0:
             return None
-    y = np.frombuffer(r.stdout, dtype="<i2").astype(np.float64) / 32767 / 0.9 * peak
+    return np.frombuffer(r.stdout, dtype="<i2").astype(np.float64) / 32767 / 0.9 * peak
+
+
+def opus_codec(rng, x, fs, bitrate=None):
+    """Round trip through ffmpeg's libopus. Returns None when ffmpeg/libopus is not usable.
+    Opus has a fixed look-ahead (312 samples at 48 kHz); ffmpeg trims the pre-skip, so the result is aligned."""
+    if bitrate is None:
+        bitrate = int(rng.choice([12, 16, 24, 32]))
+    y = _ffmpeg_round_trip(x, fs, ["-c:a", "libopus", "-b:a", "%dk" % bitrate], "opus")
+    if y is None:
+        return None
     if len(y) < len(x):
         y = np.concatenate([y, np.zeros(len(x) - len(y))])
     return y[: len(x)]
@@ -289,25 +297,10 @@ def lossy_codec(rng, x, fs, kind):
     call carries it, at 8 kHz), re-aligned with x by cross-correlation (the encoders' priming delay is not
     always trimmed).  Returns None when ffmpeg cannot do it."""
     enc, fmt, rates, rate = CODECS[kind]
-    peak = np.max(np.abs(x)) + 1e-9
-    y16 = np.clip(x / peak * 0.9 * 32767, -32768, 32767).astype("<i2")
-    with tempfile.TemporaryDirectory() as d:
-        raw = os.path.join(d, "a.raw")
-        out = os.path.join(d, "a." + fmt)
-        y16.tofile(raw)
-        base = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-threads", "1"]
-        cmd = base + ["-f", "s16le", "-ar", str(fs), "-ac", "1", "-i", raw]
-        if rate:
-            cmd += ["-ar", str(rate)]
-        if kind != "gsm":
-            cmd += ["-b:a", "%dk" % int(rng.choice(rates))]
-        r = subprocess.run(cmd + ["-c:a", enc, "-f", fmt, out], capture_output=True)
-        if r.returncode != 0:
-            return None
-        r = subprocess.run(base + ["-i", out, "-f", "s16le", "-ar", str(fs), "-ac", "1", "-"], capture_output=True)
-        if r.returncode != 0:
-            return None
-    y = np.frombuffer(r.stdout, dtype="<i2").astype(np.float64) / 32767 / 0.9 * peak
+    opts = (["-ar", str(rate)] if rate else []) + (["-b:a", "%dk" % int(rng.choice(rates))] if kind != "gsm" else [])
+    y = _ffmpeg_round_trip(x, fs, opts + ["-c:a", enc], fmt)
+    if y is None:
+        return None
     n = len(x)
     m = min(n, len(y))
     if m < fs // 4:
