@@ -55,6 +55,19 @@ check(abs(float(nt.mean()) + 3.0) < 1e-6 and abs(float(rt.mean()) + 1.0) < 1e-6,
 nt, rt = head_targets(full(0.0), full(1.0), full(-40.0))
 check(float(nt.max()) == 0.0 and abs(float(rt.min()) + CUT_LOG2) < 1e-6, "targets clamp a lift to 0 and a cut to -30 dB")
 
+# The Room target is taken on powers averaged over ROOM_SMOOTH: an early/dry ratio that alternates +-1 log2
+# unit bin to bin (the tail's interference) averages to the ratio of the mean powers, not to 0 after clamping.
+alt = torch.tensor([1.0, -1.0] * 8).repeat(1, 16, 8)  # (1, 16, 128): alternates along the mel axis
+nt, rt = head_targets(alt * 0, alt * 0, alt)
+check(abs(float(rt[:, 4:-4, 4:-4].mean()) - 0.0) < 0.05 and float(rt.max()) <= 0.0,
+      "room target smoothed: +-1 swing about 0 gives ~0 cut (got %.3f)" % float(rt[:, 4:-4, 4:-4].mean()))
+nt, rt = head_targets(alt * 0, alt * 0, alt - 2.0)
+want = math.log2((2.0 ** -1 + 2.0 ** -3) / 2.0)
+check(abs(float(rt[:, 4:-4, 4:-4].mean()) - want) < 0.1,
+      "room target smoothed: mean power ratio %.3f, want %.3f" % (float(rt[:, 4:-4, 4:-4].mean()), want))
+nt, rt = head_targets(alt * 0, alt * 0, alt - 2.0, room_smooth=None)
+check(abs(float(rt.mean()) + 2.0) < 1e-6, "room target unsmoothed: per-bin ratio")
+
 # Perfect heads: every term 0.
 b = batch(x=-2.0, y=-7.0, dry=-5.0, early=-6.0, tone=-1.0)
 total, main, heads = losses(b, -3.0, -1.0, -1.0)
@@ -66,6 +79,9 @@ check(abs(heads[0] - 1.0) < 1e-6 and abs(main - 1.0) < 1e-6, "short noise cut: h
 total, main, heads = losses(b, -4.0, -1.0, -1.0)
 check(abs(heads[0] - 1.75) < 1e-6, "deep noise cut: head %.3f, want 1.75" % heads[0])
 check(abs(total - (1.0 + 1.75)) < 1e-6, "total = main + heads: %.3f" % total)
+# The Room head's deeper-than-target weight is its own (deep_room).
+total, main, heads = losses(b, -3.0, -2.0, -1.0, deep_room=1.25)
+check(abs(heads[1] - 1.25) < 1e-6, "deep room cut: head %.3f, want 1.25" % heads[1])
 # The tone head is symmetric.
 total, main, heads = losses(b, -3.0, -1.0, -2.0)
 check(abs(heads[2] - 1.0) < 1e-6, "tone too low: %.3f" % heads[2])

@@ -238,22 +238,43 @@ def build_net(hp):
     return mel2mel_from_hparams(hp)
 
 
-def head_targets(x, dry, early):
+ROOM_SMOOTH = (5, 3)  # frames x mel bands over which the Room target's powers are averaged
+
+
+def _smooth_power(v, size):
+    """log2 power (B, T, F) -> log2 of its power averaged over a (frames, bands) box, edges replicated."""
+    import torch
+    import torch.nn.functional as F
+    kt, kf = size
+    p = F.pad(torch.pow(2.0, v)[:, None], (kf // 2, kf // 2, kt // 2, kt // 2), mode="replicate")
+    return torch.log2(torch.clamp(F.avg_pool2d(p, (kt, kf), stride=1)[:, 0], min=1e-30))
+
+
+def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH):
     """The Noise and Room heads' targets (log2 power units, clamped to [-30 dB, 0]): noise = dry - degraded (what
-    removing the additive noise takes), room = early - dry (what removing the late reverberation then takes).
+    removing the additive noise takes), room = early - dry (what removing the late reverberation then takes),
+    each power averaged over room_smooth (frames, bands) first.  Why smoothed: per bin, early - dry swings
+    +-1.5 log2 units with the interference of the tail and the early sound (measured on the monitor's reverb
+    clips: 10 % of bins have early louder than dry), which no magnitude input predicts; the box average keeps
+    the late energy's share (the expected cut) and drops most of that swing.  None for no smoothing.
     All (B, T, F) tensors at the same level; clean examples give 0 for both."""
     import torch
-    return (torch.clamp(dry - x, -CUT_LOG2, 0.0), torch.clamp(early - dry, -CUT_LOG2, 0.0))
+    if room_smooth:
+        room = _smooth_power(early, room_smooth) - _smooth_power(dry, room_smooth)
+    else:
+        room = early - dry
+    return (torch.clamp(dry - x, -CUT_LOG2, 0.0), torch.clamp(room, -CUT_LOG2, 0.0))
 
 
-def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, tone_skip=64):
+def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_skip=64):
     """(total, main L1, per-head L1 tuple) for a batch b (tensors deg, clean, dry, early (B, T, F), tone (B, F)).
 
     main  L1 on log2-mel between the output and the clean target (look-ahead aligned);
     heads each head's gains against its target (noise, room: their unbounded z, so a head that cuts nothing still
           learns) (head_targets; tone: the clip's tone target in every frame after
           the first tone_skip, while its one-pole average is still rising from 0 dB), a cut deeper than the target
-          weighted `deep`: a head that is unsure cuts less than the median, so doubt leaves music in;
+          weighted `deep` (Room: `deep_room`, None = deep): a head that is unsure cuts less than the median, so
+          doubt leaves music in;
     bins where the input and the clean target both sit at the log floor count in neither.
     total = w_main * main + w_head * (noise + room + tone)."""
     import torch
@@ -269,12 +290,12 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, tone_skip=64):
     nv = valid.sum().clamp(min=1.0)
     main = ((out - y).abs() * valid).sum() / nv
 
-    def head(g, t, v, n):
+    def head(g, t, v, n, w):
         e = g - t
-        return ((torch.where(e < 0, deep * (-e), e)) * v).sum() / n
+        return ((torch.where(e < 0, w * (-e), e)) * v).sum() / n
 
-    l_noise = head(gn, nt, valid, nv)
-    l_room = head(gr, rt, valid, nv)
+    l_noise = head(gn, nt, valid, nv, deep)
+    l_room = head(gr, rt, valid, nv, deep if deep_room is None else deep_room)
     k = min(tone_skip, gt.shape[1] - 1)
     l_tone = (gt[:, k:] - b["tone"][:, None, :]).abs().mean()
     total = w_main * main + w_head * (l_noise + l_room + l_tone)
@@ -487,7 +508,7 @@ def cmd_train(a):
         bn = shards.batch(rng, a.batch, a.frames)
         b = {k: torch.from_numpy(v).to(dev) for k, v in bn.items() if k != "cond"}
         w_main, w_head = loss_weights(step, a)
-        loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep)
+        loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep, deep_room=a.deep_room)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -557,6 +578,8 @@ def main():
     t.add_argument("--ckpt-minutes", type=float, default=10.0)
     t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
     t.add_argument("--deep", type=float, default=1.75, help="weight of a head's cut deeper than its target")
+    t.add_argument("--deep-room", type=float, default=1.25,
+                   help="the same for the Room head (its smoothed target is rarely 0 inside a room)")
     t.add_argument("--warm-steps", type=int, default=2000, help="steps on the head targets alone (a fresh model)")
     t.add_argument("--anneal-steps", type=int, default=20000, help="head terms' weight 1 -> --head-final over these")
     t.add_argument("--head-final", type=float, default=0.3)
