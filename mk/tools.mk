@@ -4,7 +4,7 @@ FFMPEG_PKGS := libavformat libavcodec libswresample libavutil
 TOOLS_LIBS := $(shell pkg-config --libs sndfile libpng fftw3f $(FFMPEG_PKGS) 2>/dev/null)
 CFLAGS_tools_ffmpeg_in := $(shell pkg-config --cflags $(FFMPEG_PKGS) 2>/dev/null)
 MENHANCE_CLI_SRC := tools/menhance_cli.c tools/audio_file.c tools/audio_in.c tools/ffmpeg_in.c \
-    tools/tempfile.c tools/cli_path.c tools/spectrogram.c tools/pixfont.c
+    tools/tempfile.c tools/cli_path.c tools/spectrogram.c tools/pixfont.c tools/audio_out.c
 MENHANCE_CLI_OBJ := $(MENHANCE_CLI_SRC:%.c=$(BUILDDIR)/obj/%.o)
 MENHANCE_BENCH_OBJ := $(BUILDDIR)/obj/tools/bench.o
 
@@ -73,3 +73,8 @@ uninstall-cli:
 # reach its internals.
 $(BUILDDIR)/tests/test_cli_offline: engine/offline.c engine/offline.h dsp/griffinlim.c \
     dsp/griffinlim.h engine/vocoder_gate.c engine/vocoder_gate.h
+
+# An output past 4 GiB (RF64), read back to its last sample (~9 GB of disk, minutes).
+.PHONY: test-large
+test-large: $(BUILDDIR)/menhance
+	@sh tests/run.sh tests/test_cli_large.sh

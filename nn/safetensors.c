@@ -4,6 +4,7 @@
 #include "nn/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -333,7 +334,7 @@ st_file *st_open_memory(const void *data, size_t size, char *err, size_t errlen)
 st_file *st_open(const char *path, char *err, size_t errlen) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(err, errlen, "safetensors: cannot open '%s'", path);
+        set_err(err, errlen, "cannot open (%s)", strerror(errno));
         return NULL;
     }
     unsigned char *buf = NULL;
@@ -341,7 +342,8 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
     if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0)
         buf = malloc(size ? (size_t)size : 1);
     if (!buf || fread(buf, 1, (size_t)size, fp) != (size_t)size) {
-        set_err(err, errlen, "safetensors: cannot read '%s'", path);
+        set_err(err, errlen, "cannot read (%s)",
+                !buf && size >= 0 ? "out of memory" : strerror(errno));
         free(buf);
         fclose(fp);
         return NULL;
@@ -350,7 +352,7 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
     char msg[256] = "";
     st_file *f = parse(buf, (size_t)size, msg, sizeof msg);
     free(buf);
-    if (!f) set_err(err, errlen, "%s: %s", path, msg);
+    if (!f) set_err(err, errlen, "not a valid safetensors file: %s", msg);
     return f;
 }
 
@@ -437,8 +439,7 @@ int st_unused(const st_file *f, const char *prefix, const unsigned char *seen, c
         n++;
     }
     if (n)
-        set_err(err, errlen,
-                "%d tensor%s the network described by the metadata does not use: %s%s", n,
-                n == 1 ? "" : "s", list, n > 2 ? ", ..." : "");
+        set_err(err, errlen, "%d tensor%s the network described by the metadata does not use: %s%s",
+                n, n == 1 ? "" : "s", list, n > 2 ? ", ..." : "");
     return n;
 }

@@ -106,6 +106,7 @@ typedef struct {
     menhance_model *model;
     int count;      /* REPLY_COLLECTED: models freed */
     int vocoder_ok; /* REPLY_LOADED: the model's vocoder passed its quality gate */
+    int restoring;  /* JOB_LOAD from restore(): the path is the project's even if it fails */
 } Job;
 
 typedef struct {
@@ -274,7 +275,7 @@ static menhance_model *model_load_logged(Plugin *self, const char *path) {
         lv2_log_note(&self->logger, "menhance: loaded model %s (%s)\n", path,
                      menhance_model_describe(m));
     else
-        lv2_log_error(&self->logger, "menhance: cannot load model %s: %s\n", path, err);
+        lv2_log_error(&self->logger, "menhance: %s\n", err); /* names the path and the reason */
     return m;
 }
 
@@ -526,6 +527,9 @@ static LV2_Worker_Status work(LV2_Handle instance, LV2_Worker_Respond_Function r
             path[job.path_len - 1] != '\0')
             return LV2_WORKER_ERR_UNKNOWN;
         menhance_model *m = model_load_logged(self, path);
+        /* A project's model that cannot be loaded (moved, on an unmounted disk) stays the
+         * project's choice: the next save writes it again, while the current model plays. */
+        if (!m && job.restoring) path_set(self, path);
         if (!m) return LV2_WORKER_SUCCESS; /* keep the current model; already logged */
         path_set(self, path);
         JobWithPath reply = {.head = {.type = REPLY_LOADED,
@@ -660,16 +664,17 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         lv2_log_error(&self->logger, "menhance: model path too long: %s\n", path);
         st = LV2_STATE_ERR_UNKNOWN;
     } else if (sched && self->activated) {
-        JobWithPath job = {.head = {.type = JOB_LOAD, .path_len = (uint32_t)len}};
+        JobWithPath job = {.head = {.type = JOB_LOAD, .path_len = (uint32_t)len, .restoring = 1}};
         memcpy(job.path, path, len);
         if (sched->schedule_work(sched->handle, (uint32_t)(sizeof(Job) + len), &job) !=
             LV2_WORKER_SUCCESS)
             st = LV2_STATE_ERR_UNKNOWN;
     } else {
         menhance_model *m = model_load_logged(self, path);
+        /* kept even when the file cannot be loaded: the project's choice (see work()) */
+        path_set(self, path);
         if (m) {
             model_install_now(self, m);
-            path_set(self, path);
             rt_path_set(self, path, len - 1);
             self->vocoder_ok = menhance_vocoder_gate_passed(path);
         }

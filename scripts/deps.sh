@@ -4,7 +4,7 @@
 PKGS="build-essential pkg-config lv2-dev liblilv-dev lilv-utils libfftw3-dev libopenblas-dev libopenblas0-serial
 libsndfile1-dev libspeexdsp-dev libcjson-dev libpng-dev serdi valgrind clang-22 libclang-rt-22-dev
 lv2file lv2proc python3-numpy python3-scipy sordi help2man
-libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg"
+libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg sox"
 [ -n "$MENHANCE_EXTRA_DEPS" ] && PKGS="$PKGS $MENHANCE_EXTRA_DEPS"
 missing=""
 for p in $PKGS; do

@@ -7,24 +7,24 @@
 
 static int check_passed_, check_failed_, check_skipped_;
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (cond) {                                                                              \
-            check_passed_++;                                                                     \
-        } else {                                                                                 \
-            check_failed_++;                                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                 \
-            fprintf(stderr, __VA_ARGS__);                                                        \
-            fputc('\n', stderr);                                                                 \
-        }                                                                                        \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed_++;                                                                       \
+        } else {                                                                                   \
+            check_failed_++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                   \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
     } while (0)
 
-#define SKIP(...)                                                                                \
-    do {                                                                                         \
-        check_skipped_++;                                                                        \
-        fprintf(stderr, "SKIP %s:%d: ", __FILE__, __LINE__);                                     \
-        fprintf(stderr, __VA_ARGS__);                                                            \
-        fputc('\n', stderr);                                                                     \
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        check_skipped_++;                                                                          \
+        fprintf(stderr, "SKIP %s:%d: ", __FILE__, __LINE__);                                       \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
     } while (0)
 
 static inline int check_summary(const char *name) {

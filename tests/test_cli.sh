@@ -548,6 +548,94 @@ else
   check "--format mp3: says which it takes" grep_err "flac, wav"
 fi
 
+# ---- output targets: standard output, FIFOs, devices, links; standard input ----
+# `-` is standard output (and input), as for sox and ffmpeg; a path that is not a regular file
+# (a FIFO, a device, a link to one) is written in place, never replaced by a file.
+"$PROBE" gen "$T/so.wav" 48000 2 1.0 music pcm24
+N_SO=$(frames_of "$T/so.wav")
+check "-o FILE for comparison" run 0 "$MH" -q --mode classical "$T/so.wav" -o "$T/so_file.wav"
+"$MH" -q --mode classical "$T/so.wav" -o - 2>"$T/err" | cat >"$T/so_pipe.wav"
+check "-o - into a pipe: a WAV of the input's length" eq "$(frames_of "$T/so_pipe.wav") $("$PROBE" info "$T/so_pipe.wav" | cut -d' ' -f4)" "$N_SO wav"
+check "-o - into a pipe: the same samples as -o FILE" eq "$("$PROBE" diff "$T/so_file.wav" "$T/so_pipe.wav" | cut -d' ' -f1)" 0
+check "-o -: no file named -" absent "$T/-"
+check "-o - redirected to a file" run 0 "$MH" -q --mode classical "$T/so.wav" -o -
+cp "$T/out" "$T/so_redirected.wav"
+check "-o - redirected: the same samples" eq "$("$PROBE" diff "$T/so_file.wav" "$T/so_redirected.wav" | cut -d' ' -f1)" 0
+check "-o - with two inputs: usage error" run 2 "$MH" -q "$T/so.wav" "$T/so.wav" -o -
+"$PROBE" gen "$T/sof.wav" 16000 1 0.5 music float
+"$MH" -q --mode classical "$T/sof.wav" -o - 2>/dev/null | cat >"$T/sof_pipe.wav"
+check "-o - float input: float WAV" eq "$("$PROBE" info "$T/sof_pipe.wav" | cut -d' ' -f1,4,5)" "8000 wav float"
+if command -v sox >/dev/null 2>&1; then
+  "$MH" -q --mode classical "$T/so.wav" -o - 2>/dev/null | sox -t wav - -n stat 2>"$T/sox"
+  check "-o - | sox - -n stat reads every sample" grep -q "Samples read: *$((N_SO * 2))$" "$T/sox"
+  check "-o - | sox: no warning" eval '! grep -q WARN "$T/sox"'
+else
+  skip "sox not installed: the -o - | sox check"
+fi
+if command -v script >/dev/null 2>&1; then
+  script -qec "$MH -q --mode classical $T/so.wav -o -" /dev/null >"$T/tty" 2>&1
+  check "-o - on a terminal: refused" eval 'grep -q "standard output is a terminal" "$T/tty"'
+else
+  skip "script (util-linux) not installed: the terminal check"
+fi
+cat "$T/so.wav" | "$MH" -q --mode classical - -o "$T/from_stdin.wav" 2>"$T/err"
+check "- reads standard input (pipe)" eq "$(frames_of "$T/from_stdin.wav" 2>/dev/null)" "$N_SO"
+check "- from a pipe: the same samples" eq "$("$PROBE" diff "$T/so_file.wav" "$T/from_stdin.wav" | cut -d' ' -f1)" 0
+# an unknown length: RF64 in case it outgrows 4 GiB, rewritten as a WAV (extensible) when not
+check "- from a pipe: the unknown length still gives a WAV" eq "$("$PROBE" info "$T/from_stdin.wav" | cut -d' ' -f4)" wavex
+check "- with another input (a directory): usage error" run 2 "$MH" -q - "$T/so.wav" -o "$T/stdin_dir"
+check "- from a pipe to a pipe" eval 'cat "$T/so.wav" | "$MH" -q --mode classical - -o - 2>/dev/null | cat >"$T/pp.wav" && [ "$(frames_of "$T/pp.wav")" = "$N_SO" ]'
+mkfifo "$T/fifo"
+cat "$T/fifo" >"$T/fifo_read.wav" &
+reader=$!
+check "-o FIFO runs" run 0 "$MH" -q --mode classical "$T/so.wav" -o "$T/fifo"
+wait $reader
+check "-o FIFO: still a FIFO" test -p "$T/fifo"
+check "-o FIFO: the reader got the WAV" eq "$(frames_of "$T/fifo_read.wav")" "$N_SO"
+check "-o FIFO: no temporary file beside it" no_temp_left "$T"
+ln -s fifo "$T/link_to_fifo"
+cat "$T/fifo" >"$T/fifo_read2.wav" &
+reader=$!
+check "-o link to a FIFO runs" run 0 "$MH" -q --mode classical "$T/so.wav" -o "$T/link_to_fifo"
+wait $reader
+check "-o link to a FIFO: link and FIFO kept" eval 'test -L "$T/link_to_fifo" && test -p "$T/fifo"'
+check "-o link to a FIFO: the reader got the WAV" eq "$(frames_of "$T/fifo_read2.wav")" "$N_SO"
+check "-o fifo.flac: only WAV streams" run 1 "$MH" -q --mode classical "$T/so.wav" -o "$T/link_to_fifo" --format flac
+if [ "$(id -u)" = 0 ] && mknod "$T/null" c 1 3 2>/dev/null; then
+  check "-o a character device (a copy of /dev/null) runs" run 0 "$MH" -q --mode classical "$T/so.wav" -o "$T/null"
+  check "-o a character device: still that device" test -c "$T/null"
+else
+  check "-o /dev/null runs" run 0 "$MH" -q --mode classical "$T/so.wav" -o /dev/null
+fi
+check "-o /dev/null: still the null device" test -c /dev/null
+echo old >"$T/real_target.wav"
+ln -s real_target.wav "$T/link_to_file.wav"
+check "-o link to a file runs" run 0 "$MH" -q --mode classical "$T/so.wav" -o "$T/link_to_file.wav"
+check "-o link to a file: the link stays a link" test -L "$T/link_to_file.wav"
+check "-o link to a file: its target holds the output" eq "$(frames_of "$T/real_target.wav")" "$N_SO"
+ln -s missing.wav "$T/dangling.wav"
+check "-o dangling link: error" run 1 "$MH" -q --mode classical "$T/so.wav" -o "$T/dangling.wav"
+check "-o dangling link: says so" grep_err "symbolic link to a missing file"
+check "-o dangling link: left alone" eval 'test -L "$T/dangling.wav" && ! test -e "$T/missing.wav"'
+
+# ---- a truncated input (a recorder that crashed): processed, and the user is told ----
+"$PROBE" gen "$T/five.wav" 48000 2 5.0 music pcm24
+head -c $((44 + 2 * 48000 * 2 * 3)) "$T/five.wav" >"$T/cut.wav"
+check "truncated WAV: processed" run 0 "$MH" -q --mode classical "$T/cut.wav" -o "$T/cut_out.wav"
+check "truncated WAV: warned with both lengths" grep_err "truncated: its header says 5.00 s, the file holds 2.00 s"
+check "truncated WAV: the output holds what is there" eq "$(frames_of "$T/cut_out.wav")" 96000
+check "a whole WAV: no truncation warning" run 0 "$MH" -q --mode classical "$T/five.wav" -o "$T/five_out.wav"
+check "a whole WAV: nothing said" eval '! grep -q truncated "$T/err"'
+
+# ---- progress in a log (stderr not a terminal: nohup, a job scheduler) ----
+check "--progress 0.01 into a log" run 0 "$MH" --mode classical --progress 0.01 "$T/five.wav" -o "$T/prog.wav"
+check "--progress: periodic lines with the share done" grep_err "five.wav: *[0-9]*% (.* of 5.0 s of audio"
+check "--progress 0: no progress lines" run 0 "$MH" --mode classical --progress 0 "$T/five.wav" -o "$T/prog.wav"
+check "--progress 0: silent about progress" eval '! grep -q "s of audio" "$T/err"'
+check "-q: no progress lines" run 0 "$MH" -q --mode classical --progress 0.01 "$T/five.wav" -o "$T/prog.wav"
+check "-q: silent about progress" eval '! grep -q "s of audio" "$T/err"'
+check "--progress -1: usage error" run 2 "$MH" --progress -1 "$T/five.wav" -o "$T/prog.wav"
+
 # ---- the bundled demo clip ----
 if [ -f "$ROOT/tests/data/demo_noisy.flac" ]; then
   set -- $("$PROBE" info "$ROOT/tests/data/demo_noisy.flac")

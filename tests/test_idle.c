@@ -37,8 +37,8 @@ int main(void) {
     CHECK(menhance_default_model_path(path, sizeof path) == 1, "a model to load");
     menhance_model *model = menhance_model_load(path, err, sizeof err);
     CHECK(model != NULL, "model %s: %s", path, err);
-    menhance_config cfg = {.sample_rate = 48000, .channels = 2, .max_block = 512,
-                           .nominal_block = 512, .threaded = 1};
+    menhance_config cfg = {
+        .sample_rate = 48000, .channels = 2, .max_block = 512, .nominal_block = 512, .threaded = 1};
     menhance *e = menhance_create(&cfg, model, err, sizeof err);
     CHECK(e != NULL, "create: %s", err);
     if (!e) return check_summary("test_idle");
@@ -53,7 +53,8 @@ int main(void) {
     long long t = 0;
     for (int b = 0; b < 2 * 48000 / N; b++) {
         for (int i = 0; i < N; i++, t++)
-            l[i] = r[i] = 0.1f * sinf(0.05f * (float)t) + 0.01f * (float)((t * 7919) % 101 - 50) / 50.0f;
+            l[i] = r[i] =
+                0.1f * sinf(0.05f * (float)t) + 0.01f * (float)((t * 7919) % 101 - 50) / 50.0f;
         menhance_process(e, in, out, N);
         struct timespec ts = {0, 5 * 1000 * 1000}; /* a host's block period, roughly */
         nanosleep(&ts, NULL);

@@ -361,7 +361,8 @@ static void test_metadata_mismatch(const char *name, const char *unused_tensor) 
     unsigned char *bytes = nnu_read_file(path, &n);
     CHECK(bytes != NULL, "%s: read", name);
     if (!bytes) return;
-    static const char from[] = "\\\"dilations\\\": [1, 2, 4]", to[] = "\\\"dilations\\\": [1, 2]   ";
+    static const char from[] = "\\\"dilations\\\": [1, 2, 4]",
+                      to[] = "\\\"dilations\\\": [1, 2]   ";
     unsigned char *hit = memmem(bytes, n, from, sizeof from - 1);
     CHECK(hit != NULL, "%s: metadata holds %s", name, from);
     if (hit) {

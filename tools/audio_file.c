@@ -119,6 +119,8 @@ const char *audio_file_container_name(int format) {
         return "AIFF";
     case SF_FORMAT_W64:
         return "W64";
+    case SF_FORMAT_RF64:
+        return "RF64 WAV";
     case SF_FORMAT_CAF:
         return "CAF";
     default:

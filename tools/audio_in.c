@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The engine's documented host-rate range (engine/menhance.h). */
 enum { RATE_MIN = 8000, RATE_MAX = 192000 };
@@ -48,8 +49,63 @@ static int sndfile_float(int format) {
     }
 }
 
+/* libsndfile reads a truncated file to its real end and notes the header's claim in its log
+ * ("data : 960000 (should be 384000)"; AIFF: "SSND"): the promised frame count, else 0. */
+static long long declared_frames(SNDFILE *sf, long long frames) {
+    char log[4096];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    static const char *const chunks[] = {"\ndata : ", "\nSSND : "};
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        const char *p = strstr(log, chunks[k]);
+        long long said, real;
+        if (p && sscanf(p + strlen(chunks[k]), "%lld (should be %lld)", &said, &real) == 2 &&
+            real > 0 && said > real)
+            return (long long)((double)frames * (double)said / (double)real + 0.5);
+    }
+    return 0;
+}
+
+static audio_in *open_stdin(audio_in_info *info, char *err, size_t errlen) {
+    struct stat st;
+    if (isatty(STDIN_FILENO)) {
+        snprintf(err, errlen, "standard input is a terminal: pipe or redirect audio into it");
+        return NULL;
+    }
+    audio_in *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    SF_INFO si = {0};
+    a->sf = sf_open_fd(STDIN_FILENO, SFM_READ, &si, SF_FALSE);
+    if (!a->sf) {
+        snprintf(err, errlen,
+                 "standard input: not audio that libsndfile reads from a pipe (%s); WAV, AU, "
+                 "FLAC and Ogg stream; other formats need a file",
+                 sf_strerror(NULL));
+        free(a);
+        return NULL;
+    }
+    info->rate = si.samplerate;
+    info->channels = si.channels;
+    /* a pipe's header may promise anything; only a redirected regular file has a length */
+    info->frames = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? si.frames : 0;
+    info->sf_format = si.format;
+    info->float_samples = sndfile_float(si.format);
+    sndfile_format_name(si.format, info->format, sizeof info->format);
+    return a;
+}
+
+static int check_engine_range(audio_in *a, const char *path, audio_in_info *info, char *err,
+                              size_t errlen);
+
 audio_in *audio_in_open(const char *path, audio_in_info *info, char *err, size_t errlen) {
     struct stat st;
+    if (!strcmp(path, "-")) {
+        memset(info, 0, sizeof *info);
+        audio_in *a = open_stdin(info, err, errlen);
+        return a && check_engine_range(a, "standard input", info, err, errlen) == 0 ? a : NULL;
+    }
     if (stat(path, &st) != 0) {
         snprintf(err, errlen, "%s: no such file", path);
         return NULL;
@@ -72,6 +128,7 @@ audio_in *audio_in_open(const char *path, audio_in_info *info, char *err, size_t
         info->frames = si.frames;
         info->sf_format = si.format;
         info->float_samples = sndfile_float(si.format);
+        info->declared_frames = declared_frames(a->sf, si.frames);
         sndfile_format_name(si.format, info->format, sizeof info->format);
     } else {
         char sf_why[128], ff_why[320];
@@ -95,19 +152,25 @@ audio_in *audio_in_open(const char *path, audio_in_info *info, char *err, size_t
         info->float_samples = fi.float_samples;
         snprintf(info->format, sizeof info->format, "%s", fi.format);
     }
+    return check_engine_range(a, path, info, err, errlen) == 0 ? a : NULL;
+}
+
+/* Mono or stereo at 8-192 kHz, or the reader is closed and -1 returned. */
+static int check_engine_range(audio_in *a, const char *path, audio_in_info *info, char *err,
+                              size_t errlen) {
     if (info->channels < 1 || info->channels > 2) {
         snprintf(err, errlen, "%s: %d channels (%s); only mono and stereo are supported", path,
                  info->channels, info->format);
         audio_in_close(a);
-        return NULL;
+        return -1;
     }
     if (info->rate < RATE_MIN || info->rate > RATE_MAX) {
         snprintf(err, errlen, "%s: sample rate %d Hz is outside %d..%d Hz", path, info->rate,
                  RATE_MIN, RATE_MAX);
         audio_in_close(a);
-        return NULL;
+        return -1;
     }
-    return a;
+    return 0;
 }
 
 long audio_in_read(audio_in *a, float *buf, long frames) {

@@ -12,13 +12,17 @@ typedef struct {
     int rate, channels;
     /* libsndfile: exact.  FFmpeg: exact for MP4/MOV, else an estimate; 0: unknown. */
     long long frames;
+    /* The length the file's header promises when the file holds less (a truncated WAV or
+     * AIFF: a recorder that crashed, a copy cut short), else 0. */
+    long long declared_frames;
     int sf_format;     /* libsndfile's format code when libsndfile reads the file, else 0 */
     int float_samples; /* no fixed word length (float or lossy): worth a float output */
     char format[80];   /* what the file is, e.g. "WAV 16-bit", "AAC in M4A" */
 } audio_in_info;
 
-/* Returns NULL with a one-line message in err (naming the format and what would read it when
- * the file is audio that neither library can decode). */
+/* path "-" reads standard input (what libsndfile reads from a pipe: WAV, AU, FLAC, ...;
+ * frames is then 0, unknown).  Returns NULL with a one-line message in err (naming the format and
+ * what would read it when the file is audio that neither library can decode). */
 audio_in *audio_in_open(const char *path, audio_in_info *info, char *err, size_t errlen);
 /* Reads up to `frames` interleaved frames: the number read, 0 at the end, -1 on error. */
 long audio_in_read(audio_in *a, float *buf, long frames);

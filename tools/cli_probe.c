@@ -141,6 +141,10 @@ static const char *container(int f) {
         return "ogg";
     case SF_FORMAT_AIFF:
         return "aiff";
+    case SF_FORMAT_RF64:
+        return "rf64";
+    case SF_FORMAT_WAVEX:
+        return "wavex";
     default:
         return "other";
     }

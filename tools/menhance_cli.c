@@ -10,6 +10,7 @@
 #include "engine/menhance.h"
 #include "tools/audio_file.h"
 #include "tools/audio_in.h"
+#include "tools/audio_out.h"
 #include "tools/cli_path.h"
 #include "tools/spectrogram.h"
 #include "tools/tempfile.h"
@@ -38,13 +39,16 @@ enum {
 };
 
 enum { DEFAULT_BLOCK = 1024, MAX_BLOCK = 8192, SPECTROGRAM_WIDTH = 1200, PRIME_SECONDS = 30 };
+/* A log (nohup, a job scheduler) gets a progress line this often, as ffmpeg's -stats_period. */
+#define DEFAULT_PROGRESS_PERIOD 10.0f
 
 typedef struct {
     const char *output;
     const char *model_path;
     const char *spectrogram;
     int no_model, strict, quiet, linear_freq, block, mode_set, experimental_vocoder;
-    int container; /* --format: a libsndfile container, 0: none given */
+    int container;         /* --format: a libsndfile container, 0: none given */
+    float progress_period; /* --progress: seconds between lines when stderr is no terminal */
     menhance_params params;
     /* --offline: the reference path (engine/offline.h) instead of the engine */
     int offline, engine_opt;
@@ -80,7 +84,12 @@ static void usage(FILE *f) {
             "\n"
             "  -o, --output PATH      output file; with several inputs (or an existing\n"
             "                         directory) a directory, created if missing, where each\n"
-            "                         output keeps its input's file name\n"
+            "                         output keeps its input's file name.  '-' is standard\n"
+            "                         output (a streamed WAV: ... -o - | sox -t wav - ...);\n"
+            "                         a FIFO or device (/dev/null) is written in place, a\n"
+            "                         symbolic link's target is replaced, the link kept\n"
+            "  IN                     an audio file, or '-' for standard input (what can\n"
+            "                         stream through a pipe: WAV, FLAC, Ogg, AU)\n"
             "  -f, --format NAME      flac | wav (also ogg, aiff, w64, caf): the container of\n"
             "                         every output in a directory and of an OUT without an\n"
             "                         extension.  Without it, outputs keep their input's\n"
@@ -126,6 +135,8 @@ static void usage(FILE *f) {
             "      --steps N          DiffWave steps: the training schedule's count (50,\n"
             "                         default), the fast schedule's (6), or N respaced\n"
             "      --griffin-lim N    Griffin-Lim with N iterations instead of DiffWave\n"
+            "      --progress S       when standard error is not a terminal (a log, nohup),\n"
+            "                         a progress line every S seconds (default %g; 0: none)\n"
             "  -q, --quiet            no progress or summary, only notices, warnings, errors\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
@@ -135,13 +146,16 @@ static void usage(FILE *f) {
             "files (MP4, MOV, MKV, WebM) through FFmpeg.  Mono or stereo, 8-192 kHz.\n"
             "Formats written: WAV, FLAC, Ogg Vorbis, AIFF, W64, CAF, chosen by OUT's extension\n"
             "(or --format); float for float and lossy inputs (FLAC and Ogg: 24-bit, Vorbis),\n"
-            "else 24-bit.  The output has the input's length and timing (the engine's latency\n"
-            "is removed).  Digital silence in gives digital silence out.\n"
+            "else 24-bit; a WAV that could pass 4 GiB is RF64.  The output has the input's\n"
+            "length and timing (the engine's latency is removed).  Digital silence in gives\n"
+            "digital silence out.  A truncated input (its header promises more than it holds)\n"
+            "is processed as far as it goes, with a warning giving both lengths.\n"
             "\n"
             "Exit status: 0 success, 1 a file could not be read or written, 2 usage error,\n"
             "3 model unusable as asked with --strict, 4 engine error; 128+N when stopped by\n"
             "signal N (130: Ctrl-C), after removing its temporary files.\n",
-            MAX_BLOCK, DEFAULT_BLOCK, MENHANCE_OFFLINE_DEFAULT_GL_ITERS);
+            MAX_BLOCK, DEFAULT_BLOCK, MENHANCE_OFFLINE_DEFAULT_GL_ITERS,
+            (double)DEFAULT_PROGRESS_PERIOD);
 }
 
 /* Every numeric option is checked whole: "1.5" for a count or "3x" for a level is refused
@@ -193,6 +207,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_VOCODER,
         OPT_STEPS,
         OPT_GL,
+        OPT_PROGRESS,
         OPT_EXPERIMENTAL,
         OPT_NOLIMITER,
     };
@@ -222,6 +237,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"vocoder", required_argument, NULL, OPT_VOCODER},
         {"steps", required_argument, NULL, OPT_STEPS},
         {"griffin-lim", required_argument, NULL, OPT_GL},
+        {"progress", required_argument, NULL, OPT_PROGRESS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -229,6 +245,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     };
     memset(o, 0, sizeof *o);
     o->block = DEFAULT_BLOCK;
+    o->progress_period = DEFAULT_PROGRESS_PERIOD;
     menhance_params_default(&o->params);
     int c;
     int offline_opt = 0;
@@ -334,6 +351,10 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             printf("%s\n", path);
             exit(EXIT_OK);
         }
+        case OPT_PROGRESS:
+            if (parse_float("--progress", optarg, 0.0f, 86400.0f, &o->progress_period) != 0)
+                return EXIT_USAGE;
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -413,10 +434,45 @@ static int write_comparison(const char *png_path, spectrogram *before, spectrogr
 typedef struct {
     int enabled, last;
     const char *name;
+    /* stderr is no terminal: a whole line every `period` seconds instead of a redrawn bar */
+    int lines;
+    double period, total_s, next_s;
+    struct timespec t0;
 } progress;
 
+static progress progress_start(const cli_options *o, const char *name, double total_s) {
+    progress p = {.enabled = !o->quiet, .last = -1, .name = name, .total_s = total_s};
+    p.lines = !isatty(STDERR_FILENO);
+    p.period = o->progress_period;
+    if (p.lines && p.period <= 0.0) p.enabled = 0;
+    p.next_s = p.period;
+    clock_gettime(CLOCK_MONOTONIC, &p.t0);
+    return p;
+}
+
+static double elapsed_s(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
 static void progress_update(progress *p, long long done, long long total) {
-    if (!p->enabled || total <= 0) return;
+    if (!p->enabled) return;
+    if (p->lines) {
+        double t = elapsed_s(&p->t0);
+        if (t < p->next_s) return;
+        p->next_s = t + p->period;
+        if (total > 0) {
+            double f = (double)(done > total ? total : done) / (double)total;
+            fprintf(stderr, "menhance: %s: %3.0f%% (%.1f of %.1f s of audio, %.1f s elapsed)\n",
+                    p->name, 100.0 * f, f * p->total_s, p->total_s, t);
+        } else {
+            fprintf(stderr, "menhance: %s: %.1f s elapsed\n", p->name, t);
+        }
+        p->last = 0;
+        return;
+    }
+    if (total <= 0) return;
     int pct = (int)(100 * (done > total ? total : done) / total);
     if (pct == p->last) return;
     p->last = pct;
@@ -430,7 +486,7 @@ static void progress_update(progress *p, long long done, long long total) {
 }
 
 static void progress_clear(progress *p) {
-    if (p->enabled && p->last >= 0) fprintf(stderr, "\r%78s\r", "");
+    if (p->enabled && !p->lines && p->last >= 0) fprintf(stderr, "\r%78s\r", "");
 }
 
 /* ---- one file ---- */
@@ -449,13 +505,13 @@ typedef struct {
 typedef struct {
     audio_in *in;
     audio_in_info ii;
-    SNDFILE *out;
+    audio_out *out;
     SF_INFO oi;
     const char *in_path;
     char out_path[PATH_MAX], png_buf[PATH_MAX];
     const char *png_path;
-    char tmp[PATH_MAX], png_tmp[PATH_MAX];
-    int tmp_made, png_tmp_made;
+    char png_tmp[PATH_MAX];
+    int png_tmp_made;
     menhance *engine;
     spectrogram *before, *after;
     float *ibuf, *obuf, *plane_in[2], *plane_out[2], *mono;
@@ -466,8 +522,7 @@ typedef struct {
 
 static void job_release(job *j) {
     audio_in_close(j->in);
-    if (j->out) sf_close(j->out);
-    if (j->tmp_made) tempfile_discard(j->tmp);
+    audio_out_close(j->out);
     if (j->png_tmp_made) tempfile_discard(j->png_tmp);
     menhance_destroy(j->engine);
     spectrogram_destroy(j->before);
@@ -497,12 +552,6 @@ static void downmix(const float *const *planes, int ch, int n, float *mono) {
         mono[i] = 0.5f * (planes[0][i] + planes[1][i]);
 }
 
-static double elapsed_s(const struct timespec *t0) {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
-}
-
 static int claim_output(run_state *rs, const char *path) {
     for (int k = 0; k < rs->noutputs; k++)
         if (!strcmp(rs->outputs[k], path)) return -1;
@@ -523,6 +572,12 @@ static int job_open(const cli_options *o, run_state *rs, const char *in_path, jo
         fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
+    if (j->ii.declared_frames > j->ii.frames)
+        fprintf(stderr,
+                "menhance: warning: %s: truncated: its header says %.2f s, the file holds %.2f s; "
+                "processing what is there\n",
+                in_path, (double)j->ii.declared_frames / j->ii.rate,
+                (double)j->ii.frames / j->ii.rate);
     if (!rs->to_dir) {
         snprintf(j->out_path, sizeof j->out_path, "%s", o->output);
     } else if (audio_file_output_name(in_path, &j->ii, o->container, name, sizeof name) != 0 ||
@@ -556,27 +611,30 @@ static int job_open(const cli_options *o, run_state *rs, const char *in_path, jo
                 j->out_path);
         return EXIT_FILE;
     }
-    j->oi = (SF_INFO){.samplerate = j->ii.rate, .channels = j->ii.channels};
-    if (audio_file_output_format(j->out_path, &j->ii, o->container, &j->oi.format, err,
-                                 sizeof err) != 0) {
+    const int streams = audio_out_streams(j->out_path, err, sizeof err);
+    if (streams < 0) {
         fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
-    int fd = tempfile_create(j->out_path, j->tmp, sizeof j->tmp);
-    j->tmp_made = fd >= 0;
-    if (fd >= 0 && !(j->out = sf_open_fd(fd, SFM_WRITE, &j->oi, SF_TRUE))) {
-        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->out_path, sf_strerror(NULL));
-        close(fd);
+    j->oi = (SF_INFO){.samplerate = j->ii.rate, .channels = j->ii.channels};
+    /* a stream (standard output, a FIFO, /dev/null) is WAV unless --format or a name says */
+    const int container = o->container ? o->container : streams ? SF_FORMAT_WAV : 0;
+    /* a stream's name (a FIFO's "x.fifo") names no format unless it is a container's */
+    const char *fmt_path =
+        streams && !audio_file_container_of(j->out_path, NULL) ? "-" : j->out_path;
+    if (audio_file_output_format(fmt_path, &j->ii, container, &j->oi.format, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
-    if (fd < 0) {
-        fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->out_path, strerror(errno));
+    /* libsndfile's counts are exact; FFmpeg's may be estimates, and a pipe has none */
+    const long long expected = j->ii.sf_format ? j->ii.frames : 0;
+    if (!(j->out = audio_out_open(j->out_path, &j->oi, expected, j->ii.frames, err, sizeof err))) {
+        fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
-    /* Integer outputs clip rather than wrap around on overs. */
-    sf_command(j->out, SFC_SET_CLIPPING, NULL, SF_TRUE);
     if (j->png_path) {
-        fd = tempfile_create(j->png_path, j->png_tmp, sizeof j->png_tmp);
+        int fd = tempfile_create(j->png_path, j->png_tmp, sizeof j->png_tmp);
         if (fd < 0) {
             fprintf(stderr, "menhance: error: %s: cannot write (%s)\n", j->png_path,
                     strerror(errno));
@@ -593,12 +651,6 @@ static int job_commit(const cli_options *o, job *j, const char *how) {
     if (j->overs)
         fprintf(stderr, "menhance: warning: %s: %lld samples above full scale were clipped\n",
                 j->out_path, j->overs);
-    int close_rc = sf_close(j->out);
-    j->out = NULL;
-    if (close_rc != 0) {
-        fprintf(stderr, "menhance: error: %s: %s\n", j->out_path, sf_error_number(close_rc));
-        return EXIT_FILE;
-    }
     if (j->png_path) {
         spectrogram_finish(j->before);
         spectrogram_finish(j->after);
@@ -606,11 +658,11 @@ static int job_commit(const cli_options *o, job *j, const char *how) {
                              o->linear_freq) != 0)
             return EXIT_FILE;
     }
-    if (tempfile_commit(j->tmp, j->out_path) != 0) {
-        fprintf(stderr, "menhance: error: %s: %s\n", j->out_path, strerror(errno));
+    char err[PATH_MAX + 256];
+    if (audio_out_commit(j->out, err, sizeof err) != 0) {
+        fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_FILE;
     }
-    j->tmp_made = 0;
     if (j->png_path) {
         if (tempfile_commit(j->png_tmp, j->png_path) != 0) {
             fprintf(stderr, "menhance: error: %s: %s\n", j->png_path, strerror(errno));
@@ -625,7 +677,9 @@ static int job_commit(const cli_options *o, job *j, const char *how) {
     if (!o->quiet) {
         double secs = (double)j->frames / j->ii.rate, wall = elapsed_s(&j->t0);
         fprintf(stderr, "menhance: %s (%s) -> %s (%s %s, %d Hz, %s, %.2f s, %s, %.1fx real time)\n",
-                j->in_path, j->ii.format, j->out_path, audio_file_container_name(j->oi.format),
+                j->in_path, j->ii.format,
+                strcmp(j->out_path, "-") ? j->out_path : "standard output",
+                audio_file_container_name(audio_out_format(j->out)),
                 audio_file_sample_name(j->oi.format), j->ii.rate,
                 j->ii.channels == 1 ? "mono" : "stereo", secs, how, wall > 0 ? secs / wall : 0.0);
         if (j->png_path) fprintf(stderr, "menhance: spectrogram -> %s\n", j->png_path);
@@ -716,9 +770,7 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
     if (ahead < 0) return EXIT_FILE;
     if (ahead > 0 && menhance_prime(j->engine, (const float *const *)j->ahead, ahead) != 0)
         goto oom;
-    progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
-                     .last = -1,
-                     .name = cli_path_base(j->in_path)};
+    progress prog = progress_start(o, cli_path_base(j->in_path), (double)j->ii.frames / j->ii.rate);
     long long read_total = 0, written = 0, to_skip = latency, tail = latency;
     int in_tail = 0;
     for (;;) {
@@ -762,10 +814,10 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
                     j->overs += integer_out && fabsf(y) > 1.0f;
                     j->obuf[i * ch + c] = y;
                 }
-            if (sf_writef_float(j->out, j->obuf, keep) != keep) {
+            if (audio_out_write(j->out, j->obuf, keep) != 0) {
                 progress_clear(&prog);
                 fprintf(stderr, "menhance: error: %s: write failed (%s)\n", j->out_path,
-                        sf_strerror(j->out));
+                        audio_out_error(j->out));
                 return EXIT_FILE;
             }
             written += keep;
@@ -788,6 +840,9 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
         fprintf(stderr, "menhance: error: %s: contains no audio\n", j->in_path);
         return EXIT_FILE;
     }
+    if (j->ii.sf_format && j->ii.frames > read_total)
+        fprintf(stderr, "menhance: warning: %s: ended after %.2f s of the %.2f s it announced\n",
+                j->in_path, (double)read_total / j->ii.rate, (double)j->ii.frames / j->ii.rate);
     if (written != read_total) {
         fprintf(stderr, "menhance: error: %s: wrote %lld frames for %lld\n", j->out_path, written,
                 read_total);
@@ -847,9 +902,7 @@ static int run_offline(const cli_options *o, run_state *rs, job *j) {
         return EXIT_FILE;
     }
     if (!(j->obuf = malloc((size_t)frames * ch * sizeof *j->obuf))) goto oom;
-    progress prog = {.enabled = !o->quiet && isatty(STDERR_FILENO),
-                     .last = -1,
-                     .name = cli_path_base(j->in_path)};
+    progress prog = progress_start(o, cli_path_base(j->in_path), (double)frames / j->ii.rate);
     if (menhance_offline_process(rs->off, j->ibuf, (long)frames, ch, j->ii.rate, j->obuf,
                                  offline_progress, &prog, err, sizeof err) != 0) {
         progress_clear(&prog);
@@ -864,9 +917,9 @@ static int run_offline(const cli_options *o, run_state *rs, job *j) {
     if (format_is_integer(j->oi.format))
         for (long long i = 0; i < frames * ch; i++)
             j->overs += fabsf(j->obuf[i]) > 1.0f;
-    if (sf_writef_float(j->out, j->obuf, frames) != frames) {
+    if (audio_out_write(j->out, j->obuf, (long)frames) != 0) {
         fprintf(stderr, "menhance: error: %s: write failed (%s)\n", j->out_path,
-                sf_strerror(j->out));
+                audio_out_error(j->out));
         return EXIT_FILE;
     }
     if (j->png_path) {
@@ -895,7 +948,7 @@ static int process_input(const cli_options *o, run_state *rs, const char *in_pat
         char err[512];
         rs->model = menhance_model_load(rs->model_path, err, sizeof err);
         if (!rs->model) {
-            fprintf(stderr, "menhance: error: %s: %s\n", rs->model_path, err);
+            fprintf(stderr, "menhance: error: %s\n", err);
             rc = o->strict ? EXIT_MODEL : EXIT_FILE;
         }
     }
@@ -961,13 +1014,12 @@ static int prepare_model(const cli_options *o, run_state *rs) {
                     menhance_model_describe(rs->model));
         return check_vocoder(o, rs->model, rs->model_path, &rs->mode);
     }
-    const char *sep = path ? ": " : "";
+    /* err names the path once, with the reason (menhance_model_load) */
     if (o->strict) {
-        fprintf(stderr, "menhance: error: %s%s%s\n", path ? rs->model_path : "", sep, err);
+        fprintf(stderr, "menhance: error: %s\n", err);
         return EXIT_MODEL;
     }
-    fprintf(stderr, "menhance: warning: %s%s%s; falling back to the classical mode\n",
-            path ? rs->model_path : "", sep, err);
+    fprintf(stderr, "menhance: warning: %s; falling back to the classical mode\n", err);
     rs->mode = MENHANCE_MODE_CLASSICAL;
     return EXIT_OK;
 }
@@ -994,8 +1046,18 @@ int main(int argc, char **argv) {
     char **inputs = argv + first;
 
     /* Where outputs go: one file, or a directory for several inputs. */
+    if (!strcmp(o.output, "-") && rs.ninputs > 1) {
+        fprintf(stderr, "menhance: -o - (standard output) takes one input, not %d\n", rs.ninputs);
+        return EXIT_USAGE;
+    }
     rs.to_dir =
         rs.ninputs > 1 || cli_path_is_directory(o.output) || cli_path_ends_with_slash(o.output);
+    for (int i = 0; rs.to_dir && i < rs.ninputs; i++)
+        if (!strcmp(inputs[i], "-")) {
+            fprintf(stderr, "menhance: standard input (-) has no name to give an output in a "
+                            "directory: use it alone with -o FILE or -o -\n");
+            return EXIT_USAGE;
+        }
     if ((rc = check_format_conflict(&o, rs.to_dir)) != EXIT_OK) return rc;
     if (rs.to_dir && cli_path_make_directories(o.output) != 0) {
         fprintf(stderr, "menhance: error: cannot create directory %s: %s\n", o.output,

@@ -64,6 +64,7 @@ typedef struct {
 
     HostQueue jobs, replies;
     int log_errors, log_warnings, log_lines, log_loads;
+    char last_log[1024]; /* the last message, formatted */
     int schedule_failures;
 
     LilvWorld *world;
@@ -94,6 +95,10 @@ static int host_vprintf(LV2_Log_Handle h, LV2_URID type, const char *fmt, va_lis
     if (strstr(fmt, "loaded model")) host->log_loads++;
     if (t && !strcmp(t, LV2_LOG__Error)) host->log_errors++;
     if (t && !strcmp(t, LV2_LOG__Warning)) host->log_warnings++;
+    va_list copy;
+    va_copy(copy, ap);
+    vsnprintf(host->last_log, sizeof host->last_log, fmt, copy);
+    va_end(copy);
     if (getenv("HOST_VERBOSE")) {
         fprintf(stderr, "[plugin log] ");
         return vfprintf(stderr, fmt, ap);

@@ -68,8 +68,8 @@ int main(void) {
     end = rss_kb();
     lilv_world_free(w);
     rmdir(dir);
-    printf("reload_host: RSS %ld kB after %d cycles, %ld kB after %d (%+.1f kB per cycle)\n",
-           base, WARMUP, end, CYCLES, (double)(end - base) / (CYCLES - WARMUP));
+    printf("reload_host: RSS %ld kB after %d cycles, %ld kB after %d (%+.1f kB per cycle)\n", base,
+           WARMUP, end, CYCLES, (double)(end - base) / (CYCLES - WARMUP));
     CHECK(ok == CYCLES, "%d of %d cycles instantiated and ran", ok, CYCLES);
     CHECK(base > 0 && end > 0, "cannot read /proc/self/statm");
     CHECK(end - base <= MAX_GROWTH_KB, "RSS grew by %ld kB over %d load/unload cycles", end - base,
