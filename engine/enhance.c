@@ -21,6 +21,15 @@ _Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the e
 #define MAX_CH 2
 /* Frames for a full crossfade between the classical and the model gains. */
 #define MIX_FRAMES 8
+/* The Tone head's verdict is faded in over the model's first TONE_WARMUP_S of real frames.  Its
+ * features start from the first frame (nn/mel2mel.c: the ~8 s long-term balance begins as one
+ * frame's spectrum), so its first seconds judge a colouration from a fraction of a second of
+ * music: measured on a nearly clean clip (make eval noise_17, 25 dB SNR), the engine tilted
+ * the spectrum by up to 4 dB (-1.3 log2 above 5 kHz) in the first second, still 0.6 dB at 3 s
+ * (log-mel L1 0.74-0.89 against the input's 0.08-0.25).  A colouration is a property of
+ * the recording, so holding its correction back for the first seconds costs little. */
+#define TONE_WARMUP_S 4.0f
+#define TONE_WARMUP_FRAMES ((int)(TONE_WARMUP_S * ENHANCE_RATE / ENHANCE_HOP))
 /* Model gains may lift bands the microphone or room took away, but no further than this;
  * they cut at most as deep as the user's Max attenuation (README: that control bounds the
  * model's gains too). */
@@ -83,9 +92,10 @@ struct enhance {
     float a_slow;
     float tlong[ENHANCE_MELS]; /* tband smoothed over TONAL_LONG_S: the model's guard */
     float a_long;
-    int primed; /* the tracker starts from a floor learnt ahead of time */
-    int start;  /* since reset, no model output yet: a model mode passes the input untouched */
-    int mfed;   /* the model has been given a real frame since its reset */
+    int primed;  /* the tracker starts from a floor learnt ahead of time */
+    int start;   /* since reset, no model output yet: a model mode passes the input untouched */
+    int mfed;    /* the model has been given a real frame since its reset */
+    int mframes; /* real frames the model has been given since its reset (to TONE_WARMUP_S) */
     float mlast[ENHANCE_MELS];                /* the last real frame the model was given */
     int blo[ENHANCE_MELS], bhi[ENHANCE_MELS]; /* nonzero range of each mel filter */
     const float *filt;
@@ -187,6 +197,7 @@ void enhance_reset(enhance *h) {
     h->mix = 0.0f;
     h->start = 1;
     h->mfed = 0;
+    h->mframes = 0;
     h->hi_gain = 1.0f;
     h->hi_share = 0.0f;
     h->hi_prev[0] = h->hi_prev[1] = 1.0f;
@@ -223,6 +234,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         for (int k = 0; k < HIST; k++)
             h->mvalid[k] = 0;
         h->mfed = 0;
+        h->mframes = 0;
         if (m) model_reset(m);
     }
     if (!m || !model_has_mel2mel(m)) return 0;
@@ -241,6 +253,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     if (h->frame >= STFT_FULL && !at_floor(x)) {
         memcpy(h->mlast, x, sizeof h->mlast);
         h->mfed = 1;
+        if (h->mframes < TONE_WARMUP_FRAMES) h->mframes++;
     }
     if (!h->mfed) {
         h->mvalid[slot_now] = 0;
@@ -390,7 +403,11 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     const float lo2 = -p->max_atten_db / (20.0f * 0.30103f);
     const float hi2 = MODEL_MAX_BOOST_DB / (20.0f * 0.30103f);
     float clean[ENHANCE_MELS];
-    if (model) model_set_strength(model, p->heads);
+    if (model) {
+        float k[3] = {p->heads[0], p->heads[1], p->heads[2]};
+        k[2] *= (float)h->mframes / (float)TONE_WARMUP_FRAMES;
+        model_set_strength(model, k);
+    }
     int have_model = model_frame(h, model, now, clean);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
     /* A stream that starts in a model mode passes the input untouched until the model has

@@ -4,6 +4,8 @@
 #ifndef MENHANCE_ENGINE_FRONTEND_EDGE_H
 #define MENHANCE_ENGINE_FRONTEND_EDGE_H
 #define FRONTEND_EDGE_FIRST 460
+/* eight values a row, as generated */
+/* clang-format off */
 static const float frontend_edge_db[52] = {
     0.00, -0.00, 0.00, 0.00, -0.00, 0.00, 0.00, -0.00,
     -0.00, -0.00, -0.00, -0.00, -0.00, -0.01, -0.01, -0.03,
@@ -12,4 +14,5 @@ static const float frontend_edge_db[52] = {
     -11.25, -13.38, -15.77, -18.44, -21.41, -24.70, -28.32, -32.32,
     -36.73, -41.57, -46.92, -52.82, -59.36, -66.66, -74.86, -84.19,
     -95.02, -108.03, -120.00, -120.00};
+/* clang-format on */
 #endif

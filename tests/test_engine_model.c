@@ -393,7 +393,10 @@ static void test_model_silence(void) {
 /* Issue 8: the model's cut is bounded by Max attenuation (it used a fixed 40 dB), and
  * nothing is lifted below 40 Hz (the lowest band's lift reached 0 Hz: DC and 20 Hz rumble
  * came out 10 dB louder).  Per mel band, output over input, on noise at 16 kHz. */
-static void band_ratios(const float *x, const float *y, int n, float *ratio_db) {
+/* Per mel band, 10 log10 of y's power over x's, summed over the frames between the fractions
+ * from..to of the signal (16 kHz). */
+static void band_ratios_between(const float *x, const float *y, int n, double from, double to,
+                                float *ratio_db) {
     stft *st = stft_create(1023, 256);
     mel *m = mel_create(16000, 1023, 128, 0.0f, 8000.0f);
     int frames = stft_offline_frames(st, n);
@@ -401,7 +404,7 @@ static void band_ratios(const float *x, const float *y, int n, float *ratio_db) 
     stft_power_offline(st, x, n, px);
     stft_power_offline(st, y, n, py);
     double ex[128] = {0}, ey[128] = {0};
-    for (int f = frames / 3; f < frames; f++) {
+    for (int f = (int)(from * frames); f < (int)(to * frames); f++) {
         float mx[128], my[128];
         mel_apply(m, px + (size_t)f * 512, mx);
         mel_apply(m, py + (size_t)f * 512, my);
@@ -414,6 +417,10 @@ static void band_ratios(const float *x, const float *y, int n, float *ratio_db) 
     free(py);
     stft_destroy(st);
     mel_destroy(m);
+}
+
+static void band_ratios(const float *x, const float *y, int n, float *ratio_db) {
+    band_ratios_between(x, y, n, 1.0 / 3.0, 1.0, ratio_db);
 }
 
 static void test_model_bounds(void) {
@@ -460,9 +467,11 @@ static void test_model_bounds(void) {
 }
 
 /* Median over the mel bands 10..110 of band_ratios: the level change a head's control makes. */
-static float mid_band_change(const float *x, const float *y, int n) {
+/* The median over bands 10..110 of the change (dB) between the fractions from..to. */
+static float mid_band_change_between(const float *x, const float *y, int n, double from,
+                                     double to) {
     float r[128], v[101];
-    band_ratios(x, y, n, r);
+    band_ratios_between(x, y, n, from, to, r);
     for (int b = 10; b <= 110; b++)
         v[b - 10] = r[b];
     for (int i = 1; i < 101; i++) /* insertion sort: 101 values */
@@ -472,6 +481,47 @@ static float mid_band_change(const float *x, const float *y, int n) {
             v[j - 1] = t;
         }
     return v[50];
+}
+
+static float mid_band_change(const float *x, const float *y, int n) {
+    return mid_band_change_between(x, y, n, 1.0 / 3.0, 1.0);
+}
+
+/* The Tone head's verdict is faded in over the model's first 4 s (engine/enhance.c
+ * TONE_WARMUP_S: its long-term features start from one frame), the Noise head's is not: with
+ * the fixed-gain model (tone +4 dB, noise -9 dB) the first half second lifts less than a
+ * fifth of the +4 dB, 1-1.5 s less than half while the noise cut is whole, and after 5 s the
+ * tone is whole. */
+static void test_tone_warmup(void) {
+    const int rate = 16000, n = rate * 8;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    p.noise = 0.0f;
+    p.room = 0.0f;
+    p.tone = 1.0f;
+    p.max_atten_db = 40.0f;
+    float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
+    float early = y ? mid_band_change_between(x, y, n, 0.0, 0.5 / 8) : 99.0f;
+    float mid = y ? mid_band_change_between(x, y, n, 1.0 / 8, 1.5 / 8) : 99.0f;
+    float late = y ? mid_band_change_between(x, y, n, 5.0 / 8, 1.0) : 99.0f;
+    CHECK(mid > 0.5f && mid < 2.0f, "tone at 1-1.5 s: %+.2f dB, want +0.5..+2", mid);
+    CHECK(early >= -0.1f && early < 0.8f, "tone in the first 0.5 s: %+.2f dB, want under +0.8",
+          early);
+    CHECK(fabsf(late - 4.0f) < 0.6f, "tone after 5 s: %+.2f dB, want +4", late);
+    printf("tone warm-up: %+.2f dB in the first 0.5 s, %+.2f dB at 1-1.5 s, %+.2f dB after 5 s\n",
+           early, mid, late);
+    free(y);
+    p.noise = 1.0f;
+    p.tone = 0.0f;
+    y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
+    float noise_early = y ? mid_band_change_between(x, y, n, 1.0 / 8, 1.5 / 8) : 99.0f;
+    CHECK(fabsf(noise_early + 9.0f) < 0.6f, "noise cut at 1-1.5 s: %+.2f dB, want -9", noise_early);
+    free(y);
+    free(x);
 }
 
 /* The Noise, Room and Tone controls on a noise/room/tone model whose heads ask for fixed gains
@@ -790,6 +840,7 @@ int main(void) {
     test_model_pre_echo();
     test_model_hiband();
     test_model_controls();
+    test_tone_warmup();
     test_listen_removed();
     test_shipped_controls();
     return check_summary("test_engine_model");

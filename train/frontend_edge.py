@@ -52,8 +52,11 @@ def main():
 #ifndef MENHANCE_ENGINE_FRONTEND_EDGE_H
 #define MENHANCE_ENGINE_FRONTEND_EDGE_H
 #define FRONTEND_EDGE_FIRST %d
+/* eight values a row, as generated */
+/* clang-format off */
 static const float frontend_edge_db[%d] = {
 %s};
+/* clang-format on */
 #endif
 """ % (FIRST, len(db), rows))
     print("wrote %s" % out)
