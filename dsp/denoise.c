@@ -75,6 +75,7 @@ struct denoise {
     band *b;
     double *noise_eff; /* per-band noise after tonal protection (scratch) */
     unsigned *hist;    /* priming record, n x HIST_BINS, or NULL */
+    int hold;          /* denoise_hold: the floor is given, not tracked */
 };
 
 /* Martin's M(D) for the bias of a minimum over D correlated frames (his table III). */
@@ -144,6 +145,7 @@ static void band_reset(band *b) {
 void denoise_reset(denoise *d) {
     for (int i = 0; i < d->n; i++)
         band_reset(&d->b[i]);
+    d->hold = 0;
     if (d->hist) memset(d->hist, 0, sizeof(unsigned) * (size_t)d->n * HIST_BINS);
 }
 
@@ -221,7 +223,7 @@ void denoise_process_guided(denoise *d, const float *band_power, const float *no
         double o = noise_obs ? noise_obs[i] : band_power[i];
         if (noise_obs && o < 0) continue; /* no evidence: hold (NaN is sanitised below) */
         o = sanitize(o);
-        if (o < N_MIN) continue;
+        if (o < N_MIN || d->hold) continue;
         track_noise(d, &d->b[i], o);
         if (d->hist && d->b[i].n_obs * 2 >= d->full_obs) record(d, i);
     }
@@ -314,6 +316,18 @@ void denoise_prime_end(denoise *d) {
     }
     free(d->hist);
     d->hist = NULL;
+}
+
+void denoise_hold(denoise *d, const float *noise_power) {
+    d->hold = noise_power != NULL;
+    if (!noise_power) return;
+    for (int i = 0; i < d->n; i++) {
+        double p = sanitize(noise_power[i]);
+        if (p < N_MIN)
+            band_reset(&d->b[i]); /* nothing heard there: the band is left alone */
+        else
+            band_install(&d->b[i], p, d->full_obs);
+    }
 }
 
 void denoise_take_noise(denoise *dst, const denoise *src) {

@@ -41,6 +41,11 @@ void denoise_reset(denoise *d);
  * memory. */
 int denoise_prime_begin(denoise *d);
 void denoise_prime_end(denoise *d);
+/* Holds the noise floor at noise_power (n_bands powers, the units of band_power) instead of
+ * tracking it, with full depth from the next frame: a floor learnt from the room tone before
+ * the music (the engine's Learn noise).  A band whose power is below 1e-30 is left alone.  NULL
+ * tracks again, starting from the held floor; denoise_reset forgets it.  Real-time safe. */
+void denoise_hold(denoise *d, const float *noise_power);
 /* Copies src's learnt noise floor (estimates, minimum windows, depth) into dst; the audio
  * state of dst (smoothed powers and gains) restarts from that floor.  Same band count only
  * (otherwise nothing happens). */

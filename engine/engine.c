@@ -154,6 +154,13 @@ struct menhance {
     enhance *enh;
     menhance_model *active; /* owned by the holder of busy */
     _Atomic(menhance_model *) pending;
+    /* Learn noise: the held floor crosses threads through two seqlocks (one writer each):
+     * menhance_set_noise_profile -> the enhancement stage (generation counted), and the
+     * stage's held floor -> menhance_get_noise_profile. */
+    float prof_in[ENHANCE_NOISE_PROFILE], prof_out[ENHANCE_NOISE_PROFILE];
+    int prof_in_clear, prof_out_held;
+    _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq;
+    unsigned prof_in_applied, prof_out_version;
     ring *retired;
     char none; /* its address marks "no pending model" */
 
@@ -170,7 +177,7 @@ void menhance_params_default(menhance_params *p) {
     p->amount = 1.0f;
     p->hiband = 1.0f;
     /* Gentle on purpose: measured on the validation music, stronger classical settings remove
-     * more music than noise (NOTES.md, "Classical path"). */
+     * more music than noise (docs/design.md, "Do no harm"). */
     p->strength = 0.5f;
     p->max_atten_db = 6.0f;
     p->mode = MENHANCE_MODE_MEL2MEL; /* runs classical until a model is there */
@@ -179,6 +186,7 @@ void menhance_params_default(menhance_params *p) {
     p->limiter = 1;
     p->noise = p->room = p->tone = 1.0f;
     p->listen_removed = 0;
+    p->learn_noise = 0;
 }
 
 static int gcd(int a, int b) {
@@ -212,6 +220,66 @@ static void debug_sleep(int us) {
     nanosleep(&d, NULL);
 }
 
+/* Seqlock halves: one writer brackets its copy with two increments (odd while writing); a
+ * reader copies and retries until it saw the same even count before and after. */
+static void seq_write(_Atomic unsigned *seq, float *dst, const float *src, size_t n, int *flag,
+                      int flag_value) {
+    atomic_fetch_add_explicit(seq, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    if (src) memcpy(dst, src, n * sizeof *dst);
+    *flag = flag_value;
+    atomic_thread_fence(memory_order_release);
+    atomic_fetch_add_explicit(seq, 1, memory_order_relaxed);
+}
+
+static int seq_read(_Atomic unsigned *seq, float *dst, const float *src, size_t n,
+                    const int *flag) {
+    for (;;) {
+        unsigned a = atomic_load_explicit(seq, memory_order_acquire);
+        if (a & 1u) continue;
+        memcpy(dst, src, n * sizeof *dst);
+        int f = *flag;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(seq, memory_order_relaxed) == a) return f;
+    }
+}
+
+/* Before a chunk: a floor handed in by menhance_set_noise_profile. */
+static void pick_up_noise_profile(menhance *e) {
+    unsigned g = atomic_load_explicit(&e->prof_in_gen, memory_order_acquire);
+    if (g == e->prof_in_applied) return;
+    float buf[ENHANCE_NOISE_PROFILE];
+    int clear =
+        seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear);
+    enhance_hold_noise(e->enh, clear ? NULL : buf);
+    e->prof_in_applied = g;
+}
+
+/* After a chunk: the stage's held floor, published when it changed. */
+static void publish_noise_profile(menhance *e) {
+    unsigned v;
+    enhance_noise_profile(e->enh, NULL, &v);
+    if (v == e->prof_out_version) return;
+    e->prof_out_version = v;
+    float buf[ENHANCE_NOISE_PROFILE];
+    int held = enhance_noise_profile(e->enh, buf, NULL);
+    seq_write(&e->prof_out_seq, e->prof_out, buf, ENHANCE_NOISE_PROFILE, &e->prof_out_held, held);
+}
+
+int menhance_get_noise_profile(menhance *e, float *profile) {
+    float buf[ENHANCE_NOISE_PROFILE];
+    int held =
+        seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE, &e->prof_out_held);
+    if (held && profile) memcpy(profile, buf, sizeof buf);
+    return held;
+}
+
+void menhance_set_noise_profile(menhance *e, const float *profile) {
+    seq_write(&e->prof_in_seq, e->prof_in, profile, ENHANCE_NOISE_PROFILE, &e->prof_in_clear,
+              profile == NULL);
+    atomic_fetch_add_explicit(&e->prof_in_gen, 1, memory_order_release);
+}
+
 /* Processes up to `limit` published chunks in order; returns 1 if more are waiting.
  * on_worker: called by the worker thread (the only one allowed to be slow on purpose). */
 static int process_pending(menhance *e, int limit, int on_worker) {
@@ -230,12 +298,14 @@ static int process_pending(menhance *e, int limit, int on_worker) {
         memcpy(&local, &e->in[j % NSLOT], sizeof local);
         if (atomic_load_explicit(&e->produced, memory_order_acquire) - j >= NSLOT) continue;
         pick_up_model(e);
+        pick_up_noise_profile(e);
         if (on_worker && local.p.mode == MENHANCE_MODE_MEL2MEL_VOCODER)
             debug_sleep(atomic_load(&e->debug_voc_delay_us));
         out_slot *o = &e->out[j % NSLOT];
         const float *in[MAX_CH] = {local.x[0], local.x[1]};
         float *out[MAX_CH] = {o->y[0], o->y[1]};
         enhance_process(e->enh, in, out, &local.p, e->active);
+        publish_noise_profile(e);
         enhance_hiband(e->enh, &o->hi_gain, &o->hi_share);
         atomic_store_explicit(&e->effective_mode, enhance_effective_mode(e->enh),
                               memory_order_relaxed);
@@ -501,6 +571,7 @@ void menhance_set_params(menhance *e, const menhance_params *p) {
     q.room = head_strength(q.room);
     q.tone = head_strength(q.tone);
     q.listen_removed = q.listen_removed != 0;
+    q.learn_noise = q.learn_noise != 0;
     e->params = q;
 }
 
@@ -649,6 +720,7 @@ static void publish_chunk(menhance *e) {
     s->p.heads[1] = e->params.room;
     s->p.heads[2] = e->params.tone;
     s->p.max_atten_db = e->params.max_atten_db;
+    s->p.learn_noise = e->params.learn_noise;
     atomic_store_explicit(&e->produced, i + 1, memory_order_release);
 
     int sync = e->params.synchronous || !e->have_thread;

@@ -29,6 +29,9 @@ _Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the e
  * (log-mel L1 0.74-0.89 against the input's 0.08-0.25).  A colouration is a property of
  * the recording, so holding its correction back for the first seconds costs little. */
 #define TONE_WARMUP_S 4.0f
+/* Learn noise: a shorter learning turn than this (of real frames) learns nothing and lets the
+ * trackers follow the noise again: the switch's "forget" gesture. */
+#define LEARN_MIN_FRAMES ((int)(0.5f * ENHANCE_RATE / ENHANCE_HOP))
 #define TONE_WARMUP_FRAMES ((int)(TONE_WARMUP_S * ENHANCE_RATE / ENHANCE_HOP))
 /* Model gains may lift bands the microphone or room took away, but no further than this;
  * they cut at most as deep as the user's Max attenuation (README: that control bounds the
@@ -96,7 +99,16 @@ struct enhance {
     int start;   /* since reset, no model output yet: a model mode passes the input untouched */
     int mfed;    /* the model has been given a real frame since its reset */
     int mframes; /* real frames the model has been given since its reset (to TONE_WARMUP_S) */
-    float mlast[ENHANCE_MELS];                /* the last real frame the model was given */
+    /* Learn noise: sums over the learning turn's real frames (band powers; the network's floor
+     * feature where it ran, else the log-mel), then the held floor and its version */
+    int learning;
+    long lcount, lcount_model;
+    double lpow[ENHANCE_MELS], lfloor[ENHANCE_MELS], llog[ENHANCE_MELS];
+    int held;
+    float held_profile[ENHANCE_NOISE_PROFILE];
+    unsigned held_version;
+    const menhance_model *pinned; /* the model the held floor (or its absence) was given to */
+    float mlast[ENHANCE_MELS];    /* the last real frame the model was given */
     int blo[ENHANCE_MELS], bhi[ENHANCE_MELS]; /* nonzero range of each mel filter */
     const float *filt;
     float ehop[EHOP];          /* linked energy of each input hop, by frame */
@@ -176,6 +188,9 @@ void enhance_reset(enhance *h) {
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
+    /* the held floor is the user's, not history */
+    if (h->held) denoise_hold(h->dn, h->held_profile);
+    h->learning = 0;
     tonal_reset(h->ton);
     h->primed = 0;
     memset(h->re, 0, sizeof h->re);
@@ -236,8 +251,13 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         h->mfed = 0;
         h->mframes = 0;
         if (m) model_reset(m);
+        h->pinned = NULL;
     }
     if (!m || !model_has_mel2mel(m)) return 0;
+    if (h->pinned != m) {
+        model_pin_floor(m, h->held ? h->held_profile + ENHANCE_MELS : NULL);
+        h->pinned = m;
+    }
     int la = model_lookahead(m);
     if (la > LA) la = LA; /* model_load refuses these; keep indices in range regardless */
     float *dst = h->mclean[slot_now];
@@ -354,6 +374,66 @@ static int onset_at(const enhance *h, long long k) {
     return e > ONSET_RATIO * prev && e > ONSET_MIN_ENERGY * ENHANCE_HOP;
 }
 
+void enhance_hold_noise(enhance *h, const float *profile) {
+    h->held = profile != NULL;
+    if (profile) memcpy(h->held_profile, profile, sizeof h->held_profile);
+    denoise_hold(h->dn, profile);
+    h->pinned = NULL; /* model_frame gives the network the new floor (or none) */
+    h->held_version++;
+}
+
+int enhance_noise_profile(const enhance *h, float *profile, unsigned *version) {
+    if (version) *version = h->held_version;
+    if (h->held && profile) memcpy(profile, h->held_profile, sizeof h->held_profile);
+    return h->held;
+}
+
+/* Learn noise: while p->learn_noise is on, the real frames' band powers and the network's floor
+ * feature are averaged (the trackers keep following the input meanwhile, a held floor is let
+ * go); when it goes off, the averages become the held floor.  The classical floor is the mean
+ * power (the noise's power spectral density, what the Wiener rule wants); the network's is the
+ * mean of its own floor feature over the turn (the values it was trained to read), or of the
+ * log-mel where no network ran. */
+static void learn_noise(enhance *h, const enhance_params *p, const menhance_model *model, int now) {
+    if (p->learn_noise) {
+        if (!h->learning) {
+            h->learning = 1;
+            h->lcount = h->lcount_model = 0;
+            memset(h->lpow, 0, sizeof h->lpow);
+            memset(h->lfloor, 0, sizeof h->lfloor);
+            memset(h->llog, 0, sizeof h->llog);
+            if (h->held) enhance_hold_noise(h, NULL);
+        }
+        /* the network's features' log-mel where it reads them, else the plain one */
+        const float *x = model && model_has_mel2mel(model) ? h->logmel_m[now] : h->logmel[now];
+        if (h->frame < STFT_FULL || at_floor(x)) return;
+        float f[ENHANCE_MELS];
+        const int mf = h->mfed && model_floor(model, f);
+        for (int b = 0; b < ENHANCE_MELS; b++) {
+            h->lpow[b] += h->melpow[b];
+            h->llog[b] += x[b];
+            if (mf) h->lfloor[b] += f[b];
+        }
+        h->lcount++;
+        h->lcount_model += mf;
+        return;
+    }
+    if (!h->learning) return;
+    h->learning = 0;
+    if (h->lcount < LEARN_MIN_FRAMES) {
+        h->held_version++; /* a touch of the switch: nothing learnt, the trackers follow */
+        return;
+    }
+    float prof[ENHANCE_NOISE_PROFILE];
+    const int use_model = h->lcount_model * 2 >= h->lcount;
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        prof[b] = (float)(h->lpow[b] / (double)h->lcount);
+        prof[ENHANCE_MELS + b] = use_model ? (float)(h->lfloor[b] / (double)h->lcount_model)
+                                           : (float)(h->llog[b] / (double)h->lcount);
+    }
+    enhance_hold_noise(h, prof);
+}
+
 void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
                      menhance_model *model) {
     const int C = h->channels;
@@ -409,6 +489,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         model_set_strength(model, k);
     }
     int have_model = model_frame(h, model, now, clean);
+    learn_noise(h, p, model, now);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
     /* A stream that starts in a model mode passes the input untouched until the model has
      * filled its look-ahead, then takes the model's gains at once.  Crossfading in from the
@@ -502,6 +583,7 @@ void enhance_prime_end(enhance *h) {
 
 void enhance_take_noise(enhance *dst, const enhance *src) {
     denoise_take_noise(dst->dn, src->dn);
+    if (dst->held) denoise_hold(dst->dn, dst->held_profile); /* the user's floor wins */
     /* With a known floor the start needs no tonal caution: levels decide at once. */
     tonal_reset_noise(dst->ton);
     for (int b = 0; b < ENHANCE_MELS; b++)

@@ -32,8 +32,13 @@ typedef struct {
     int mode;
     float strength;
     float max_atten_db;
-    float heads[3]; /* the model's noise, room and tone strengths (menhance_params) */
+    float heads[3];  /* the model's noise, room and tone strengths (menhance_params) */
+    int learn_noise; /* menhance_params.learn_noise */
 } enhance_params;
+
+/* A held noise floor: the classical bands' noise powers (ENHANCE_MELS, mel band power), then the
+ * network's noise-floor feature (ENHANCE_MELS, log2 mel power). */
+#define ENHANCE_NOISE_PROFILE (2 * ENHANCE_MELS)
 
 enhance *enhance_create(int channels);
 void enhance_destroy(enhance *h);
@@ -50,8 +55,14 @@ void enhance_hiband(const enhance *h, float *gain, float *share);
  * the spectrum the model's features are computed from, never to the audio: they give the
  * features the band edge of the front end the network was trained on.  Not real-time safe. */
 void enhance_set_feature_eq(enhance *h, const float *feq);
-/* Forget all history (after a gap in the input or a model change). */
+/* Forget all history (after a gap in the input or a model change); a held noise floor stays. */
 void enhance_reset(enhance *h);
+/* Holds the noise floor at profile (ENHANCE_NOISE_PROFILE values) in the classical suppressor
+ * and the network's floor feature from the next frame on; NULL tracks again.  Real-time safe. */
+void enhance_hold_noise(enhance *h, const float *profile);
+/* The held floor: 1 and profile filled, or 0 (tracking).  *version (may be NULL) changes
+ * whenever the held floor does (learnt, set or cleared). */
+int enhance_noise_profile(const enhance *h, float *profile, unsigned *version);
 /* Mode actually in effect (a model mode without a model runs classical). */
 int enhance_effective_mode(const enhance *h);
 /* Noise priming (not real-time safe): prime_begin resets h and starts recording what its

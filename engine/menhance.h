@@ -59,7 +59,19 @@ typedef struct {
      * signal, before the limiter), so a user can hear whether music is being removed; ramped
      * like Amount.  0 (default): the enhanced signal. */
     int listen_removed;
+    /* Learn noise, as noise-repellent's and Audacity's noise profile: while 1, the engine learns
+     * the noise floor from what it hears (play it the room tone before the band starts; the
+     * trackers keep following the input meanwhile); when it goes back to 0 the floor learnt is
+     * held: the classical suppressor's noise estimate and the network's noise-floor input stay
+     * there instead of following the input (menhance_get_noise_profile reads it for a saved
+     * state).  A turn shorter than 0.5 s of audio learns nothing and lets the trackers follow
+     * the input again.  The band above 8 kHz keeps its own tracker.  Default 0. */
+    int learn_noise;
 } menhance_params;
+
+/* A held noise floor (learn_noise): the 128 mel bands' noise power as the classical suppressor
+ * sees it, then the network's noise-floor feature (128 log2 mel powers). */
+#define MENHANCE_NOISE_PROFILE_LEN 256
 
 /* Fills p with the factory defaults. */
 void menhance_params_default(menhance_params *p);
@@ -85,6 +97,17 @@ void menhance_process(menhance *e, const float *const *in, float *const *out, in
 /* Clears all audio state (as after create), a primed noise floor included; not real-time
  * safe with a running worker. */
 void menhance_reset(menhance *e);
+
+/* The held noise floor (learn_noise): returns 1 and fills profile (MENHANCE_NOISE_PROFILE_LEN
+ * values), or 0 when the trackers follow the input.  Safe from any thread (a host's save()
+ * beside run()): lock-free, never waits on the audio thread; a floor learnt in the chunk
+ * being processed shows from the next call. */
+int menhance_get_noise_profile(menhance *e, float *profile);
+/* Holds the noise floor at profile (a saved state's, menhance_get_noise_profile's layout) from
+ * the next 16 kHz chunk on; NULL lets the trackers follow the input again.  Call from one
+ * thread at a time (a host's restore(), the command line before processing); lock-free beside
+ * run().  A held floor survives menhance_reset. */
+void menhance_set_noise_profile(menhance *e, const float *profile);
 
 /* Primes the classical noise trackers (16 kHz mel bands and the high band) from audio given
  * ahead of time, so the suppressor treats the start of a file like the rest of it instead of

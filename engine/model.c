@@ -142,6 +142,14 @@ int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean) {
     return ++m->frames > nn_mel2mel_lookahead(m->m2m);
 }
 
+int model_floor(const menhance_model *m, float *out) {
+    return m && m->stream && nn_m2m_stream_floor(m->stream, out) > 0;
+}
+
+void model_pin_floor(menhance_model *m, const float *floor) {
+    if (m && m->stream) nn_m2m_stream_pin_floor(m->stream, floor);
+}
+
 void model_set_strength(menhance_model *m, const float k[3]) {
     if (m && m->stream) nn_m2m_stream_set_strength(m->stream, k);
 }

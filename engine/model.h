@@ -11,6 +11,12 @@ int model_lookahead(const menhance_model *m);
  * ignored by models without heads.  Real-time safe. */
 void model_set_strength(menhance_model *m, const float k[3]);
 int model_has_mel2mel(const menhance_model *m);
+/* The network's noise-floor feature of the last frame (ENHANCE_MELS log2 powers): 1 and
+ * written to out, or 0 when the network has none.  Real-time safe. */
+int model_floor(const menhance_model *m, float *out);
+/* Holds the network's noise-floor feature at floor (ENHANCE_MELS log2 powers), NULL tracks
+ * again.  Real-time safe. */
+void model_pin_floor(menhance_model *m, const float *floor);
 /* Clears the streaming state (the weights stay). */
 void model_reset(menhance_model *m);
 

@@ -64,14 +64,14 @@ define lv2_ttl_variants
 { $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@STEREO@/d' -e 's|^@MONO@||' \
       -e 's|@VARIANT@|mono|g' -e 's|@LIMITER_INDEX@|10|g' \
       -e 's|@NOISE_INDEX@|11|g' -e 's|@ROOM_INDEX@|12|g' -e 's|@TONE_INDEX@|13|g' -e 's|@LISTEN_INDEX@|14|g' \
-      -e 's|@CONTROL_INDEX@|15|g' -e 's|@NOTIFY_INDEX@|16|g' \
+      -e 's|@LEARN_INDEX@|15|g' -e 's|@CONTROL_INDEX@|16|g' -e 's|@NOTIFY_INDEX@|17|g' \
       -e 's|@VARIANT_NAME@|mono|g' -e 's|@VARIANT_COMMENT@|One channel.|g' $(1) ; \
   echo ; \
   sed -e '/^@prefix/d' -e '/^<@URI@#model>/,/^$$/d' $(1) | \
   $(LV2_SED) $(call lv2_param_sed,,$(2)) -e '/^@MONO@/d' -e 's|^@STEREO@||' \
       -e 's|@VARIANT@|stereo|g' -e 's|@LIMITER_INDEX@|12|g' \
       -e 's|@NOISE_INDEX@|13|g' -e 's|@ROOM_INDEX@|14|g' -e 's|@TONE_INDEX@|15|g' -e 's|@LISTEN_INDEX@|16|g' \
-      -e 's|@CONTROL_INDEX@|17|g' -e 's|@NOTIFY_INDEX@|18|g' \
+      -e 's|@LEARN_INDEX@|17|g' -e 's|@CONTROL_INDEX@|18|g' -e 's|@NOTIFY_INDEX@|19|g' \
       -e 's|@VARIANT_NAME@|stereo|g' \
       -e 's|@VARIANT_COMMENT@|Two channels, linked: one gain decision for both, so the stereo image stays put.|g' ; \
 }

@@ -717,6 +717,9 @@ struct nn_m2m_stream {
      * of relu(h) ((kt - 1) * dilation + 1 frames), frame scratch */
     float *gx, *gm, *gf, *gu, *gh, *ga, *gz, *ghist[M2M_MAX_BLOCKS];
     int gx_pos, gcap[M2M_MAX_BLOCKS], gpos[M2M_MAX_BLOCKS], gstarted;
+    /* a noise floor held by the caller (nn_m2m_stream_pin_floor) in place of the tracker's */
+    float *gpin;
+    int pinned;
     /* nrt: long-term band means, the tone coefficients' running average, the last frame's
      * per-head gains (noise, room, tone; n_mels each) and the heads' strengths */
     float *glt, *gtc, *gheads, strength[M2M_HEADS];
@@ -745,6 +748,7 @@ void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     free(s->gx);
     free(s->gm);
     free(s->gf);
+    free(s->gpin);
     free(s->gu);
     free(s->gh);
     free(s->ga);
@@ -791,6 +795,7 @@ static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
     int fail = !(s->gx = malloc((size_t)(n->lookahead + 1) * F * sizeof(float)));
     fail |= !(s->gm = malloc((size_t)F * sizeof(float)));
     fail |= !(s->gf = malloc((size_t)F * sizeof(float)));
+    fail |= !(s->gpin = malloc((size_t)F * sizeof(float)));
     fail |= !(s->gu = malloc((size_t)n->nin * F * sizeof(float)));
     if (n->arch == ARCH_NRT) {
         fail |= !(s->glt = malloc((size_t)F * sizeof(float)));
@@ -933,7 +938,7 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
     for (int f = 0; f < F; f++) {
         s->gm[f] = s->gm[f] + n->ema_alpha * (x[f] - s->gm[f]);
         float up = s->gf[f] + n->floor_rise;
-        s->gf[f] = x[f] < up ? x[f] : up;
+        s->gf[f] = s->pinned ? s->gpin[f] : x[f] < up ? x[f] : up;
         s->gu[f] = (x[f] - n->mean) * n->scale;
         s->gu[F + f] = (s->gm[f] - n->mean) * n->scale;
         s->gu[2 * F + f] = (s->gf[f] - n->mean) * n->scale;
@@ -1001,6 +1006,18 @@ void nn_m2m_stream_set_strength(nn_m2m_stream *s, const float strength[3]) {
 
 const float *nn_m2m_stream_heads(const nn_m2m_stream *s) {
     return s->net->arch == ARCH_NRT ? s->gheads : NULL;
+}
+
+int nn_m2m_stream_floor(const nn_m2m_stream *s, float *out) {
+    if (!s->gf) return 0;
+    memcpy(out, s->gf, (size_t)s->net->n_mels * sizeof *out);
+    return s->net->n_mels;
+}
+
+void nn_m2m_stream_pin_floor(nn_m2m_stream *s, const float *floor) {
+    if (!s->gpin) return;
+    s->pinned = floor != NULL;
+    if (floor) memcpy(s->gpin, floor, (size_t)s->net->n_mels * sizeof *floor);
 }
 
 static size_t max_sz(size_t a, size_t b) {

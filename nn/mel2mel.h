@@ -60,6 +60,15 @@ void nn_m2m_stream_set_strength(nn_m2m_stream *s, const float strength[3]);
 /* "nrt": the unscaled per-head gains behind the last frame out, 3 x n_mels log2 power units
  * (noise, room, tone); NULL for the other architectures. */
 const float *nn_m2m_stream_heads(const nn_m2m_stream *s);
+/* "gain" and "nrt" (the architectures with a noise-floor input, train/models.py
+ * context_features): copies the floor feature of the last frame, n_mels log2 power values,
+ * into out and returns n_mels; 0 for the others.  Real-time safe. */
+int nn_m2m_stream_floor(const nn_m2m_stream *s, float *out);
+/* Holds the noise-floor feature at `floor` (n_mels log2 powers, the input's units) instead of
+ * tracking it, from the next frame on (a floor the user had the engine learn from the room
+ * tone); NULL tracks again, starting from the held values.  Kept across reset.  Ignored by
+ * architectures without the feature.  Real-time safe. */
+void nn_m2m_stream_pin_floor(nn_m2m_stream *s, const float *floor);
 
 /* Whole-clip runner for either architecture, for clips up to max_frames frames.  Output is
  * time-aligned with the input (for "stream": the clip is followed by lookahead copies of its

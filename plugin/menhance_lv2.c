@@ -38,6 +38,8 @@
 #define MENHANCE_URI_STEREO MENHANCE_URI "#stereo"
 /* The model file: a patch parameter (hosts show a file chooser) and the state key. */
 #define MENHANCE_URI_MODEL MENHANCE_URI "#model"
+/* State: the held noise floor (Learn noise), MENHANCE_NOISE_PROFILE_LEN numbers as text. */
+#define MENHANCE_URI_NOISE_PROFILE MENHANCE_URI "#noiseProfile"
 
 /* The mode port's default; mk/plugin.mk passes the same value into the TTL. */
 #ifndef MENHANCE_LV2_DEFAULT_MODE
@@ -81,9 +83,10 @@ typedef enum {
     PORT_ROOM = 14,
     PORT_TONE = 15,
     PORT_LISTEN = 16,  /* output what is removed (menhance_params.listen_removed) */
-    PORT_CONTROL = 17, /* atom input: patch:Set / patch:Get of the model parameter */
-    PORT_NOTIFY = 18,  /* atom output: patch:Set telling the host the model in use */
-    PORT_COUNT = 19
+    PORT_LEARN = 17,   /* learn the noise floor, then hold it (menhance_params.learn_noise) */
+    PORT_CONTROL = 18, /* atom input: patch:Set / patch:Get of the model parameter */
+    PORT_NOTIFY = 19,  /* atom output: patch:Set telling the host the model in use */
+    PORT_COUNT = 20
 } PortIndex;
 
 /* Messages between run() and the worker.  The LV2 worker copies them, so a message is a
@@ -127,6 +130,8 @@ typedef struct {
     LV2_URID bufsz_nominalBlockLength;
     LV2_URID param_sampleRate;
     LV2_URID menhance_model;
+    LV2_URID menhance_noise_profile;
+    LV2_URID atom_String;
 } URIs;
 
 typedef struct {
@@ -198,6 +203,8 @@ static void uris_map(URIs *u, LV2_URID_Map *map) {
     u->bufsz_nominalBlockLength = map->map(map->handle, LV2_BUF_SIZE__nominalBlockLength);
     u->param_sampleRate = map->map(map->handle, LV2_PARAMETERS__sampleRate);
     u->menhance_model = map->map(map->handle, MENHANCE_URI_MODEL);
+    u->menhance_noise_profile = map->map(map->handle, MENHANCE_URI_NOISE_PROFILE);
+    u->atom_String = map->map(map->handle, LV2_ATOM__String);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -393,6 +400,7 @@ static void params_from_ports(Plugin *self) {
     p->room = control(self, PORT_ROOM, 1.f, 0.f, 2.f);
     p->tone = control(self, PORT_TONE, 1.f, 0.f, 2.f);
     p->listen_removed = control(self, PORT_LISTEN, 0.f, 0.f, 1.f) > 0.5f;
+    p->learn_noise = control(self, PORT_LEARN, 0.f, 0.f, 1.f) > 0.5f;
 }
 
 static int schedule_job(Plugin *self, JobType type, menhance_model *m) {
@@ -596,6 +604,55 @@ static void path_free(const Plugin *self, LV2_State_Free_Path *fp, char *path) {
         free(path);
 }
 
+/* The held noise floor (Learn noise) as text: portable, and readable in a session file. */
+static LV2_State_Status save_noise_profile(Plugin *self, LV2_State_Store_Function store,
+                                           LV2_State_Handle handle) {
+    float prof[MENHANCE_NOISE_PROFILE_LEN];
+    if (!self->engine || !menhance_get_noise_profile(self->engine, prof)) return LV2_STATE_SUCCESS;
+    char text[MENHANCE_NOISE_PROFILE_LEN * 16 + 1];
+    size_t n = 0;
+    for (int i = 0; i < MENHANCE_NOISE_PROFILE_LEN; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, i ? " %.9g" : "%.9g", (double)prof[i]);
+    return store(handle, self->uris.menhance_noise_profile, text, n + 1, self->uris.atom_String,
+                 LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+}
+
+/* A saved floor back into the engine; anything but MENHANCE_NOISE_PROFILE_LEN finite numbers
+ * (band powers >= 0) is refused with a message, and the engine keeps tracking. */
+static LV2_State_Status restore_noise_profile(Plugin *self, LV2_State_Retrieve_Function retrieve,
+                                              LV2_State_Handle handle) {
+    size_t size = 0;
+    uint32_t type = 0, vflags = 0;
+    const char *v =
+        (const char *)retrieve(handle, self->uris.menhance_noise_profile, &size, &type, &vflags);
+    if (!v) return LV2_STATE_SUCCESS;
+    if (type != self->uris.atom_String) return LV2_STATE_ERR_BAD_TYPE;
+    char text[MENHANCE_NOISE_PROFILE_LEN * 32 + 1];
+    size_t n = strnlen(v, size);
+    if (n >= sizeof text) n = sizeof text - 1;
+    memcpy(text, v, n);
+    text[n] = '\0';
+    float prof[MENHANCE_NOISE_PROFILE_LEN];
+    char *p = text, *end;
+    int k = 0;
+    for (; k < MENHANCE_NOISE_PROFILE_LEN; k++, p = end) {
+        prof[k] = strtof(p, &end);
+        if (end == p || !isfinite(prof[k]) || (k < MENHANCE_NOISE_PROFILE_LEN / 2 && prof[k] < 0))
+            break;
+    }
+    while (k == MENHANCE_NOISE_PROFILE_LEN && *p == ' ')
+        p++;
+    if (k < MENHANCE_NOISE_PROFILE_LEN || *p) {
+        lv2_log_error(&self->logger,
+                      "menhance: the saved noise floor is damaged (%d of %d numbers read); the "
+                      "noise trackers follow the input\n",
+                      k, MENHANCE_NOISE_PROFILE_LEN);
+        return LV2_STATE_ERR_UNKNOWN;
+    }
+    if (self->engine) menhance_set_noise_profile(self->engine, prof);
+    return LV2_STATE_SUCCESS;
+}
+
 static LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store,
                              LV2_State_Handle handle, uint32_t flags,
                              const LV2_Feature *const *features) {
@@ -606,6 +663,9 @@ static LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store
     LV2_State_Free_Path *fp = (LV2_State_Free_Path *)feature_find(features, LV2_STATE__freePath);
     if (!mp) mp = self->map_path;
     if (!fp) fp = self->free_path;
+
+    LV2_State_Status nst = save_noise_profile(self, store, handle);
+    if (nst != LV2_STATE_SUCCESS) return nst;
 
     char path[PATH_MAX_LEN];
     pthread_mutex_lock(&self->path_lock);
@@ -627,18 +687,19 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     (void)flags;
     Plugin *self = (Plugin *)instance;
     if (!self->map) return LV2_STATE_ERR_NO_FEATURE;
+    LV2_State_Status nst = restore_noise_profile(self, retrieve, handle);
 
     size_t size = 0;
     uint32_t type = 0, vflags = 0;
     const char *stored =
         (const char *)retrieve(handle, self->uris.menhance_model, &size, &type, &vflags);
-    if (!stored) return LV2_STATE_SUCCESS;
+    if (!stored) return nst;
     if (type != self->uris.atom_Path) return LV2_STATE_ERR_BAD_TYPE;
     /* Hosts disagree on the size of a string value: lilv counts the terminating NUL, Carla
      * does not, and nothing promises a NUL inside `size` at all.  Take the bytes up to the
      * first NUL or to `size`, whichever comes first, and never read past `size`. */
     size_t n = strnlen(stored, size);
-    if (n == 0) return LV2_STATE_SUCCESS; /* an empty path names no model */
+    if (n == 0) return nst; /* an empty path names no model */
     if (n >= PATH_MAX_LEN) {
         lv2_log_error(&self->logger, "menhance: model path too long (%zu bytes)\n", n);
         return LV2_STATE_ERR_UNKNOWN;
@@ -680,7 +741,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
         }
     }
     if (absolute) path_free(self, fp, absolute);
-    return st;
+    return st != LV2_STATE_SUCCESS ? st : nst;
 }
 
 /* ---------------------------------------------------------------------------------------

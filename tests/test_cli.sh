@@ -618,6 +618,41 @@ check "-o dangling link: error" run 1 "$MH" -q --mode classical "$T/so.wav" -o "
 check "-o dangling link: says so" grep_err "symbolic link to a missing file"
 check "-o dangling link: left alone" eval 'test -L "$T/dangling.wav" && ! test -e "$T/missing.wav"'
 
+# ---- --noise-from: the noise floor learnt from the room tone, then held ----
+# 2 s of room tone, then noise 12 dB louder: held at the room tone's floor, the louder noise is
+# above it and stays; tracking (primed from the file), it is learnt and cut.  The noise stays
+# under 7 kHz: the band above 8 kHz keeps its own tracker.
+if command -v sox >/dev/null 2>&1; then
+  sox -n -r 48000 -c 1 -b 24 "$T/tone_a.wav" synth 2 whitenoise vol 0.02 sinc -7000
+  sox -n -r 48000 -c 1 -b 24 "$T/tone_b.wav" synth 4 whitenoise vol 0.08 sinc -7000
+  sox "$T/tone_a.wav" "$T/tone_b.wav" "$T/roomtone.wav"
+  check "--noise-from 0-1.8 runs" run 0 "$MH" -q --mode classical --strength 1 --max-atten 20 \
+    --noise-from 0-1.8 "$T/roomtone.wav" -o "$T/nf_held.wav"
+  check "without --noise-from" run 0 "$MH" -q --mode classical --strength 1 --max-atten 20 \
+    "$T/roomtone.wav" -o "$T/nf_track.wav"
+  in_rms=$("$PROBE" rms "$T/roomtone.wav" 4 6)
+  held=$("$PROBE" rms "$T/nf_held.wav" 4 6)
+  track=$("$PROBE" rms "$T/nf_track.wav" 4 6)
+  check "--noise-from: the louder noise above the held floor stays (rms $held of $in_rms)" \
+    awk "BEGIN{exit !($held > 0.7 * $in_rms)}"
+  check "tracking: the louder noise is learnt and cut (rms $track of $in_rms)" \
+    awk "BEGIN{exit !($track < 0.3 * $in_rms)}"
+  check "--noise-from past the end: usage error" run 2 "$MH" -q --noise-from 3-9 "$T/roomtone.wav" -o "$T/nf_x.wav"
+  check "--noise-from past the end: says how long the input is" grep_err "the input is 6.00 s long"
+  check "--noise-from past the end: no output" absent "$T/nf_x.wav"
+  check "--noise-from with standard input: usage error" \
+    eval '"$MH" -q --noise-from 0-1 - -o "$T/nf_x.wav" <"$T/roomtone.wav" 2>"$T/err"; [ $? -eq 2 ]'
+  check "--noise-from with standard input: says why" grep_err "needs a file"
+  sox -n -r 48000 -c 1 -b 16 "$T/nf_silence.wav" trim 0 2
+  check "--noise-from of silence: warned, output written" run 0 "$MH" --mode classical --noise-from 0-1 "$T/nf_silence.wav" -o "$T/nf_s.wav"
+  check "--noise-from of silence: says so" grep_err "nothing to learn"
+else
+  skip "sox not installed: the --noise-from checks"
+fi
+check "--noise-from 2-2.2 (under 0.5 s): usage error" run 2 "$MH" -q --noise-from 2-2.2 x.wav -o y.wav
+check "--noise-from 1: usage error" run 2 "$MH" -q --noise-from 1 x.wav -o y.wav
+check "--noise-from with --offline: usage error" run 2 "$MH" -q --offline --noise-from 0-1 x.wav -o y.wav
+
 # ---- a truncated input (a recorder that crashed): processed, and the user is told ----
 "$PROBE" gen "$T/five.wav" 48000 2 5.0 music pcm24
 head -c $((44 + 2 * 48000 * 2 * 3)) "$T/five.wav" >"$T/cut.wav"

@@ -524,6 +524,152 @@ static void test_tone_warmup(void) {
     free(x);
 }
 
+/* Runs x (mono, 16 kHz) through e in blocks of 512 with learn_noise on for the samples in
+ * [learn_from, learn_to); returns the output, latency removed. */
+static float *run_learning(menhance *e, menhance_params *p, const float *x, int n, int learn_from,
+                           int learn_to) {
+    int L = menhance_latency(e), total = n + L;
+    float *buf = calloc((size_t)total, sizeof(float)), *y = calloc((size_t)total, sizeof(float));
+    memcpy(buf, x, sizeof(float) * n);
+    for (int pos = 0; pos < total; pos += 512) {
+        int b = total - pos < 512 ? total - pos : 512;
+        int on = pos >= learn_from && pos < learn_to;
+        if (on != p->learn_noise) {
+            p->learn_noise = on;
+            menhance_set_params(e, p);
+        }
+        const float *in[1] = {buf + pos};
+        float *out[1] = {y + pos};
+        menhance_process(e, in, out, b);
+    }
+    memmove(y, y + L, sizeof(float) * n);
+    free(buf);
+    return y;
+}
+
+static double energy_between(const float *x, int from, int to) {
+    double s = 0;
+    for (int i = from; i < to; i++)
+        s += (double)x[i] * x[i];
+    return s;
+}
+
+/* Learn noise (menhance_params.learn_noise): 2 s of room tone learnt, then the noise rises by
+ * 12 dB for 4 s.  With the learnt floor held, the suppressor leaves the louder noise (it is
+ * 12 dB above the floor: "signal"); tracking, it learns the new noise and cuts it by Max
+ * attenuation.  The floor is readable (a plugin's saved state), round-trips through
+ * menhance_set_noise_profile, a turn under 0.5 s forgets it, and the network's floor input is
+ * held at the learnt values. */
+static void test_learn_noise(void) {
+    const int rate = 16000, n = rate * 6;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)((i < 2 * rate ? 0.01 : 0.04) * sig_gauss());
+    menhance_config cfg = {rate, 1, 512, 512, 0};
+    char err[256];
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_CLASSICAL;
+    p.strength = 1.0f;
+    p.max_atten_db = 20.0f;
+    p.synchronous = 1;
+    double ratio[2];
+    float prof[MENHANCE_NOISE_PROFILE_LEN] = {0};
+    for (int held = 0; held < 2; held++) {
+        menhance *e = menhance_create(&cfg, NULL, err, sizeof err);
+        CHECK(e != NULL, "engine: %s", err);
+        if (!e) break;
+        p.learn_noise = 0;
+        menhance_set_params(e, &p);
+        CHECK(menhance_get_noise_profile(e, prof) == 0, "a fresh engine holds no noise floor");
+        float *y = run_learning(e, &p, x, n, 0, held ? 2 * rate : 0);
+        if (held) CHECK(menhance_get_noise_profile(e, prof) == 1, "learnt floor readable");
+        ratio[held] = 10 * log10(energy_between(y, 5 * rate, 6 * rate) /
+                                 energy_between(x, 5 * rate, 6 * rate));
+        free(y);
+        menhance_destroy(e);
+    }
+    printf("learn noise: a 12 dB louder noise 3-4 s later: %+.1f dB tracking, %+.1f dB held\n",
+           ratio[0], ratio[1]);
+    /* The floor measures the room tone: learnt from the 12 dB louder part, every band is 12 dB
+     * higher. */
+    menhance *e4 = menhance_create(&cfg, NULL, err, sizeof err);
+    if (e4) {
+        menhance_set_params(e4, &p);
+        float *y = run_learning(e4, &p, x + 2 * rate, 4 * rate, 0, 2 * rate);
+        float loud[MENHANCE_NOISE_PROFILE_LEN];
+        CHECK(menhance_get_noise_profile(e4, loud) == 1, "learnt from the louder noise");
+        double worst = 0, mean = 0;
+        for (int b = 10; b < 128; b++) {
+            double d = 10 * log10(loud[b] / prof[b]) - 20 * log10(4.0);
+            mean += d / 118.0;
+            if (fabs(d) > fabs(worst)) worst = d;
+        }
+        printf("learn noise: floor learnt from 12 dB more noise: %+.2f dB off on average, worst "
+               "band %+.2f dB\n",
+               mean, worst);
+        CHECK(fabs(mean) < 0.5 && fabs(worst) < 2.5,
+              "floor 12 dB louder in every band: %+.2f dB off on average, worst %+.2f", mean,
+              worst);
+        free(y);
+        menhance_destroy(e4);
+    }
+    CHECK(ratio[0] < -12.0, "tracking: the louder noise is learnt and cut (%+.1f dB)", ratio[0]);
+    CHECK(ratio[1] > -3.0, "held floor: the louder noise is above it, left (%+.1f dB)", ratio[1]);
+
+    /* round trip, and the forget gesture */
+    menhance *e = menhance_create(&cfg, NULL, err, sizeof err);
+    if (e) {
+        menhance_set_params(e, &p);
+        menhance_set_noise_profile(e, prof);
+        float *y = run_learning(e, &p, x, rate, 0, 0);
+        float back[MENHANCE_NOISE_PROFILE_LEN];
+        CHECK(menhance_get_noise_profile(e, back) == 1 && !memcmp(back, prof, sizeof back),
+              "set then get: the same floor");
+        free(y);
+        y = run_learning(e, &p, x, rate, 0, rate / 4); /* a quarter-second turn */
+        CHECK(menhance_get_noise_profile(e, back) == 0, "a turn under 0.5 s forgets the floor");
+        free(y);
+        menhance_set_noise_profile(e, prof);
+        y = run_learning(e, &p, x, rate / 2, 0, 0);
+        menhance_reset(e);
+        free(y);
+        y = run_learning(e, &p, x, rate / 2, 0, 0);
+        CHECK(menhance_get_noise_profile(e, back) == 1, "the held floor survives menhance_reset");
+        menhance_set_noise_profile(e, NULL);
+        free(y);
+        y = run_learning(e, &p, x, rate / 2, 0, 0);
+        CHECK(menhance_get_noise_profile(e, back) == 0, "set NULL: tracking again");
+        free(y);
+        menhance_destroy(e);
+    }
+
+    /* the network's floor input: learnt from its own floor feature, then held there */
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), err, sizeof err);
+    CHECK(e != NULL, "engine with a model: %s", err);
+    if (e) {
+        menhance_set_params(e, &p);
+        float *y = run_learning(e, &p, x, n, 0, 2 * rate);
+        float got[MENHANCE_NOISE_PROFILE_LEN];
+        CHECK(menhance_get_noise_profile(e, got) == 1, "learnt with a model");
+        /* The network's floor feature is a running minimum (nn/mel2mel.c), so it sits under
+         * log2 of the mean band power, by more where a band holds few STFT bins and its
+         * power swings more. */
+        double lo = 0, hi = -99;
+        for (int b = 10; b < 120; b++) {
+            double d = got[128 + b] - log2(got[b]);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        printf("learn noise: network floor - log2 band power: %+.2f..%+.2f log2\n", lo, hi);
+        CHECK(lo > -6.0 && hi < 0.5, "network floor vs band power: %+.2f..%+.2f log2", lo, hi);
+        free(y);
+        menhance_destroy(e);
+    }
+    free(x);
+}
+
 /* The Noise, Room and Tone controls on a noise/room/tone model whose heads ask for fixed gains
  * (train/golden.py engine_nrt: noise -9 dB, room -6 dB, tone +4 dB): each control scales its
  * own head only, 0 leaves that part alone, 2 doubles it, and Max attenuation bounds the sum. */
@@ -841,6 +987,7 @@ int main(void) {
     test_model_hiband();
     test_model_controls();
     test_tone_warmup();
+    test_learn_noise();
     test_listen_removed();
     test_shipped_controls();
     return check_summary("test_engine_model");

@@ -247,6 +247,23 @@ static void test_nrt_golden(const char *name) {
             CHECK(worst < 1e-4, "%s: output != delayed input + heads (%.3g)", name, worst);
             CHECK(maxcut <= 0.0f, "%s: noise/room head above 0 dB (%.3g)", name, maxcut);
             CHECK(rel_err(y, g.out, N) < 1e-4, "%s: strength 1 after reset", name);
+            /* A held floor: the floor feature reads the held values from the next frame, and
+             * the output changes; released, it tracks again from there. */
+            float *pin = malloc((size_t)F * sizeof *pin), *fl = malloc((size_t)F * sizeof *fl);
+            for (int f = 0; f < F; f++)
+                pin[f] = -3.0f + 0.01f * (float)f;
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_pin_floor(s, pin);
+            nn_m2m_stream_process(s, g.in, T, y);
+            CHECK(nn_m2m_stream_floor(s, fl) == F && !memcmp(fl, pin, (size_t)F * sizeof *fl),
+                  "%s: the held floor is the floor feature", name);
+            CHECK(rel_err(y, g.out, N) > 1e-3, "%s: a held floor changes nothing", name);
+            nn_m2m_stream_pin_floor(s, NULL);
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_process(s, g.in, T, y);
+            CHECK(rel_err(y, g.out, N) < 1e-4, "%s: released floor: the golden again", name);
+            free(pin);
+            free(fl);
         }
         free(y);
         free(heads);

@@ -49,6 +49,7 @@ typedef struct {
     int no_model, strict, quiet, linear_freq, block, mode_set, experimental_vocoder;
     int container;         /* --format: a libsndfile container, 0: none given */
     float progress_period; /* --progress: seconds between lines when stderr is no terminal */
+    double noise_from[2];  /* --noise-from START-END (seconds), END 0: none */
     menhance_params params;
     /* --offline: the reference path (engine/offline.h) instead of the engine */
     int offline, engine_opt;
@@ -105,6 +106,10 @@ static void usage(FILE *f) {
             "      --room X           model: how much of the room's late reverberation, 0..2\n"
             "      --tone X           model: how much of the colouration (cheap microphone,\n"
             "                         phone, EQ) to undo, 0..2\n"
+            "      --noise-from A-B   learn the noise floor from seconds A to B of each input\n"
+            "                         (room tone before the music) and hold it: the\n"
+            "                         suppressor and the model's floor input stay there\n"
+            "                         instead of following the music (the plugin's Learn noise)\n"
             "      --listen-removed   write what the processing takes away (input minus\n"
             "                         enhanced) instead of the enhanced signal\n"
             "      --no-limiter       let peaks through: the output limiter is on by default\n"
@@ -125,7 +130,8 @@ static void usage(FILE *f) {
             "      --block N          processing block in samples, 1..%d (default %d)\n"
             "      --which-model      print the default model's path and exit (1: none found)\n"
             "\n"
-            "Offline reference path (best quality, not real time; whole file in memory):\n"
+            "Offline reference path (the reference system's, for comparison; not real time;\n"
+            "whole file in memory):\n"
             "      --offline          Mel2Mel over the whole clip + DiffWave (or Griffin-Lim)\n"
             "                         at 16 kHz, as the reference system; mono result\n"
             "      --mel2mel PATH     Mel2Mel model (default: --model or the shipped model;\n"
@@ -208,6 +214,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         OPT_STEPS,
         OPT_GL,
         OPT_PROGRESS,
+        OPT_NOISE_FROM,
         OPT_EXPERIMENTAL,
         OPT_NOLIMITER,
     };
@@ -238,6 +245,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         {"steps", required_argument, NULL, OPT_STEPS},
         {"griffin-lim", required_argument, NULL, OPT_GL},
         {"progress", required_argument, NULL, OPT_PROGRESS},
+        {"noise-from", required_argument, NULL, OPT_NOISE_FROM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -251,8 +259,8 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     int offline_opt = 0;
     while ((c = getopt_long(argc, argv, "o:f:m:qhV", longopts, NULL)) != -1) {
         /* engine settings that mean nothing to the offline path */
-        o->engine_opt |=
-            c == 'm' || (c >= OPT_AMOUNT && c <= OPT_LISTEN) || c == OPT_NOMODEL || c == OPT_BLOCK;
+        o->engine_opt |= c == 'm' || (c >= OPT_AMOUNT && c <= OPT_LISTEN) || c == OPT_NOMODEL ||
+                         c == OPT_BLOCK || c == OPT_NOISE_FROM;
         offline_opt |= c >= OPT_MEL2MEL && c <= OPT_GL;
         switch (c) {
         case 'o':
@@ -351,6 +359,21 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             printf("%s\n", path);
             exit(EXIT_OK);
         }
+        case OPT_NOISE_FROM: {
+            char *end = NULL;
+            double a = strtod(optarg, &end), b = -1.0;
+            if (end && *end == '-' && end != optarg) b = strtod(end + 1, &end);
+            if (!end || *end || !(a >= 0.0) || !(b >= a + 0.5) || b > 86400.0) {
+                fprintf(stderr,
+                        "menhance: --noise-from expects START-END in seconds, at least "
+                        "0.5 s apart (e.g. 0-2.5), got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            o->noise_from[0] = a;
+            o->noise_from[1] = b;
+            break;
+        }
         case OPT_PROGRESS:
             if (parse_float("--progress", optarg, 0.0f, 86400.0f, &o->progress_period) != 0)
                 return EXIT_USAGE;
@@ -390,7 +413,7 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
     if (o->offline && o->engine_opt) {
         fprintf(stderr, "menhance: --offline takes no engine settings (--mode, --amount, --hiband, "
                         "--strength, --max-atten, --noise, --room, --tone, --listen-removed, "
-                        "--no-model, --block)\n");
+                        "--no-model, --block, --noise-from)\n");
         return EXIT_USAGE;
     }
     if (o->off.steps && o->off.griffin_lim) {
@@ -723,6 +746,81 @@ static long long read_ahead(job *j, long long limit, int block) {
 
 /* Streams one file through a fresh engine.  Hands rs->model to it (then clears it: the
  * engine owns and frees it).  Returns an exit code. */
+/* --noise-from: a first pass over the input up to END with Learn noise on from START, then the
+ * engine is reset (its audio history, not the held floor) for the real pass.  Returns an exit
+ * code. */
+static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int block) {
+    const int ch = j->ii.channels, rate = j->ii.rate;
+    const long long a = (long long)(o->noise_from[0] * rate + 0.5),
+                    b = (long long)(o->noise_from[1] * rate + 0.5);
+    if (!strcmp(j->in_path, "-")) {
+        fprintf(stderr, "menhance: error: --noise-from reads the input twice: it needs a file, not "
+                        "standard input\n");
+        return EXIT_USAGE;
+    }
+    if (j->ii.frames > 0 && b > j->ii.frames) {
+        fprintf(stderr, "menhance: error: %s: --noise-from %g-%g: the input is %.2f s long\n",
+                j->in_path, o->noise_from[0], o->noise_from[1], (double)j->ii.frames / rate);
+        return EXIT_USAGE;
+    }
+    char err[PATH_MAX + 512];
+    audio_in_info ii;
+    audio_in *in = audio_in_open(j->in_path, &ii, err, sizeof err);
+    float *buf = malloc((size_t)block * ch * sizeof *buf), *pl[2] = {NULL, NULL},
+          *po[2] = {NULL, NULL};
+    int rc = in && buf ? EXIT_OK : EXIT_FILE;
+    for (int c = 0; c < ch && rc == EXIT_OK; c++) {
+        pl[c] = calloc((size_t)block, sizeof(float));
+        po[c] = calloc((size_t)block, sizeof(float));
+        if (!pl[c] || !po[c]) rc = EXIT_FILE;
+    }
+    const long long tail = menhance_latency(j->engine) + 2 * block;
+    long long pos = 0;
+    while (rc == EXIT_OK && pos < b + tail) {
+        long n = block;
+        if (pos < b) {
+            if (b - pos < n) n = (long)(b - pos);
+            if (a > pos && a - pos < n) n = (long)(a - pos); /* the switch at START exactly */
+            long got = audio_in_read(in, buf, n);
+            if (got < n) {
+                fprintf(stderr, "menhance: error: %s: --noise-from: the input ends at %.2f s\n",
+                        j->in_path, (double)(pos + (got > 0 ? got : 0)) / rate);
+                rc = EXIT_USAGE;
+                break;
+            }
+            for (int c = 0; c < ch; c++)
+                for (long i = 0; i < n; i++)
+                    pl[c][i] = buf[i * ch + c];
+        } else {
+            for (int c = 0; c < ch; c++)
+                memset(pl[c], 0, sizeof(float) * (size_t)block); /* closes the learning turn */
+        }
+        int on = pos >= a && pos < b;
+        if (on != p.learn_noise) {
+            p.learn_noise = on;
+            menhance_set_params(j->engine, &p);
+        }
+        menhance_process(j->engine, (const float *const *)pl, po, (int)n);
+        pos += n;
+    }
+    if (!in) fprintf(stderr, "menhance: error: %s\n", err);
+    if (rc == EXIT_OK && !menhance_get_noise_profile(j->engine, NULL))
+        fprintf(stderr,
+                "menhance: warning: %s: --noise-from %g-%g: nothing to learn there (digital "
+                "silence?); the noise trackers follow the input\n",
+                j->in_path, o->noise_from[0], o->noise_from[1]);
+    audio_in_close(in);
+    free(buf);
+    for (int c = 0; c < 2; c++) {
+        free(pl[c]);
+        free(po[c]);
+    }
+    p.learn_noise = 0;
+    menhance_set_params(j->engine, &p);
+    menhance_reset(j->engine); /* the held floor stays */
+    return rc;
+}
+
 static int run_live(const cli_options *o, run_state *rs, job *j) {
     char err[512];
     const int ch = j->ii.channels, block = o->block;
@@ -746,6 +844,10 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
     /* Start at the requested settings rather than ramping to them from the defaults over
      * the file's first milliseconds (no worker thread: reset is safe here). */
     menhance_reset(j->engine);
+    if (o->noise_from[1] > 0.0) {
+        int rc = learn_noise_pass(o, j, p, block);
+        if (rc != EXIT_OK) return rc;
+    }
     const long long latency = menhance_latency(j->engine);
     const int integer_out = format_is_integer(j->oi.format);
 

@@ -47,11 +47,11 @@ static float *make_signal(int rate, int n, int channels) {
 
 typedef struct {
     float enabled, freewheel, latency, amount, mode, hiband, strength, max_atten;
-    float noise, room, tone, listen;
+    float noise, room, tone, listen, learn;
 } Controls;
 
 static Controls controls_default(void) {
-    return (Controls){1, 1, -1, 1, 0, 1, 0.5f, 6, 1, 1, 1, 0}; /* the TTL defaults */
+    return (Controls){1, 1, -1, 1, 0, 1, 0.5f, 6, 1, 1, 1, 0, 0}; /* the TTL defaults */
 }
 
 static const char *in_sym(int channels, int c) {
@@ -74,6 +74,7 @@ static void connect_controls(Host *h, Controls *k) {
     host_connect(h, "room", &k->room);
     host_connect(h, "tone", &k->tone);
     host_connect(h, "listen_removed", &k->listen);
+    host_connect(h, "learn_noise", &k->learn);
 }
 
 /* One run of the plugin over x (planar, C x n) into y.  block > 0: fixed size; 0: random
@@ -424,6 +425,8 @@ enum { SIZE_WITH_NUL, SIZE_WITHOUT_NUL, SIZE_UNTERMINATED };
 typedef struct {
     Host *h;
     const char *path;
+    const char *profile_in; /* served as the noise-floor key, or NULL */
+    char profile[8192];     /* the noise floor saved, "" if none */
     char saved[2048];
     int stores;
     int size_kind;
@@ -433,6 +436,12 @@ typedef struct {
 static const void *retrieve_fn(LV2_State_Handle handle, uint32_t key, size_t *size, uint32_t *type,
                                uint32_t *flags) {
     StateBox *b = (StateBox *)handle;
+    if (b->profile_in && key == host_map_uri(&b->h->map, HOST_URI "#noiseProfile")) {
+        *size = strlen(b->profile_in) + 1;
+        *type = host_map_uri(&b->h->map, LV2_ATOM__String);
+        *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+        return b->profile_in;
+    }
     if (!b->path || key != host_map_uri(&b->h->map, HOST_URI "#model")) return NULL;
     *size = strlen(b->path) + (b->size_kind == SIZE_WITH_NUL);
     *type = host_map_uri(&b->h->map, LV2_ATOM__Path);
@@ -451,6 +460,12 @@ static LV2_State_Status store_fn(LV2_State_Handle handle, uint32_t key, const vo
                                  size_t size, uint32_t type, uint32_t flags) {
     StateBox *b = (StateBox *)handle;
     (void)flags;
+    if (key == host_map_uri(&b->h->map, HOST_URI "#noiseProfile")) {
+        if (type != host_map_uri(&b->h->map, LV2_ATOM__String) || size > sizeof b->profile)
+            return LV2_STATE_ERR_BAD_TYPE;
+        memcpy(b->profile, value, size);
+        return LV2_STATE_SUCCESS;
+    }
     if (key != host_map_uri(&b->h->map, HOST_URI "#model") ||
         type != host_map_uri(&b->h->map, LV2_ATOM__Path) || size > sizeof b->saved)
         return LV2_STATE_ERR_BAD_TYPE;
@@ -492,6 +507,72 @@ static void test_restore_sizes(Host *h, StateBox *b, const char *model) {
     }
     b->size_kind = SIZE_WITH_NUL;
     rmdir(dir);
+}
+
+/* Learn noise: on over 1 s of noise, then off; the floor learnt is saved with the state (256
+ * numbers as text), restored into a fresh instance it saves the same text, and a damaged one
+ * is refused with a message while the plugin keeps running. */
+static void learn_first_second(Controls *k, int pos, int rate) {
+    k->learn = pos < rate ? 1.0f : 0.0f;
+}
+
+static void test_learn_noise(LilvWorld *w) {
+    const int rate = 48000, n = 2 * rate;
+    float *x = malloc(sizeof(float) * (size_t)n * 2), *y = calloc((size_t)n * 2, sizeof(float));
+    for (int i = 0; i < 2 * n; i++)
+        x[i] = 0.02f * frand();
+    Host h;
+    RunSpec rs = {rate, 2, HOST_FEATURES_FULL, 512, 0, 1, controls_default(), learn_first_second};
+    int lc;
+    CHECK(run_plugin(w, &rs, x, n, y, &lc, &h) > 0, "learn noise: plugin runs");
+    if (!h.state) {
+        host_close(&h);
+        free(x);
+        free(y);
+        return;
+    }
+    LV2_Handle inst = lilv_instance_get_handle(h.instance);
+    StateBox b = {.h = &h};
+    CHECK(h.state->save(inst, store_fn, &b, 0, h.features) == LV2_STATE_SUCCESS, "learn: save");
+    int count = 0;
+    for (char *p = b.profile, *end; *p; p = end) {
+        float v = strtof(p, &end);
+        if (end == p || !isfinite(v)) break;
+        count++;
+    }
+    CHECK(count == 256, "learn: the saved floor holds %d numbers, want 256", count);
+    host_close(&h);
+
+    /* into a fresh instance: the same floor comes back out */
+    Host h2;
+    RunSpec rs2 = {rate, 2, HOST_FEATURES_FULL, 512, 0, 1, controls_default(), NULL};
+    CHECK(run_plugin(w, &rs2, x, rate / 4, y, &lc, &h2) > 0, "learn: second instance runs");
+    inst = lilv_instance_get_handle(h2.instance);
+    StateBox b2 = {.h = &h2, .profile_in = b.profile};
+    CHECK(h2.state->restore(inst, retrieve_fn, &b2, 0, h2.features) == LV2_STATE_SUCCESS,
+          "learn: restore");
+    float out[2][512], zero[512] = {0};
+    host_connect(&h2, "in_l", zero);
+    host_connect(&h2, "in_r", zero);
+    host_connect(&h2, "out_l", out[0]);
+    host_connect(&h2, "out_r", out[1]);
+    worker_cycles(&h2, 4); /* the floor is taken at the next 16 kHz chunk */
+    StateBox b3 = {.h = &h2};
+    h2.state->save(inst, store_fn, &b3, 0, h2.features);
+    CHECK(count == 256 && !strcmp(b3.profile, b.profile), "learn: restored floor saved back %s",
+          b3.profile[0] ? "changed" : "missing");
+    /* damaged: refused, logged once, the plugin runs on */
+    int errors = h2.log_errors;
+    StateBox bad = {.h = &h2, .profile_in = "1 2 3 nonsense"};
+    CHECK(h2.state->restore(inst, retrieve_fn, &bad, 0, h2.features) != LV2_STATE_SUCCESS,
+          "learn: a damaged floor accepted");
+    CHECK(h2.log_errors == errors + 1 && strstr(h2.last_log, "damaged"),
+          "learn: a damaged floor: '%s'", h2.last_log);
+    worker_cycles(&h2, 4);
+    CHECK(all_sane(out[0], 512, 4.0f), "learn: output after a damaged floor");
+    host_close(&h2);
+    free(x);
+    free(y);
 }
 
 static void test_state(LilvWorld *w) {
@@ -897,6 +978,7 @@ int main(void) {
     }
     test_poor_hosts(w);
     test_state(w);
+    test_learn_noise(w);
     test_presets(w);
     test_maker(w);
     test_model_controls(w);
@@ -914,9 +996,9 @@ int main(void) {
             host_open(&h, worlds[i], HOST_URI_STEREO, 48000, HOST_FEATURES_FULL, 8192, 1024))
             continue;
         int control = host_port(&h, "control"), notify = host_port(&h, "notify");
-        /* The limiter switch and the model's controls came after the audio ports; the atom
-         * ports stay last. */
-        int audio_last = host_port(&h, "listen_removed");
+        /* The limiter switch, the model's controls and Learn noise came after the audio
+         * ports; the atom ports stay last. */
+        int audio_last = host_port(&h, "learn_noise");
         host_close(&h);
         CHECK((control < 0) == (notify < 0), "bundle %d: control %d notify %d", i, control, notify);
         if (control < 0) continue;
