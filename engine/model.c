@@ -186,7 +186,7 @@ static int file_exists(const char *p) {
 }
 
 int menhance_default_model_path(char *buf, size_t len) {
-    static const char *const names[] = {"menhance.safetensors", "mel2mel_stream.safetensors"};
+    static const char *const names[] = {"menhance.safetensors"};
     /* An explicit $MENHANCE_MODEL_DIR is the only place searched (tests, relocated installs).
      * MENHANCE_BUILD_MODEL_DIR (the checkout's models/) is defined for the build tree's own
      * binaries only: installed copies are built without it, so they never depend on the
@@ -205,7 +205,7 @@ int menhance_default_model_path(char *buf, size_t len) {
     }
     for (int d = 0; d < 2; d++) {
         if (!dirs[d] || !*dirs[d]) continue;
-        for (int i = 0; i < 2; i++) {
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             int w = snprintf(buf, len, "%s/%s", dirs[d], names[i]);
             if (w > 0 && (size_t)w < len && file_exists(buf)) return 1;
         }

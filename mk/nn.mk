@@ -68,7 +68,7 @@ $(BUILDDIR)/bench_mel2mel: tests/bench_mel2mel.c tests/test_nn_util.h $(LIB)
 
 bench: bench-mel2mel
 # Times the shipped streaming model too when it exists.
-NN_BENCH_MODEL ?= $(wildcard models/mel2mel_stream.safetensors)
+NN_BENCH_MODEL ?= $(wildcard models/menhance.safetensors)
 bench-mel2mel: $(BUILDDIR)/bench_mel2mel
 	OPENBLAS_NUM_THREADS=1 $(BUILDDIR)/bench_mel2mel $(if $(NN_BENCH_MODEL),--model $(NN_BENCH_MODEL)) \
 	    | tee $(BUILDDIR)/bench_mel2mel.json

@@ -14,21 +14,14 @@
 /* Limits that reject absurd metadata before anything is allocated from it. */
 #define M2M_MAX_MELS 1024
 #define M2M_MAX_CH 1024
-#define M2M_MAX_LEVELS 6 /* channels list length of the streaming model */
 #define M2M_MAX_BLOCKS 64
 #define M2M_MAX_DILATION 256
 #define M2M_MAX_LOOKAHEAD 8
-/* Frames per internal streaming step: bounds the per-chunk buffers and keeps them in cache. */
-#define M2M_CHUNK 16
 
-enum { ARCH_RESNET, ARCH_STREAM, ARCH_GAIN, ARCH_NRT };
+enum { ARCH_RESNET, ARCH_GAIN, ARCH_NRT };
 /* Heads of the "nrt" arch, in the order of their strengths: noise, room, tone. */
 #define M2M_HEADS 3
 #define M2M_MAX_BASIS 64
-
-typedef struct {
-    float *g, *b;
-} affine;
 
 struct nn_mel2mel {
     int arch, n_mels;
@@ -40,16 +33,10 @@ struct nn_mel2mel {
     int ngf, n_blocks, n_down;
     layers_conv r_in, r_out, *r_down, *r_blk; /* r_blk: 2 per block */
     layers_convt *r_up;
-    /* stream */
-    int nlev; /* channels list length = downsamplings + 1 */
-    int ch[M2M_MAX_LEVELS];
-    int nblk, dil[M2M_MAX_BLOCKS], lookahead, kt, act;
-    float mean, scale;
-    layers_conv s_in, s_down[M2M_MAX_LEVELS], s_blk[2 * M2M_MAX_BLOCKS], s_out;
-    layers_convt s_up[M2M_MAX_LEVELS];
-    affine a_in, a_down[M2M_MAX_LEVELS], a_blk[2 * M2M_MAX_BLOCKS], a_up[M2M_MAX_LEVELS];
-    /* gain (nblk, dil, lookahead, kt, mean, scale shared with stream); weights [tap][in][out]
+    /* gain: residual blocks of causal dilated convs over time; weights [tap][in][out]
      * (conv1d_weight_t), tap 0 the oldest frame */
+    int nblk, dil[M2M_MAX_BLOCKS], lookahead, kt;
+    float mean, scale;
     int gch;
     float lift, cut, ema_alpha, floor_rise; /* lift/cut in log2 power units */
     float *g_win, *g_bin, *g_wout, *g_bout, *g_wc[M2M_MAX_BLOCKS], *g_bc[M2M_MAX_BLOCKS],
@@ -130,30 +117,6 @@ static int load_convt(loader *L, const char *name, layers_convt *c) {
         return -1;
     }
     return 0;
-}
-
-static int load_affine(loader *L, const char *name, int C, affine *a) {
-    char wn[128], bn[128];
-    snprintf(wn, sizeof wn, "%s.weight", name);
-    snprintf(bn, sizeof bn, "%s.bias", name);
-    int64_t s[1] = {C};
-    const float *g = get_tensor(L, wn, 1, s), *b = g ? get_tensor(L, bn, 1, s) : NULL;
-    if (!b) return -1;
-    a->g = malloc((size_t)C * sizeof *a->g);
-    a->b = malloc((size_t)C * sizeof *a->b);
-    if (!a->g || !a->b) {
-        set_err(L->err, L->errlen, "mel2mel: out of memory");
-        return -1;
-    }
-    memcpy(a->g, g, (size_t)C * sizeof *a->g);
-    memcpy(a->b, b, (size_t)C * sizeof *a->b);
-    return 0;
-}
-
-static void free_affine(affine *a) {
-    free(a->g);
-    free(a->b);
-    a->g = a->b = NULL;
 }
 
 static layers_conv conv_dims(int cin, int cout, int kh, int kw, int sh, int sw, int dh, int ph,
@@ -296,93 +259,6 @@ static int load_resnet(loader *L, const cJSON *hp) {
              "Mel2Mel resnet (offline): ngf %d, %d blocks, %d downsamplings, %lld params, %.1f "
              "MMAC/frame",
              ngf, n->n_blocks, D, n->params, n->macs / 1e6);
-    return 0;
-}
-
-static int load_stream(loader *L, const cJSON *hp) {
-    nn_mel2mel *n = L->net;
-    static const int def_ch[] = {16, 32, 48}, def_dil[] = {1, 2, 4, 8, 1, 2, 4, 8};
-    n->nlev = json_int_list(L, hp, "channels", def_ch, 3, M2M_MAX_LEVELS, 1, M2M_MAX_CH, n->ch);
-    if (n->nlev < 0) return -1;
-    if (n->nlev < 1) {
-        set_err(L->err, L->errlen, "mel2mel: 'channels' is empty");
-        return -1;
-    }
-    n->nblk =
-        json_int_list(L, hp, "dilations", def_dil, 8, M2M_MAX_BLOCKS, 1, M2M_MAX_DILATION, n->dil);
-    if (n->nblk < 0) return -1;
-    const char *act = "relu";
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(hp, "act");
-    if (a) act = cJSON_IsString(a) ? a->valuestring : "?";
-    n->act = layers_act_parse(act);
-    if (n->act < 0 || n->act == LAYERS_ACT_NONE) {
-        set_err(L->err, L->errlen, "mel2mel: unknown activation '%.32s'", act);
-        return -1;
-    }
-    if (json_int(L, hp, "lookahead", 2, 0, M2M_MAX_LOOKAHEAD, &n->lookahead) ||
-        json_int(L, hp, "kt", 3, 1, 7, &n->kt) ||
-        json_float(L, hp, "norm_mean", -6.0, -1e3, 1e3, &n->mean) ||
-        json_float(L, hp, "norm_scale", 0.25, 1e-6, 1e6, &n->scale))
-        return -1;
-    const int D = n->nlev - 1, kt = n->kt;
-    if (n->n_mels % (1 << D)) {
-        set_err(L->err, L->errlen, "mel2mel: n_mels %d not divisible by 2^%d", n->n_mels, D);
-        return -1;
-    }
-    char name[64];
-    double F = n->n_mels, macs = 0;
-    n->s_in = conv_dims(1, n->ch[0], kt, 3, 1, 1, 1, 0, 1, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
-    if (load_conv(L, "conv_in.conv", &n->s_in) ||
-        load_affine(L, "conv_in.norm", n->ch[0], &n->a_in))
-        return -1;
-    macs += F * n->ch[0] * kt * 3;
-    for (int i = 0; i < D; i++) {
-        n->s_down[i] = conv_dims(n->ch[i], n->ch[i + 1], kt, 3, 1, 2, 1, 0, 1, LAYERS_PAD_ZERO,
-                                 LAYERS_PAD_ZERO);
-        snprintf(name, sizeof name, "down.%d.conv", i);
-        if (load_conv(L, name, &n->s_down[i])) return -1;
-        snprintf(name, sizeof name, "down.%d.norm", i);
-        if (load_affine(L, name, n->ch[i + 1], &n->a_down[i])) return -1;
-        macs += (F / (1 << (i + 1))) * n->ch[i] * n->ch[i + 1] * kt * 3;
-    }
-    const int top = n->ch[D];
-    for (int j = 0; j < 2 * n->nblk; j++) {
-        int d = j % 2 ? 1 : n->dil[j / 2];
-        n->s_blk[j] = conv_dims(top, top, kt, 3, 1, 1, d, 0, 1, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
-        snprintf(name, sizeof name, "blocks.%d.conv%d", j / 2, j % 2 + 1);
-        if (load_conv(L, name, &n->s_blk[j])) return -1;
-        snprintf(name, sizeof name, "blocks.%d.norm%d", j / 2, j % 2 + 1);
-        if (load_affine(L, name, top, &n->a_blk[j])) return -1;
-        macs += (F / (1 << D)) * top * top * kt * 3;
-    }
-    for (int i = 0; i < D; i++) {
-        int lo = D - 1 - i; /* output level */
-        layers_convt *c = &n->s_up[i];
-        *c = (layers_convt){.cin = n->ch[lo + 1],
-                            .cout = n->ch[lo],
-                            .kh = 1,
-                            .kw = 4,
-                            .sh = 1,
-                            .sw = 2,
-                            .ph = 0,
-                            .pw = 1};
-        snprintf(name, sizeof name, "up.%d.conv", i);
-        if (load_convt(L, name, c)) return -1;
-        snprintf(name, sizeof name, "up.%d.norm", i);
-        if (load_affine(L, name, n->ch[lo], &n->a_up[i])) return -1;
-        macs += (F / (1 << (lo + 1))) * c->cin * c->cout * 4;
-    }
-    n->s_out = conv_dims(n->ch[0], 1, 1, 1, 1, 1, 1, 0, 0, LAYERS_PAD_ZERO, LAYERS_PAD_ZERO);
-    if (load_conv(L, "conv_out", &n->s_out)) return -1;
-    n->macs = macs + F * n->ch[0];
-    int len = snprintf(n->desc, sizeof n->desc, "Mel2Mel stream: channels");
-    for (int i = 0; i < n->nlev && len < (int)sizeof n->desc; i++)
-        len +=
-            snprintf(n->desc + len, sizeof n->desc - (size_t)len, "%s%d", i ? "/" : " ", n->ch[i]);
-    if (len < (int)sizeof n->desc)
-        snprintf(n->desc + len, sizeof n->desc - (size_t)len,
-                 ", %d blocks, lookahead %d, %lld params, %.2f MMAC/frame", n->nblk, n->lookahead,
-                 n->params, n->macs / 1e6);
     return 0;
 }
 
@@ -567,8 +443,9 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
         net->arch = ARCH_RESNET;
         rc = load_resnet(&L, hp);
     } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "stream")) {
-        net->arch = ARCH_STREAM;
-        rc = load_stream(&L, hp);
+        set_err(err, errlen,
+                "mel2mel: the \"stream\" Mel2Mel was retired (a U-Net that ran through BLAS on "
+                "the audio path); use a \"nrt\" model such as models/menhance.safetensors");
     } else if (cJSON_IsString(arch) && !strcmp(arch->valuestring, "gain")) {
         net->arch = ARCH_GAIN;
         rc = load_gain(&L, hp);
@@ -576,7 +453,7 @@ nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen) {
         net->arch = ARCH_NRT;
         rc = load_gain(&L, hp);
     } else {
-        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"stream\", \"gain\" or \"nrt\"");
+        set_err(err, errlen, "mel2mel: 'arch' must be \"resnet\", \"gain\" or \"nrt\"");
     }
     if (rc == 0) {
         char why[320];
@@ -608,19 +485,6 @@ void nn_mel2mel_free(nn_mel2mel *n) {
     free(n->r_down);
     free(n->r_up);
     free(n->r_blk);
-    layers_conv_free(&n->s_in);
-    layers_conv_free(&n->s_out);
-    free_affine(&n->a_in);
-    for (int i = 0; i < M2M_MAX_LEVELS; i++) {
-        layers_conv_free(&n->s_down[i]);
-        layers_convt_free(&n->s_up[i]);
-        free_affine(&n->a_down[i]);
-        free_affine(&n->a_up[i]);
-    }
-    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++) {
-        layers_conv_free(&n->s_blk[i]);
-        free_affine(&n->a_blk[i]);
-    }
     free(n->g_win);
     free(n->g_bin);
     free(n->g_wout);
@@ -647,7 +511,7 @@ void nn_mel2mel_free(nn_mel2mel *n) {
 }
 
 int nn_mel2mel_streaming(const nn_mel2mel *n) {
-    return n->arch == ARCH_STREAM || n->arch == ARCH_GAIN || n->arch == ARCH_NRT;
+    return n->arch == ARCH_GAIN || n->arch == ARCH_NRT;
 }
 int nn_mel2mel_heads(const nn_mel2mel *n) {
     return n->arch == ARCH_NRT ? M2M_HEADS : 0;
@@ -671,48 +535,8 @@ const char *nn_mel2mel_describe(const nn_mel2mel *n) {
 /* ---------------------------------------------------------------------------------------- */
 /* Streaming                                                                                 */
 
-/* History of one causal conv's input: frames of rowlen floats in a ring of hist + M2M_CHUNK
- * frames.  A conv over n new frames reads the hist + n newest ones; initial history is zero
- * (the padding the PyTorch twin applies before the clip). */
-typedef struct {
-    float *buf;
-    int cap, head, hist, rowlen;
-} ring;
-
-static int ring_init(ring *r, int hist, int rowlen) {
-    r->hist = hist;
-    r->cap = hist + M2M_CHUNK;
-    r->rowlen = rowlen;
-    r->head = 0;
-    r->buf = calloc((size_t)r->cap * rowlen, sizeof *r->buf);
-    return r->buf ? 0 : -1;
-}
-
-static void ring_push(ring *r, const float *src, int n) {
-    for (int i = 0; i < n; i++) {
-        memcpy(r->buf + (size_t)r->head * r->rowlen, src + (size_t)i * r->rowlen,
-               (size_t)r->rowlen * sizeof *src);
-        r->head = (r->head + 1) % r->cap;
-    }
-}
-
-/* Frame `back` frames before the newest one (0 = newest). */
-static const float *ring_row(const ring *r, int back) {
-    return r->buf + (size_t)((r->head - 1 - back + 2 * r->cap) % r->cap) * r->rowlen;
-}
-
-/* Causal conv over the n newest frames of r (pushed already). */
-static void ring_conv(const layers_conv *c, const ring *r, int W, int n, float *y, float *work) {
-    int start = (r->head - n - r->hist + 2 * r->cap) % r->cap;
-    layers_conv_forward(c, r->buf, start, r->cap, r->hist + n, W, y, n,
-                        layers_conv_out_len(W, c->kw, c->sw, c->dw, c->pw), work);
-}
-
 struct nn_m2m_stream {
     const nn_mel2mel *net;
-    ring r_in, r_delay, r_down[M2M_MAX_LEVELS], r_blk[2 * M2M_MAX_BLOCKS];
-    float *e[M2M_MAX_LEVELS]; /* encoder outputs of the current chunk (U-Net skips) */
-    float *xn, *tmp, *u0, *u1, *delta, *work;
     /* gain: raw input delay line (lookahead + 1 frames), context features, per-block history
      * of relu(h) ((kt - 1) * dilation + 1 frames), frame scratch */
     float *gx, *gm, *gf, *gu, *gh, *ga, *gz, *ghist[M2M_MAX_BLOCKS];
@@ -731,20 +555,6 @@ struct nn_m2m_stream {
 
 void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     if (!s) return;
-    free(s->r_in.buf);
-    free(s->r_delay.buf);
-    for (int i = 0; i < M2M_MAX_LEVELS; i++) {
-        free(s->r_down[i].buf);
-        free(s->e[i]);
-    }
-    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++)
-        free(s->r_blk[i].buf);
-    free(s->xn);
-    free(s->tmp);
-    free(s->u0);
-    free(s->u1);
-    free(s->delta);
-    free(s->work);
     free(s->gx);
     free(s->gm);
     free(s->gf);
@@ -1025,131 +835,17 @@ static size_t max_sz(size_t a, size_t b) {
 }
 
 nn_m2m_stream *nn_m2m_stream_create(const nn_mel2mel *n) {
-    if (n && (n->arch == ARCH_GAIN || n->arch == ARCH_NRT)) return gain_create(n);
-    if (!n || n->arch != ARCH_STREAM) return NULL;
-    nn_m2m_stream *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->net = n;
-    const int D = n->nlev - 1, F = n->n_mels, k = n->kt - 1;
-    int fail = ring_init(&s->r_in, k, F) || ring_init(&s->r_delay, n->lookahead, F);
-    size_t work = layers_conv_work(&n->s_in), level_max = 0;
-    for (int i = 0; i <= D; i++) {
-        size_t sz = (size_t)(F >> i) * n->ch[i];
-        level_max = max_sz(level_max, sz);
-        fail |= !(s->e[i] = malloc(M2M_CHUNK * sz * sizeof(float)));
-        if (i < D) {
-            fail |= ring_init(&s->r_down[i], k, (int)sz);
-            work = max_sz(work, layers_conv_work(&n->s_down[i]));
-            work = max_sz(work, layers_convt_work(&n->s_up[i]));
-        }
-    }
-    for (int j = 0; j < 2 * n->nblk; j++) {
-        fail |= ring_init(&s->r_blk[j], j % 2 ? k : k * n->dil[j / 2], (F >> D) * n->ch[D]);
-        work = max_sz(work, layers_conv_work(&n->s_blk[j]));
-    }
-    work = max_sz(work, layers_conv_work(&n->s_out));
-    size_t chunk = M2M_CHUNK * level_max;
-    fail |= !(s->xn = malloc(M2M_CHUNK * (size_t)F * sizeof(float)));
-    fail |= !(s->delta = malloc(M2M_CHUNK * (size_t)F * sizeof(float)));
-    fail |= !(s->tmp = malloc(chunk * sizeof(float)));
-    fail |= !(s->u0 = malloc(chunk * sizeof(float)));
-    fail |= !(s->u1 = malloc(chunk * sizeof(float)));
-    fail |= !(s->work = malloc(work * sizeof(float)));
-    if (fail) {
-        nn_m2m_stream_destroy(s);
-        return NULL;
-    }
-    return s;
-}
-
-static void ring_clear(ring *r) {
-    if (r->buf) memset(r->buf, 0, (size_t)r->cap * r->rowlen * sizeof *r->buf);
-    r->head = 0;
+    return n && nn_mel2mel_streaming(n) ? gain_create(n) : NULL;
 }
 
 void nn_m2m_stream_reset(nn_m2m_stream *s) {
-    if (s->net->arch == ARCH_GAIN || s->net->arch == ARCH_NRT) {
-        gain_reset(s);
-        return;
-    }
-    ring_clear(&s->r_in);
-    ring_clear(&s->r_delay);
-    for (int i = 0; i < M2M_MAX_LEVELS; i++)
-        ring_clear(&s->r_down[i]);
-    for (int i = 0; i < 2 * M2M_MAX_BLOCKS; i++)
-        ring_clear(&s->r_blk[i]);
-}
-
-static void norm_act(const nn_mel2mel *n, float *x, int frames, int npf, int C, const affine *a,
-                     int act) {
-    int relu = act && n->act == LAYERS_ACT_RELU;
-    layers_frame_norm(x, frames, npf, C, a->g, a->b, n->eps, relu);
-    if (act && !relu) layers_act(x, (size_t)frames * npf * C, (layers_act_kind)n->act, 0.2f);
-}
-
-/* One step of at most M2M_CHUNK frames. */
-static void stream_step(nn_m2m_stream *s, const float *in, int n, float *out) {
-    const nn_mel2mel *net = s->net;
-    const int D = net->nlev - 1, F = net->n_mels;
-    for (int i = 0; i < n * F; i++)
-        s->xn[i] = (in[i] - net->mean) * net->scale;
-    ring_push(&s->r_in, s->xn, n);
-    ring_push(&s->r_delay, s->xn, n);
-
-    ring_conv(&net->s_in, &s->r_in, F, n, s->e[0], s->work);
-    norm_act(net, s->e[0], n, F, net->ch[0], &net->a_in, 1);
-    for (int i = 0; i < D; i++) {
-        ring_push(&s->r_down[i], s->e[i], n);
-        ring_conv(&net->s_down[i], &s->r_down[i], F >> i, n, s->e[i + 1], s->work);
-        norm_act(net, s->e[i + 1], n, F >> (i + 1), net->ch[i + 1], &net->a_down[i], 1);
-    }
-
-    const int FD = F >> D, CD = net->ch[D], rowD = FD * CD;
-    float *h = s->u0; /* running residual stream at the bottom level */
-    memcpy(h, s->e[D], (size_t)n * rowD * sizeof *h);
-    for (int b = 0; b < net->nblk; b++) {
-        ring *r1 = &s->r_blk[2 * b], *r2 = &s->r_blk[2 * b + 1];
-        ring_push(r1, h, n);
-        ring_conv(&net->s_blk[2 * b], r1, FD, n, s->tmp, s->work);
-        norm_act(net, s->tmp, n, FD, CD, &net->a_blk[2 * b], 1);
-        ring_push(r2, s->tmp, n);
-        ring_conv(&net->s_blk[2 * b + 1], r2, FD, n, s->tmp, s->work);
-        norm_act(net, s->tmp, n, FD, CD, &net->a_blk[2 * b + 1], 0);
-        for (int i = 0; i < n * rowD; i++)
-            h[i] += s->tmp[i];
-    }
-
-    float *cur = h, *nxt = s->u1;
-    for (int i = 0; i < D; i++) {
-        int lo = D - 1 - i, Fl = F >> lo, Cl = net->ch[lo];
-        layers_convt_forward(&net->s_up[i], cur, n, F >> (lo + 1), nxt, n, Fl, s->work);
-        norm_act(net, nxt, n, Fl, Cl, &net->a_up[i], 1);
-        for (int k = 0; k < n * Fl * Cl; k++)
-            nxt[k] += s->e[lo][k];
-        float *t = cur;
-        cur = nxt;
-        nxt = t;
-    }
-    layers_conv_forward(&net->s_out, cur, 0, n, n, F, s->delta, n, F, s->work);
-    const float inv = 1.0f / net->scale;
-    for (int t = 0; t < n; t++) {
-        const float *xd = ring_row(&s->r_delay, n - 1 - t + net->lookahead);
-        for (int f = 0; f < F; f++)
-            out[t * F + f] = (xd[f] + s->delta[t * F + f]) * inv + net->mean;
-    }
+    gain_reset(s);
 }
 
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out) {
     const int F = s->net->n_mels;
-    if (s->net->arch == ARCH_GAIN || s->net->arch == ARCH_NRT) {
-        for (int t = 0; t < n; t++)
-            gain_frame(s, in + (size_t)t * F, out + (size_t)t * F);
-        return;
-    }
-    for (int t = 0; t < n; t += M2M_CHUNK) {
-        int m = n - t < M2M_CHUNK ? n - t : M2M_CHUNK;
-        stream_step(s, in + (size_t)t * F, m, out + (size_t)t * F);
-    }
+    for (int t = 0; t < n; t++)
+        gain_frame(s, in + (size_t)t * F, out + (size_t)t * F);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1158,7 +854,7 @@ void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out)
 struct nn_m2m_offline {
     const nn_mel2mel *net;
     int max_frames;
-    nn_m2m_stream *stream; /* "stream" arch */
+    nn_m2m_stream *stream; /* the streaming archs, run over the clip */
     float *a, *b, *c, *work, *full;
     double *scratch;
 };

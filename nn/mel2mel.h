@@ -1,17 +1,18 @@
-/* Mel2Mel: log2-mel in, cleaned log2-mel out.  Two architectures, chosen by the model file's
+/* Mel2Mel: log2-mel in, cleaned log2-mel out.  Three architectures, chosen by the model file's
  * "mel2mel" metadata (JSON, written by train/export.py from train/models.py):
  *
  *  "resnet"  the reference pix2pix ResNet generator (DESIGN section 1).  Whole-clip
  *            InstanceNorm: offline only (nn_m2m_offline_*).
  *  "gain"    per-band gains of a causal dilated 1-D convolution trunk (train/models.py
- *            Mel2MelGain), streamed like "stream".
+ *            Mel2MelGain), streamed frame by frame with cached history (nn_m2m_stream_*):
+ *            output frame t estimates the clean frame t - nn_mel2mel_lookahead(), and any
+ *            chunking gives the whole-clip output.  No BLAS: safe on the audio thread.
  *  "nrt"     the gain trunk with three heads whose gains are summed (train/models.py
  *            Mel2MelNRT): Noise and Room (per band and frame, cuts only) and Tone (slow,
  *            smooth across frequency, +-tone_db), each with its own strength
  *            (nn_m2m_stream_set_strength).
- *  "stream"  causal in time, frequency-only downsampling, per-frame norm: runs in chunks of
- *            any size with cached history (nn_m2m_stream_*); output frame t estimates the clean
- *            frame t - nn_mel2mel_lookahead().  Chunked output equals whole-clip output.
+ * The earlier causal U-Net ("stream") was retired: a file that holds one is refused with a
+ * message naming the replacement.
  *
  * Frames are n_mels floats (128); a clip of T frames is T x n_mels, row-major; the networks see
  * it as an image with H = time and W = frequency, as the PyTorch twins do.
@@ -34,7 +35,7 @@ typedef struct nn_m2m_offline nn_m2m_offline;
 nn_mel2mel *nn_mel2mel_load(const st_file *f, char *err, size_t errlen);
 void nn_mel2mel_free(nn_mel2mel *net);
 
-int nn_mel2mel_streaming(const nn_mel2mel *net); /* 1 for "stream", "gain" and "nrt" */
+int nn_mel2mel_streaming(const nn_mel2mel *net); /* 1 for "gain" and "nrt" */
 /* Gain heads whose strengths can be set: 3 for "nrt" (noise, room, tone), else 0. */
 int nn_mel2mel_heads(const nn_mel2mel *net);
 /* Frames of look-ahead of the streaming model (0 for "resnet", which is offline). */
@@ -70,9 +71,9 @@ int nn_m2m_stream_floor(const nn_m2m_stream *s, float *out);
  * architectures without the feature.  Real-time safe. */
 void nn_m2m_stream_pin_floor(nn_m2m_stream *s, const float *floor);
 
-/* Whole-clip runner for either architecture, for clips up to max_frames frames.  Output is
- * time-aligned with the input (for "stream": the clip is followed by lookahead copies of its
- * last frame and the first lookahead outputs are dropped).  Returns 0, or -1 if T is out of
+/* Whole-clip runner for any architecture, for clips up to max_frames frames.  Output is
+ * time-aligned with the input (for the streaming ones: the clip is followed by lookahead copies
+ * of its last frame and the first lookahead outputs are dropped).  Returns 0, or -1 if T is out of
  * range [1, max_frames]. */
 nn_m2m_offline *nn_m2m_offline_create(const nn_mel2mel *net, int max_frames);
 void nn_m2m_offline_destroy(nn_m2m_offline *o);

@@ -200,8 +200,8 @@ check "--strict with a missing model: exit 3" run 3 "$MH" --strict --mode mel2me
 check "--strict with a missing model: no output" absent "$T/m4.wav"
 check "--no-model with --mode mel2mel is a usage error" run 2 "$MH" --no-model --mode mel2mel "$T/in_48000_2.wav" -o "$T/m5.wav"
 
-# A small streaming Mel2Mel (random weights, from the nn tests): exercises the learned path.
-GM=$ROOT/tests/golden/nn_m2m_stream_b.safetensors
+# A small noise/room/tone Mel2Mel (random weights, from the nn tests): exercises the learned path.
+GM=$ROOT/tests/golden/nn_m2m_nrt_b.safetensors
 if [ -f "$GM" ]; then
   check "mel2mel with a model file" run 0 "$MH" --strict --mode mel2mel --model "$GM" "$T/in_48000_2.wav" -o "$T/g.wav"
   check "mel2mel: model described" grep_err "mel2mel"

@@ -70,8 +70,8 @@ differs() { # differs A B: max |A - B| > 1e-3
   awk "BEGIN { exit !($1 > 1e-3) }" || { echo "  (max diff $1)"; return 1; }
 }
 
-VOC=$G/engine_voc.safetensors        # stream Mel2Mel + causal DiffWave L=3 C=8, 128 mels
-M2M=$G/nn_m2m_stream_b.safetensors   # Mel2Mel only
+VOC=$G/engine_voc.safetensors        # noise/room/tone Mel2Mel + causal DiffWave L=3 C=8, 128 mels
+M2M=$G/nn_m2m_nrt_b.safetensors      # Mel2Mel only
 RESNET=$G/nn_m2m_resnet_small.safetensors
 DWONLY=$G/dw_causal.safetensors      # DiffWave only, 10 mels (wrong for this front end)
 "$PROBE" gen "$T/st.wav" 44100 2 1.5 music pcm24

@@ -184,14 +184,15 @@ static void test_full_size(void) {
     st_close(f);
     free(b);
 
-    /* Default streaming configuration: the cost model matches train/models.py. */
-    static const int ch[] = {16, 32, 48}, dil[] = {1, 2, 4, 8, 1, 2, 4, 8};
-    b = nnu_stream_file(ch, 3, dil, 8, 2, &n);
+    /* Default gain configuration (128 channels, 6 blocks): the cost model matches
+     * train/models.py Mel2MelGain.macs_per_frame. */
+    static const int dil[] = {1, 2, 4, 8, 16, 32};
+    b = nnu_gain_file(128, dil, 6, 2, &n);
     net = load_mem(b, n, err, sizeof err, &f);
-    CHECK(net != NULL, "default stream: %s", err);
+    CHECK(net != NULL, "default gain: %s", err);
     if (net) {
-        CHECK(nn_mel2mel_params(net) == 361297, "stream params %lld", nn_mel2mel_params(net));
-        CHECK(fabs(nn_mel2mel_macs_per_frame(net) - 11702272.0) < 1.0, "stream MAC/frame %.0f",
+        CHECK(nn_mel2mel_params(net) == 460544, "gain params %lld", nn_mel2mel_params(net));
+        CHECK(fabs(nn_mel2mel_macs_per_frame(net) - 458752.0) < 1.0, "gain MAC/frame %.0f",
               nn_mel2mel_macs_per_frame(net));
         CHECK(nn_mel2mel_lookahead(net) == 2, "lookahead");
     }
@@ -297,13 +298,13 @@ static void expect_fail(const unsigned char *b, size_t n, const char *what, cons
 }
 
 static void test_malformed(void) {
-    static const int ch[] = {4, 6}, dil[] = {1, 2};
+    static const int dil[] = {1, 2};
     size_t n;
-    unsigned char *b = nnu_stream_file(ch, 2, dil, 2, 1, &n), *c;
+    unsigned char *b = nnu_gain_file(4, dil, 2, 1, &n), *c;
     char err[256];
     st_file *f;
     nn_mel2mel *net = load_mem(b, n, err, sizeof err, &f);
-    CHECK(net != NULL, "small stream: %s", err);
+    CHECK(net != NULL, "small gain: %s", err);
     nn_mel2mel_free(net);
     st_close(f);
 
@@ -323,9 +324,9 @@ static void test_malformed(void) {
     free(c);
     expect_fail(c = patched(b, n, "{\\\"arch", "[\\\"arch"), n, "bad JSON", "not a JSON object");
     free(c);
-    expect_fail(c = patched(b, n, "stream\\\"", "strean\\\""), n, "unknown arch", "'arch'");
+    expect_fail(c = patched(b, n, "gain\\\"", "gaix\\\""), n, "unknown arch", "'arch'");
     free(c);
-    expect_fail(c = patched(b, n, "[4,6]", "[4,9]"), n, "wrong shape", "shape");
+    expect_fail(c = patched(b, n, "[4,384,1]", "[4,385,1]"), n, "wrong shape", "shape");
     free(c);
     expect_fail(c = patched(b, n, "lookahead\\\":1", "lookahead\\\":9"), n, "lookahead 9",
                 "lookahead");
@@ -336,33 +337,43 @@ static void test_malformed(void) {
     expect_fail(c = patched(b, n, "conv_out.bias", "conv_out.bixs"), n, "missing tensor",
                 "conv_out.bias");
     free(c);
-
     /* Absurd sizes in the metadata are refused before anything is allocated. */
-    expect_fail(c = patched(b, n, "[4,6]", "[9e9]"), n, "9e9 channels", "channels");
-    free(c);
     expect_fail(c = patched(b, n, "[1,2]", "[9e9]"), n, "dilation 9e9", "dilations");
     free(c);
     free(b);
+
+    /* The retired causal U-Net: refused, naming what replaces it. */
+    static const int ch[] = {4, 6};
+    b = nnu_stream_file(ch, 2, dil, 2, 1, &n);
+    expect_fail(b, n, "a \"stream\" model", "retired");
+    free(b);
+
     b = nnu_resnet_file(2, 1, 1, &n);
     expect_fail(c = patched(b, n, "n_down\\\":1", "n_down\\\":9"), n, "n_down 9", "n_down");
     free(c);
     free(b);
     stw w;
+    stw_begin(&w, "{\"mel2mel\":\"{\\\"arch\\\":\\\"gain\\\",\\\"channels\\\":9e9}\"}");
+    b = stw_end(&w, &n);
+    expect_fail(b, n, "9e9 channels", "channels");
+    free(b);
     stw_begin(&w, "{\"mel2mel\":\"{\\\"arch\\\":\\\"resnet\\\",\\\"ngf\\\":2.5}\"}");
     b = stw_end(&w, &n);
     expect_fail(b, n, "fractional ngf", "ngf");
     free(b);
 
     /* NaN weight: refused at load, naming the tensor. */
-    stw_begin(&w, "{\"mel2mel\":\"{\\\"arch\\\":\\\"stream\\\",\\\"channels\\\":[4],"
+    stw_begin(&w, "{\"mel2mel\":\"{\\\"arch\\\":\\\"gain\\\",\\\"channels\\\":1,"
                   "\\\"dilations\\\":[]}\"}");
     uint32_t s = 3;
-    stw_conv(&w, "conv_in.conv", 4, 1, 3, 3, &s);
-    stw_norm(&w, "conv_in.norm", 4, &s);
-    float nanw[4] = {1, 1, NAN, 1};
-    int64_t shp[4] = {1, 4, 1, 1}, one[1] = {1};
-    stw_f32(&w, "mel2mel.conv_out.weight", 4, shp, nanw);
-    stw_f32(&w, "mel2mel.conv_out.bias", 1, one, nanw);
+    int64_t win[3] = {1, 384, 1}, one[1] = {1}, wo[3] = {128, 1, 1}, bo[1] = {128};
+    stw_rand(&w, "mel2mel.conv_in.weight", 3, win, 0.1f, 0, &s);
+    stw_rand(&w, "mel2mel.conv_in.bias", 1, one, 0.1f, 0, &s);
+    float nanw[128];
+    for (int i = 0; i < 128; i++)
+        nanw[i] = i == 2 ? NAN : 1.0f;
+    stw_f32(&w, "mel2mel.conv_out.weight", 3, wo, nanw);
+    stw_f32(&w, "mel2mel.conv_out.bias", 1, bo, nanw);
     b = stw_end(&w, &n);
     expect_fail(b, n, "NaN weight", "mel2mel.conv_out.weight");
     free(b);
@@ -398,11 +409,8 @@ static void test_metadata_mismatch(const char *name, const char *unused_tensor) 
 }
 
 int main(void) {
-    test_metadata_mismatch("nn_m2m_stream_small.safetensors", "mel2mel.blocks.2.");
     test_metadata_mismatch("nn_m2m_gain_small.safetensors", "mel2mel.blocks.2.");
     test_resnet_golden(GOLDEN_DIR, "nn_m2m_resnet_small.safetensors");
-    test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_small.safetensors");
-    test_stream_golden(GOLDEN_DIR, "nn_m2m_stream_b.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_b.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_small.safetensors");
@@ -414,7 +422,7 @@ int main(void) {
     const char *full = getenv("MENHANCE_NN_FULL_GOLDEN");
     if (full && *full) {
         test_resnet_golden(full, "nn_full_resnet.safetensors");
-        test_stream_golden(full, "nn_full_stream.safetensors");
+        test_stream_golden(full, "nn_full_nrt.safetensors");
     }
     test_full_size();
     test_malformed();

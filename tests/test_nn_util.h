@@ -156,6 +156,42 @@ static inline unsigned char *nnu_resnet_file(int ngf, int n_blocks, int n_down, 
 }
 
 /* A random-weight streaming model (n_mels 128, relu, kt 3). */
+/* A random-weight "gain" Mel2Mel (n_mels 128, kt 3) as a model file in memory. */
+static inline unsigned char *nnu_gain_file(int C, const int *dil, int nblk, int lookahead,
+                                           size_t *size) {
+    stw w;
+    char meta[1024], hp[768], name[96];
+    int p = snprintf(hp, sizeof hp,
+                     "{\\\"arch\\\":\\\"gain\\\",\\\"lookahead\\\":%d,"
+                     "\\\"channels\\\":%d,\\\"dilations\\\":[",
+                     lookahead, C);
+    for (int i = 0; i < nblk; i++)
+        p += snprintf(hp + p, sizeof hp - (size_t)p, i ? ",%d" : "%d", dil[i]);
+    snprintf(hp + p, sizeof hp - (size_t)p, "]}");
+    snprintf(meta, sizeof meta, "{\"mel2mel\":\"%s\"}", hp);
+    stw_begin(&w, meta);
+    uint32_t s = 1234;
+    const int F = 128;
+    int64_t win[3] = {C, 3 * F, 1}, wc[3] = {C, C, 3}, wp[3] = {C, C, 1}, wo[3] = {F, C, 1},
+            bc[1] = {C}, bo[1] = {F};
+    stw_rand(&w, "mel2mel.conv_in.weight", 3, win, 1.0f / sqrtf(3.0f * F), 0, &s);
+    stw_rand(&w, "mel2mel.conv_in.bias", 1, bc, 0.1f, 0, &s);
+    for (int b = 0; b < nblk; b++) {
+        snprintf(name, sizeof name, "mel2mel.blocks.%d.conv.weight", b);
+        stw_rand(&w, name, 3, wc, 1.0f / sqrtf(3.0f * C), 0, &s);
+        snprintf(name, sizeof name, "mel2mel.blocks.%d.conv.bias", b);
+        stw_rand(&w, name, 1, bc, 0.1f, 0, &s);
+        snprintf(name, sizeof name, "mel2mel.blocks.%d.proj.weight", b);
+        stw_rand(&w, name, 3, wp, 1.0f / sqrtf((float)C), 0, &s);
+        snprintf(name, sizeof name, "mel2mel.blocks.%d.proj.bias", b);
+        stw_rand(&w, name, 1, bc, 0.1f, 0, &s);
+    }
+    stw_rand(&w, "mel2mel.conv_out.weight", 3, wo, 1.0f / sqrtf((float)C), 0, &s);
+    stw_rand(&w, "mel2mel.conv_out.bias", 1, bo, 0.1f, 0, &s);
+    return stw_end(&w, size);
+}
+
+/* The retired causal U-Net ("stream") as a model file in memory: the loader must refuse it. */
 static inline unsigned char *nnu_stream_file(const int *ch, int nlev, const int *dil, int nblk,
                                              int lookahead, size_t *size) {
     stw w;

@@ -2,7 +2,7 @@
 """Merges model files into one menhance model: a streaming Mel2Mel plus a DiffWave vocoder.
 
     /usr/bin/python3 train/combine.py models/menhance.safetensors \\
-        models/mel2mel_stream.safetensors models/diffwave_small.safetensors
+        models/mel2mel_nrt.safetensors models/diffwave_small.safetensors
 
 Tensor names are already prefixed by network ("mel2mel.", "diffwave."), so they cannot clash;
 metadata entries are merged, and a key two inputs disagree on is an error."""

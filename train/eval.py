@@ -148,7 +148,7 @@ def load_net(path):
         t, meta = load_file(path)
         hp = json.loads(meta["mel2mel"])
         sd = {k[len("mel2mel."):]: torch.from_numpy(v) for k, v in t.items() if k.startswith("mel2mel.")}
-    if hp.get("arch", "stream") not in ("stream", "gain", "nrt"):
+    if hp.get("arch") not in ("gain", "nrt"):
         raise ValueError("eval: only the streaming Mel2Mel models are evaluated here")
     net = mel2mel_from_hparams(hp)
     net.load_state_dict(sd)

@@ -2,7 +2,7 @@
 Mel2Mel exporter that the C engine (nn/mel2mel.c) loads.
 
     from export import export_mel2mel
-    export_mel2mel(net, "models/mel2mel_stream.safetensors", extra_meta={"trained_on": "..."})
+    export_mel2mel(net, "models/mel2mel_nrt.safetensors", extra_meta={"trained_on": "..."})
 
 File layout: 8-byte little-endian header length, JSON header (padded with spaces to a multiple of
 8), then the raw little-endian tensor bytes.  Metadata values must be strings; menhance stores
@@ -70,7 +70,7 @@ def mel2mel_tensors(net, prefix="mel2mel."):
 
 
 def export_mel2mel(net, path, extra_meta=None, extra_tensors=None):
-    """Writes net (Mel2MelResNet, Mel2MelStream or Mel2MelGain from models.py) with the metadata the C
+    """Writes net (Mel2MelResNet, Mel2MelGain or Mel2MelNRT from models.py) with the metadata the C
     loader needs.  extra_meta: more str->str metadata (e.g. training provenance);
     extra_tensors: more tensors (used by golden.py for golden.input/golden.output)."""
     from models import FRONTEND

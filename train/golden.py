@@ -1,8 +1,6 @@
 """Writes the committed C-vs-PyTorch parity files (random weights, fixed seeds):
 
     tests/golden/nn_m2m_resnet_small.safetensors   reduced Mel2MelResNet (ngf 8, 2 blocks)
-    tests/golden/nn_m2m_stream_small.safetensors   Mel2MelStream channels 8/12/16, lookahead 2
-    tests/golden/nn_m2m_stream_b.safetensors       Mel2MelStream channels 8/12, silu, kt 2, L 0
     tests/golden/nn_m2m_gain_small.safetensors     Mel2MelGain 16 channels, dilations 1/2/4, L 2
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
     tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, local 5, L 2
@@ -13,7 +11,7 @@
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
-"golden.output" (what PyTorch computes; for stream models the raw streaming output, where
+"golden.output" (what PyTorch computes; for the streaming models the raw streaming output, where
 output[t] estimates clean[t - lookahead]).  Mel2MelNRT files also hold "golden.strength" (the
 three head strengths) and "golden.output_strength" (the output with those strengths).  Run: /usr/bin/python3 train/golden.py
 (or `train/golden.py --full DIR` for full-size parity files that are not committed).
@@ -26,7 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from export import export_mel2mel, save_file, mel2mel_tensors  # noqa: E402
-from models import FRONTEND, Mel2MelGain, Mel2MelNRT, Mel2MelResNet, Mel2MelStream  # noqa: E402
+from models import FRONTEND, Mel2MelGain, Mel2MelNRT, Mel2MelResNet  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 
@@ -34,8 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def randomize(net, seed):
-    """Non-trivial random weights everywhere (default init leaves norms at 1/0 and the stream
-    model's output conv at zero, which would hide bugs)."""
+    """Non-trivial random weights everywhere (default init leaves norms at 1/0 and output convs
+    at zero, which would hide bugs)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in net.named_parameters():
@@ -80,13 +78,11 @@ def write_golden(net, path, T, seed):
 def fuzz_corpus(outdir):
     os.makedirs(outdir, exist_ok=True)
     seeds = []
-    s = Mel2MelStream(channels=(2, 3), dilations=(1, 2), lookahead=1, n_mels=8)
-    randomize(s, 11)
     r = Mel2MelResNet(ngf=1, n_blocks=1, n_down=1, n_mels=8)
     randomize(r, 12)
     gn = Mel2MelGain(channels=3, dilations=(1, 2), lookahead=1, n_mels=8)
     randomize(gn, 13)
-    for name, net in (("stream", s), ("resnet", r), ("gain", gn)):
+    for name, net in (("resnet", r), ("gain", gn)):
         path = os.path.join(outdir, "tiny_%s.safetensors" % name)
         export_mel2mel(net, path)
         seeds.append(path)
@@ -107,20 +103,20 @@ def fuzz_corpus(outdir):
     # A file with metadata but an F16 tensor and an I64 tensor (exercises the dtype paths).
     save_file({"mel2mel.x": np.ones((2, 3), np.float16), "step": np.arange(3, dtype=np.int64)},
               os.path.join(outdir, "dtypes.safetensors"),
-              {"mel2mel": json.dumps(s.hparams()), "frontend": json.dumps(FRONTEND)})
+              {"mel2mel": json.dumps(gn.hparams()), "frontend": json.dumps(FRONTEND)})
 
 
 def full_size(outdir):
     """Full-size parity files (too big to commit, ~46 MB): the reference ResNet at 11.37 M
-    parameters and the default streaming model.  Checked by
+    parameters and the default noise/room/tone model.  Checked by
     MENHANCE_NN_FULL_GOLDEN=DIR build/tests/test_nn_mel2mel (make check-nn-full)."""
     os.makedirs(outdir, exist_ok=True)
     r = Mel2MelResNet()
     randomize(r, 21)
     write_golden(r, os.path.join(outdir, "nn_full_resnet.safetensors"), 185, 201)
-    s = Mel2MelStream()
+    s = Mel2MelNRT()
     randomize(s, 22)
-    write_golden(s, os.path.join(outdir, "nn_full_stream.safetensors"), 185, 202)
+    write_golden(s, os.path.join(outdir, "nn_full_nrt.safetensors"), 185, 202)
 
 
 def main():
@@ -133,14 +129,6 @@ def main():
     r = Mel2MelResNet(ngf=8, n_blocks=2, n_down=2)
     randomize(r, 1)
     write_golden(r, os.path.join(gdir, "nn_m2m_resnet_small.safetensors"), 37, 101)
-    s = Mel2MelStream(channels=(8, 12, 16), dilations=(1, 2, 4), lookahead=2, norm_mean=-6.0,
-                      norm_scale=0.3)
-    randomize(s, 2)
-    write_golden(s, os.path.join(gdir, "nn_m2m_stream_small.safetensors"), 37, 102)
-    b = Mel2MelStream(channels=(8, 12), dilations=(1, 3), lookahead=0, kt=2, act="silu",
-                      norm_mean=-5.0, norm_scale=0.5)
-    randomize(b, 3)
-    write_golden(b, os.path.join(gdir, "nn_m2m_stream_b.safetensors"), 37, 103)
     # gain models: output large enough to reach both soft bounds (randomize scales conv_out up)
     gs = Mel2MelGain(channels=16, dilations=(1, 2, 4), lookahead=2, norm_mean=-6.0, norm_scale=0.3)
     randomize(gs, 4)

@@ -11,17 +11,17 @@ Networks
 Mel2MelResNet   the reference pix2pix ResNet generator (DESIGN section 1), 11.37 M parameters at the
                 default size.  Uses InstanceNorm over the whole clip: offline only.  Dropout is left
                 out (the reference kept it on at inference, a defect).
-Mel2MelStream   the streaming model for the plugin.  Every convolution is causal in time (it only
-                sees the current and past frames), downsampling is in frequency only, and the
-                normalisation is per frame (over channels x frequency, with a per-channel affine),
-                so the network can run frame by frame with cached history.
+Mel2MelGain     a streaming model: per-band gains from a causal dilated 1-D convolution trunk over
+                time, with running context features (band mean, noise floor); frame by frame in C.
+Mel2MelNRT      the shipped streaming model: the gain trunk with Noise, Room and Tone heads.
 
-                LOOKAHEAD SEMANTICS: output[:, t] estimates clean[:, t - lookahead].  The network
-                therefore sees `lookahead` frames of future relative to the frame it restores.
-                For t < lookahead the output is warm-up (it refers to frames before the clip) and
-                must be excluded from the loss.  Use `stream_target(clean, L)` / `stream_loss`.
-                out = x[t - L] + net(x)[t] (a delayed identity path), so an untrained-ish network
-                is close to "do nothing" and the model is level-friendly.
+                LOOKAHEAD SEMANTICS (both): output[:, t] estimates clean[:, t - lookahead].  The
+                network sees `lookahead` frames of future relative to the frame it restores; for
+                t < lookahead the output is warm-up and is left out of every loss.  out = x[t - L]
+                + gains (a delayed identity path), so an untrained network does nothing.
+
+(The first streaming model, a causal U-Net "stream", was retired: its GEMMs went through BLAS
+on the audio path.  nn/mel2mel.c refuses its files.)
 
 Front end
 ---------
@@ -32,12 +32,11 @@ MelFrontEnd     16 kHz waveform (B, N) -> (B, T, 128) log2-mel, T = 1 + N // 256
 
 Exporting
 ---------
-    from models import Mel2MelStream
+    from models import Mel2MelNRT
     from export import export_mel2mel
-    net = Mel2MelStream(channels=(16, 32, 48), dilations=(1, 2, 4, 8, 1, 2, 4, 8), lookahead=2,
-                        norm_mean=-6.0, norm_scale=0.25)
-    ... train ...
-    export_mel2mel(net, "models/mel2mel_stream.safetensors", extra_meta={"trained_on": "..."})
+    net = Mel2MelNRT()
+    ... train (train/train_mel2mel.py) ...
+    export_mel2mel(net, "models/mel2mel_nrt.safetensors", extra_meta={"trained_on": "..."})
 
 The exported file holds tensors "mel2mel.<state_dict name>" and metadata "mel2mel" (JSON of
 net.hparams()) and "frontend" (JSON of FRONTEND); the C loader builds the network from those alone.
@@ -172,158 +171,7 @@ class Mel2MelResNet(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# Streaming model
-# ----------------------------------------------------------------------------------------------
-def _act(name, x):
-    if name == "relu":
-        return F.relu(x)
-    if name == "leaky_relu":
-        return F.leaky_relu(x, 0.2)
-    if name == "silu":
-        return x * torch.sigmoid(x)
-    raise ValueError("unknown activation " + name)
-
-
-class FrameNorm(nn.Module):
-    """Per-frame normalisation: statistics over (channels x frequency) of each time frame, then a
-    per-channel affine.  Uses no time statistics, so it streams.  x: (B, C, T, F)."""
-
-    def __init__(self, ch, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(ch))
-        self.bias = nn.Parameter(torch.zeros(ch))
-
-    def forward(self, x):
-        mu = x.mean(dim=(1, 3), keepdim=True)
-        var = ((x - mu) ** 2).mean(dim=(1, 3), keepdim=True)
-        y = (x - mu) / torch.sqrt(var + self.eps)
-        return y * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-
-
-class CausalConv2d(nn.Conv2d):
-    """kt x kf conv, causal in time (zero history before the clip, (kt-1)*dilation frames),
-    zero padding (kf-1)/2 in frequency, stride in frequency only."""
-
-    def __init__(self, cin, cout, kt=3, kf=3, dilation=1, stride_f=1):
-        super().__init__(cin, cout, (kt, kf), stride=(1, stride_f), dilation=(dilation, 1),
-                         padding=0, bias=True)
-        self.kt, self.kf, self.dil_t = kt, kf, dilation
-
-    def forward(self, x):
-        pf = (self.kf - 1) // 2
-        return super().forward(F.pad(x, (pf, pf, (self.kt - 1) * self.dil_t, 0)))
-
-
-class _StreamBlock(nn.Module):
-    def __init__(self, ch, dilation, kt, act, eps):
-        super().__init__()
-        self.act = act
-        self.conv1 = CausalConv2d(ch, ch, kt, 3, dilation)
-        self.norm1 = FrameNorm(ch, eps)
-        self.conv2 = CausalConv2d(ch, ch, kt, 3, 1)
-        self.norm2 = FrameNorm(ch, eps)
-
-    def forward(self, x):
-        h = _act(self.act, self.norm1(self.conv1(x)))
-        return x + self.norm2(self.conv2(h))
-
-
-class _Stage(nn.Module):
-    """conv (causal, or a frequency-only transposed conv) -> FrameNorm -> activation."""
-
-    def __init__(self, conv, ch, act, eps):
-        super().__init__()
-        self.conv, self.norm, self.act = conv, FrameNorm(ch, eps), act
-
-    def forward(self, x):
-        return _act(self.act, self.norm(self.conv(x)))
-
-
-class Mel2MelStream(nn.Module):
-    """Streaming Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel where
-    output[:, t] estimates clean[:, t - lookahead] (see the module docstring).
-
-    channels   (c0, c1, ..., cD): c0 at full frequency resolution after the input conv, then D
-               stride-2 frequency downsamplings to c1..cD; residual blocks run at cD channels and
-               n_mels / 2**D bins; transposed convs (kernel (1,4), stride (1,2)) mirror the way up
-               with additive skips from the encoder (U-Net style); a 1x1 conv c0 -> 1 gives the
-               correction added to the delayed input.
-    dilations  time dilation of the first conv of each residual block (one block per entry).
-    lookahead  frames of future the network may use (0..8).
-    kt         time kernel of every causal conv.
-    norm_mean, norm_scale   input normalisation: xn = (x - mean) * scale; out = yn / scale + mean.
-    Cost per frame: nn_mel2mel / `macs_per_frame()`."""
-
-    def __init__(self, channels=(16, 32, 48), dilations=(1, 2, 4, 8, 1, 2, 4, 8), lookahead=2,
-                 kt=3, act="relu", norm_mean=-6.0, norm_scale=0.25, n_mels=128, eps=1e-5):
-        super().__init__()
-        channels, dilations = tuple(int(c) for c in channels), tuple(int(d) for d in dilations)
-        D = len(channels) - 1
-        if D < 0 or n_mels % (2 ** D) != 0:
-            raise ValueError("n_mels must be divisible by 2**(len(channels)-1)")
-        if not 0 <= lookahead <= 8:
-            raise ValueError("lookahead must be in 0..8")
-        _act(act, torch.zeros(1))
-        self.channels, self.dilations, self.lookahead = channels, dilations, int(lookahead)
-        self.kt, self.act, self.n_mels, self.eps = int(kt), act, int(n_mels), float(eps)
-        self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
-        self.conv_in = _Stage(CausalConv2d(1, channels[0], kt, 3), channels[0], act, eps)
-        self.down = nn.ModuleList(
-            [_Stage(CausalConv2d(channels[i], channels[i + 1], kt, 3, 1, 2), channels[i + 1], act,
-                    eps) for i in range(D)])
-        self.blocks = nn.ModuleList(
-            [_StreamBlock(channels[-1], d, kt, act, eps) for d in dilations])
-        self.up = nn.ModuleList(
-            [_Stage(nn.ConvTranspose2d(channels[i + 1], channels[i], (1, 4), stride=(1, 2),
-                                       padding=(0, 1), bias=True), channels[i], act, eps)
-             for i in reversed(range(D))])
-        self.conv_out = nn.Conv2d(channels[0], 1, 1, bias=True)
-        # Zero-initialised output: an untrained model is exactly the delayed identity.
-        nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
-
-    def hparams(self):
-        return {"arch": "stream", "n_mels": self.n_mels, "channels": list(self.channels),
-                "dilations": list(self.dilations), "lookahead": self.lookahead, "kt": self.kt,
-                "act": self.act, "norm_mean": self.norm_mean, "norm_scale": self.norm_scale,
-                "eps": self.eps}
-
-    def receptive_field(self):
-        """Past frames that influence one output frame (besides the current one)."""
-        k = self.kt - 1
-        return k * (1 + len(self.down)) + sum(k * d + k for d in self.dilations)
-
-    def macs_per_frame(self):
-        c, F_ = self.channels, self.n_mels
-        k = self.kt * 3
-        macs = F_ * c[0] * k
-        for i in range(len(c) - 1):
-            macs += (F_ >> (i + 1)) * c[i] * c[i + 1] * k  # down
-            macs += (F_ >> (i + 1)) * c[i + 1] * c[i] * 4  # up (input positions x kernel 4)
-        macs += len(self.dilations) * 2 * (F_ >> (len(c) - 1)) * c[-1] * c[-1] * k
-        return macs + F_ * c[0]
-
-    def forward(self, x):
-        L = self.lookahead
-        xn = (x - self.norm_mean) * self.norm_scale
-        h = self.conv_in(xn.unsqueeze(1))
-        skips = [h]
-        for st in self.down:
-            h = st(h)
-            skips.append(h)
-        for blk in self.blocks:
-            h = blk(h)
-        for i, st in enumerate(self.up):
-            h = st(h) + skips[-2 - i]
-        delta = self.conv_out(h)[:, 0]
-        # Delayed identity: frames before the clip are zero in the normalised domain.
-        xd = F.pad(xn, (0, 0, L, 0))[:, : x.shape[1]] if L > 0 else xn
-        return (xd + delta) / self.norm_scale + self.norm_mean
-
-
-# ----------------------------------------------------------------------------------------------
-# Gain model (the shipped default since session 2)
+# Streaming gain models (frame by frame in nn/mel2mel.c)
 # ----------------------------------------------------------------------------------------------
 DB_PER_LOG2 = 10.0 * math.log10(2.0)  # 1 log2 unit of power = 3.0103 dB
 
@@ -374,7 +222,7 @@ class _GainBlock(nn.Module):
 
 class Mel2MelGain(nn.Module):
     """Gain Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel, output[:, t] estimates
-    clean[:, t - lookahead] (same look-ahead semantics as Mel2MelStream).
+    clean[:, t - lookahead] (the look-ahead semantics in this module's docstring).
 
     Per frame the network sees the log2-mel and two slow context features (context_features:
     running band mean, noise-floor tracker), all normalised by (v - norm_mean) * norm_scale, as
@@ -478,7 +326,7 @@ def one_sided_cut(z, cut_max):
 
 class Mel2MelNRT(nn.Module):
     """Noise / Room / Tone Mel2Mel.  x: (B, T, n_mels) log2-mel -> (B, T, n_mels) log2-mel, output[:, t]
-    estimates clean[:, t - lookahead] (Mel2MelStream's look-ahead semantics): the input frame t - lookahead plus
+    estimates clean[:, t - lookahead] (the module docstring's look-ahead semantics): the input frame t - lookahead plus
     the sum of three per-band gains (log2 power units; 1 = 3.01 dB), each with its own strength (forward's
     `strength`, the plugin's Noise / Room / Tone controls; 1 = as trained):
 
@@ -612,28 +460,12 @@ class Mel2MelNRT(nn.Module):
         return (out, g) if return_heads else out
 
 
-def stream_target(clean, lookahead):
-    """clean (B, T, F) -> target aligned with Mel2MelStream's output: target[:, t] =
-    clean[:, t - lookahead]; valid for t >= lookahead.  Returns (target, first_valid_frame)."""
-    if lookahead == 0:
-        return clean, 0
-    return F.pad(clean, (0, 0, lookahead, 0))[:, : clean.shape[1]], lookahead
-
-
-def stream_loss(out, clean, lookahead):
-    """L1 between Mel2MelStream output and clean, skipping the warm-up frames."""
-    L = lookahead
-    if L == 0:
-        return (out - clean).abs().mean()
-    return (out[:, L:] - clean[:, :-L]).abs().mean()
-
-
 def mel2mel_from_hparams(hp):
     """Builds the network described by the "mel2mel" metadata (net.hparams()) of a model file."""
     hp = dict(hp)
-    arch = hp.pop("arch", "stream")
+    arch = hp.pop("arch", None)
     if arch == "stream":
-        return Mel2MelStream(**hp)
+        raise ValueError("the \"stream\" Mel2Mel was retired; use a \"nrt\" model")
     if arch == "resnet":
         hp.pop("eps", None)
         return Mel2MelResNet(**hp)
@@ -652,8 +484,8 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     ref = Mel2MelResNet()
     print("Mel2MelResNet params: %d" % count_params(ref))
-    s = Mel2MelStream()
-    print("Mel2MelStream params: %d, MMAC/frame %.2f, receptive field %d frames, lookahead %d"
+    s = Mel2MelNRT()
+    print("Mel2MelNRT params: %d, MMAC/frame %.2f, receptive field %d frames, lookahead %d"
           % (count_params(s), s.macs_per_frame() / 1e6, s.receptive_field(), s.lookahead))
     x = torch.randn(2, 37, 128) * 3 - 6
     y = s(x)
@@ -661,7 +493,7 @@ if __name__ == "__main__":
     x2 = x.clone()
     x2[:, 20:] += 1.0
     y2 = s(x2)
-    assert torch.equal(y[:, :20], y2[:, :20]), "stream model is not causal"
+    assert torch.equal(y[:, :20], y2[:, :20]), "streaming model is not causal"
     print("causal: ok; resnet out", tuple(ref(x).shape))
     fe = MelFrontEnd()
     print("frontend", tuple(fe(torch.randn(1, 16000)).shape))
