@@ -45,6 +45,7 @@ struct nn_mel2mel {
      * corpus) and three heads instead of g_wout: noise and room (n_mels one-sided cuts each),
      * tone (nbasis coefficients, averaged over time, spread by the basis) */
     int nin, nbasis; /* input features (3 gain, 4 nrt); tone basis functions */
+    int fwarm;       /* nrt: running means start as plain averages (train/models.py warmup_alpha) */
     float tone_lim, lt_alpha, tone_alpha;
     float *h_w[M2M_HEADS], *h_b[M2M_HEADS], *basis, *tilt;
     /* nrt's frequency-local branch (lch = 0: none): causal (time, band) convs 3x5 (4 -> lch) and
@@ -329,7 +330,8 @@ static int load_gain(loader *L, const cJSON *hp) {
                 json_int(L, hp, "local_dil", 4, 1, 16, &n->ldil) ||
                 json_int(L, hp, "n_basis", 16, 2, M2M_MAX_BASIS, &n->nbasis) ||
                 json_float(L, hp, "lt_alpha", 1.0 / 512.0, 1e-6, 1.0, &n->lt_alpha) ||
-                json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha)))
+                json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha) ||
+                json_int(L, hp, "feature_warmup", 0, 0, 1, &n->fwarm)))
         return -1;
     n->lift = (float)(lift_db / M2M_DB_PER_LOG2);
     n->cut = (float)(cut_db / M2M_DB_PER_LOG2);
@@ -541,6 +543,7 @@ struct nn_m2m_stream {
      * of relu(h) ((kt - 1) * dilation + 1 frames), frame scratch */
     float *gx, *gm, *gf, *gu, *gh, *ga, *gz, *ghist[M2M_MAX_BLOCKS];
     int gx_pos, gcap[M2M_MAX_BLOCKS], gpos[M2M_MAX_BLOCKS], gstarted;
+    long gframes; /* frames since the start, for the warm-up of the running means (capped) */
     /* a noise floor held by the caller (nn_m2m_stream_pin_floor) in place of the tracker's */
     float *gpin;
     int pinned;
@@ -582,6 +585,7 @@ static void gain_reset(nn_m2m_stream *s) {
         s->gx[i] = silence;
     s->gx_pos = 0;
     s->gstarted = 0;
+    s->gframes = 0;
     for (int b = 0; b < n->nblk; b++) {
         memset(s->ghist[b], 0, (size_t)s->gcap[b] * n->gch * sizeof(float));
         s->gpos[b] = 0;
@@ -745,8 +749,17 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
         if (nrt) memcpy(s->glt, x, (size_t)F * sizeof *x);
         s->gstarted = 1;
     }
+    /* with warm-up, the running means are plain averages of the frames so far until their own
+     * coefficient takes over (train/models.py warmup_alpha) */
+    float a_m = n->ema_alpha, a_lt = n->lt_alpha;
+    if (n->fwarm) {
+        const float w = 1.0f / (float)(s->gframes + 1);
+        a_m = a_m > w ? a_m : w;
+        a_lt = a_lt > w ? a_lt : w;
+        if (s->gframes < 1L << 30) s->gframes++;
+    }
     for (int f = 0; f < F; f++) {
-        s->gm[f] = s->gm[f] + n->ema_alpha * (x[f] - s->gm[f]);
+        s->gm[f] = s->gm[f] + a_m * (x[f] - s->gm[f]);
         float up = s->gf[f] + n->floor_rise;
         s->gf[f] = s->pinned ? s->gpin[f] : x[f] < up ? x[f] : up;
         s->gu[f] = (x[f] - n->mean) * n->scale;
@@ -758,7 +771,7 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
          * the level), less the training corpus's (train/models.py long_term_feature) */
         float mean = 0.0f;
         for (int f = 0; f < F; f++) {
-            s->glt[f] = s->glt[f] + n->lt_alpha * (x[f] - s->glt[f]);
+            s->glt[f] = s->glt[f] + a_lt * (x[f] - s->glt[f]);
             mean += s->glt[f];
         }
         mean /= (float)F;

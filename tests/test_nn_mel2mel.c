@@ -415,8 +415,10 @@ int main(void) {
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_b.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_b.safetensors");
+    test_stream_golden(GOLDEN_DIR, "nn_m2m_nrt_w.safetensors");
     test_nrt_golden("nn_m2m_nrt_small.safetensors");
     test_nrt_golden("nn_m2m_nrt_b.safetensors");
+    test_nrt_golden("nn_m2m_nrt_w.safetensors");
     test_metadata_mismatch("nn_m2m_nrt_small.safetensors", "mel2mel.blocks.2.");
     /* Full-size parity files are too big to commit: train/golden.py --full DIR makes them. */
     const char *full = getenv("MENHANCE_NN_FULL_GOLDEN");

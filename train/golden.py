@@ -5,6 +5,7 @@
     tests/golden/nn_m2m_gain_b.safetensors         Mel2MelGain 8 channels, dilations 3/1, kt 2, L 0
     tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, local 5, L 2
     tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, local 3 dil 2, L 0
+    tests/golden/nn_m2m_nrt_w.safetensors          as nrt_small with feature_warmup (running means start as averages)
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
     tests/golden/engine_nrt.safetensors            Mel2MelNRT: noise -9, room -6, tone +4 dB everywhere (engine tests)
@@ -144,7 +145,10 @@ def main():
                                           norm_mean=-6.0, norm_scale=0.3, local_ch=5), 6),
                            ("b", dict(channels=8, dilations=(3, 1), lookahead=0, kt=2, n_basis=4, norm_mean=-5.0,
                                       norm_scale=0.5, cut_db=20.0, tone_db=6.0, ema_alpha=0.1, floor_rise=0.05,
-                                      lt_alpha=0.05, tone_alpha=0.2, local_ch=3, local_dil=2), 7)):
+                                      lt_alpha=0.05, tone_alpha=0.2, local_ch=3, local_dil=2), 7),
+                           ("w", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6, norm_mean=-6.0,
+                                      norm_scale=0.3, local_ch=5, ema_alpha=0.05, lt_alpha=0.01,
+                                      feature_warmup=1), 8)):
         nrt = Mel2MelNRT(**kw)
         randomize(nrt, seed)
         with torch.no_grad():

@@ -176,9 +176,16 @@ class Mel2MelResNet(nn.Module):
 DB_PER_LOG2 = 10.0 * math.log10(2.0)  # 1 log2 unit of power = 3.0103 dB
 
 
-def context_features(x, ema_alpha, floor_rise):
+def warmup_alpha(alpha, t, warmup):
+    """The running mean's coefficient at frame t (0-based): alpha, or with warmup max(alpha, 1/(t+1)),
+    which makes the first 1/alpha frames a plain average of the frames so far (every frame weighs the
+    same) instead of an average dominated by the first frame."""
+    return max(alpha, 1.0 / (t + 1)) if warmup else alpha
+
+
+def context_features(x, ema_alpha, floor_rise, warmup=False):
     """Slow causal context of a log2-mel clip x (B, T, F), computed exactly as nn/mel2mel.c does:
-    running band mean   m[t] = m[t-1] + ema_alpha * (x[t] - m[t-1]),
+    running band mean   m[t] = m[t-1] + a_t * (x[t] - m[t-1]),  a_t = warmup_alpha(ema_alpha, t, warmup),
     noise-floor tracker f[t] = min(x[t], f[t-1] + floor_rise)   (log2 units per frame),
     both starting at the first frame (m[0] = f[0] = x[0]), so adding a constant to x adds it to m
     and f (the features follow the level like the mel does).  No gradient flows through them.
@@ -191,7 +198,7 @@ def context_features(x, ema_alpha, floor_rise):
         fp = x[:, 0]
         for t in range(T):
             xt = x[:, t]
-            mp = mp + ema_alpha * (xt - mp)
+            mp = mp + warmup_alpha(ema_alpha, t, warmup) * (xt - mp)
             fp = torch.minimum(xt, fp + floor_rise)
             m[:, t] = mp
             f[:, t] = fp
@@ -289,17 +296,18 @@ class Mel2MelGain(nn.Module):
 HEADS = ("noise", "room", "tone")
 
 
-def long_term_feature(x, lt_alpha, corpus_tilt):
-    """Long-term tonal balance against the training corpus's: lt[t] = lt[t-1] + lt_alpha * (x[t] - lt[t-1])
-    (lt[0] = x[0]; 1/512 is an 8 s time constant at 62.5 frames/s), minus its mean over bands (so it does not
-    follow the level), minus corpus_tilt (the corpus's mean log2-mel, also minus its own band mean).  x (B, T, F)
-    -> (B, T, F); no gradient.  Computed exactly as nn/mel2mel.c does."""
+def long_term_feature(x, lt_alpha, corpus_tilt, warmup=False):
+    """Long-term tonal balance against the training corpus's: lt[t] = lt[t-1] + a_t * (x[t] - lt[t-1]),
+    a_t = warmup_alpha(lt_alpha, t, warmup) (lt[0] = x[0]; 1/512 is an 8 s time constant at 62.5 frames/s;
+    without warmup a 2.6 s training crop's lt still weighs its first frame 73 %), minus its mean over bands (so
+    it does not follow the level), minus corpus_tilt (the corpus's mean log2-mel, also minus its own band
+    mean).  x (B, T, F) -> (B, T, F); no gradient.  Computed exactly as nn/mel2mel.c does."""
     with torch.no_grad():
         T = x.shape[1]
         out = torch.empty_like(x)
         lp = x[:, 0]
         for t in range(T):
-            lp = lp + lt_alpha * (x[:, t] - lp)
+            lp = lp + warmup_alpha(lt_alpha, t, warmup) * (x[:, t] - lp)
             out[:, t] = lp - lp.mean(dim=1, keepdim=True) - corpus_tilt
     return out
 
@@ -351,7 +359,7 @@ class Mel2MelNRT(nn.Module):
     def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
                  norm_mean=-6.0, norm_scale=0.25, n_mels=128, cut_db=30.0, tone_db=12.0, n_basis=16,
                  ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0,
-                 local_ch=12, local_dil=4):
+                 local_ch=12, local_dil=4, feature_warmup=0):
         super().__init__()
         if not 0 <= lookahead <= 8:
             raise ValueError("lookahead must be in 0..8")
@@ -362,6 +370,7 @@ class Mel2MelNRT(nn.Module):
         self.cut_db, self.tone_db, self.n_basis = float(cut_db), float(tone_db), int(n_basis)
         self.ema_alpha, self.floor_rise = float(ema_alpha), float(floor_rise)
         self.lt_alpha, self.tone_alpha = float(lt_alpha), float(tone_alpha)
+        self.feature_warmup = int(feature_warmup)
         C = self.channels
         self.conv_in = nn.Conv1d(4 * n_mels, C, 1, bias=True)
         self.blocks = nn.ModuleList([_GainBlock(C, d, self.kt) for d in self.dilations])
@@ -389,7 +398,8 @@ class Mel2MelNRT(nn.Module):
                 "norm_mean": self.norm_mean, "norm_scale": self.norm_scale, "cut_db": self.cut_db,
                 "tone_db": self.tone_db, "n_basis": self.n_basis, "ema_alpha": self.ema_alpha,
                 "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha,
-                "local_ch": self.local_ch, "local_dil": self.local_dil}
+                "local_ch": self.local_ch, "local_dil": self.local_dil,
+                "feature_warmup": self.feature_warmup}
 
     def receptive_field(self):
         return sum((self.kt - 1) * d for d in self.dilations)
@@ -403,8 +413,8 @@ class Mel2MelNRT(nn.Module):
         """Per-head gains (noise, room, tone), each (B, T, n_mels) in log2 power units; [:, t] applies to
         x[:, t - lookahead].  raw=True also returns the noise and room heads' unbounded outputs z (the cut is
         one_sided_cut(z)): ((noise, room, tone), (z_noise, z_room))."""
-        m, f = context_features(x, self.ema_alpha, self.floor_rise)
-        lt = long_term_feature(x, self.lt_alpha, self.corpus_tilt)
+        m, f = context_features(x, self.ema_alpha, self.floor_rise, self.feature_warmup)
+        lt = long_term_feature(x, self.lt_alpha, self.corpus_tilt, self.feature_warmup)
         u = torch.cat([(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale,
                        lt * self.norm_scale], dim=2).transpose(1, 2)  # (B, 4F, T)
         h = self.conv_in(u)

@@ -50,7 +50,7 @@ FLOOR = 1e-5
 LOG_FLOOR = math.log2(FLOOR)
 
 # the model shipped with the plugin: ~0.50 M parameters, 0.50 MMAC/frame
-DEFAULT_MODEL = dict(arch="nrt", channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3)
+DEFAULT_MODEL = dict(arch="nrt", channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3, feature_warmup=1)
 CUT_LOG2 = 30.0 / (10.0 * math.log10(2.0))   # the Noise and Room heads' -30 dB bound, log2 power units
 TONE_LOG2 = 12.0 / (10.0 * math.log10(2.0))  # the Tone head's +-12 dB
 
@@ -393,6 +393,11 @@ def cmd_train(a):
         if hp.get("arch") == "nrt" and "local_ch" not in hp and a.local_ch:
             # a checkpoint from before the frequency-local branch: the branch joins it (zero output at first)
             hp = dict(hp, local_ch=a.local_ch, local_dil=4)
+        if a.feature_warmup and hp.get("arch") == "nrt" and not hp.get("feature_warmup"):
+            # the running means start as plain averages from here on: a 2.6 s crop's long-term balance
+            # was 73 % its first frame (models.warmup_alpha); the weights adapt to the truer feature
+            hp = dict(hp, feature_warmup=1)
+            log("feature warm-up switched on (models.warmup_alpha)", logp)
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
         hp = dict(DEFAULT_MODEL, local_ch=a.local_ch)
@@ -578,6 +583,8 @@ def main():
     t.add_argument("--ckpt-minutes", type=float, default=10.0)
     t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is exported")
     t.add_argument("--deep", type=float, default=1.75, help="weight of a head's cut deeper than its target")
+    t.add_argument("--feature-warmup", action="store_true",
+                   help="on resume: switch the running means' warm-up on (new models have it)")
     t.add_argument("--deep-room", type=float, default=1.25,
                    help="the same for the Room head (its smoothed target is rarely 0 inside a room)")
     t.add_argument("--warm-steps", type=int, default=2000, help="steps on the head targets alone (a fresh model)")
