@@ -232,15 +232,19 @@ static void seq_write(_Atomic unsigned *seq, float *dst, const float *src, size_
     atomic_fetch_add_explicit(seq, 1, memory_order_relaxed);
 }
 
-static int seq_read(_Atomic unsigned *seq, float *dst, const float *src, size_t n,
-                    const int *flag) {
+/* The flag of a consistent copy, or -1 when `once` and the writer was busy (the audio side
+ * never waits for a writer: it tries again at its next chunk). */
+static int seq_read(_Atomic unsigned *seq, float *dst, const float *src, size_t n, const int *flag,
+                    int once) {
     for (;;) {
         unsigned a = atomic_load_explicit(seq, memory_order_acquire);
-        if (a & 1u) continue;
-        memcpy(dst, src, n * sizeof *dst);
-        int f = *flag;
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(seq, memory_order_relaxed) == a) return f;
+        if (!(a & 1u)) {
+            memcpy(dst, src, n * sizeof *dst);
+            int f = *flag;
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(seq, memory_order_relaxed) == a) return f;
+        }
+        if (once) return -1;
     }
 }
 
@@ -250,7 +254,8 @@ static void pick_up_noise_profile(menhance *e) {
     if (g == e->prof_in_applied) return;
     float buf[ENHANCE_NOISE_PROFILE];
     int clear =
-        seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear);
+        seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear, 1);
+    if (clear < 0) return;
     enhance_hold_noise(e->enh, clear ? NULL : buf);
     e->prof_in_applied = g;
 }
@@ -269,7 +274,7 @@ static void publish_noise_profile(menhance *e) {
 int menhance_get_noise_profile(menhance *e, float *profile) {
     float buf[ENHANCE_NOISE_PROFILE];
     int held =
-        seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE, &e->prof_out_held);
+        seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE, &e->prof_out_held, 0);
     if (held && profile) memcpy(profile, buf, sizeof buf);
     return held;
 }
