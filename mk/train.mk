@@ -15,9 +15,10 @@ TEST_PROGS += train/test_degrade.py
 eval-deps:
 	@MENHANCE_EXTRA_DEPS="$(TRAIN_DEPS)" sh scripts/deps.sh
 
-# The training loss's self-test (needs torch, hence not part of make test).
+# The training losses' self-tests: Mel2Mel and the mode-2 refiner (need torch, hence not part of
+# make test).
 test-train: eval-deps
-	$(PY_TRAIN) train/test_train.py
+	@sh tests/run.sh train/test_train.py train/test_refiner.py
 
 # Everything in shared/data/*.tsv (~7 GB of .debs, ~35 h of audio; resumable).
 fetch-data: eval-deps
