@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Trains the mode-2 refiner (train/refiner.py) on mode 1's outputs of the shipped Mel2Mel.
+
+    train_refiner.py cache [--hours H]     pairs into data/cache_ref/: the diet's degraded music through
+                                           the Mel2Mel and mode 1's gains (mode1()), with its clean music
+                                           and the cleaned log-mel; 16 kHz crops of CROP samples
+    train_refiner.py train [--hours H]     resumes models/ckpt/refiner.pt (optimiser state included)
+                                           [--device cuda] on a lent GPU: same code, torch 2.x
+
+A pair is (m, clean, mel): m mode 1's waveform, clean the diet's clean target, mel the Mel2Mel's cleaned
+log-mel (what the refiner is conditioned on), all float16 in the cache.  mode1() is the Python twin of
+the engine's mode 1 without its guards: the network's per-band gains (its output over its input, in
+log2 amplitude) clamped to [-max_atten, +MAX_LIFT_DB], spread to the STFT bins as the engine spreads
+them (each bin the filter-weighted mean of its bands' log gains), on the degraded clip's STFT and
+phase.  Max attenuation is drawn per pair from MAX_ATTEN_DB (the plugin's 6 dB default and deeper),
+so the refiner meets the mode 1 a user sets.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import DATA  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+CACHE = os.path.join(DATA, "cache_ref")
+CKPT = os.path.join(ROOT, "models", "ckpt", "refiner.pt")
+M2M_CKPT = os.path.join(ROOT, "models", "ckpt", "mel2mel_nrt.pt")
+CROP = 16384            # 1.024 s at 16 kHz: 64 frames
+MAX_LIFT_DB = 12.0      # the engine's MODEL_MAX_BOOST_DB
+MAX_ATTEN_DB = (6.0, 12.0, 20.0, 30.0)
+
+
+def log(msg, path=None):
+    line = "%s %s" % (time.strftime("%Y-%m-%d %H:%M:%S"), msg)
+    print(line, flush=True)
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+def load_mel2mel(path=M2M_CKPT):
+    """The Mel2Mel the refiner follows: the checkpoint's weight average."""
+    import torch
+    from models import mel2mel_from_hparams
+    st = torch.load(path, map_location="cpu")
+    net = mel2mel_from_hparams(st["hparams"])
+    net.load_state_dict(st.get("ema", st["model"]))
+    net.eval()
+    return net
+
+
+def mode1(net, fe, deg, max_atten_db):
+    """deg (B, N) float32 16 kHz -> (m (B, N) mode 1's waveform, cleaned log-mel (B, 128, N // 256)).
+    N is a multiple of 256; the cleaned mel is aligned with the input frames (look-ahead removed by
+    repeating the last frame, as eval.run_net does)."""
+    import torch
+    x = torch.from_numpy(np.ascontiguousarray(deg, np.float32))
+    with torch.no_grad():
+        lm = fe(x)  # (B, T, 128), T = N // 256 + 1
+        L = net.lookahead
+        inp = torch.cat([lm, lm[:, -1:].expand(-1, L, -1)], 1) if L else lm
+        cl = net(inp)[:, L:]
+        g = 0.5 * (cl - lm)  # log2 amplitude per band and frame
+        lo = -torch.as_tensor(max_atten_db, dtype=g.dtype).view(-1, 1, 1) / (20.0 * math.log10(2.0))
+        g = torch.maximum(torch.clamp(g, max=MAX_LIFT_DB / (20.0 * math.log10(2.0))), lo)
+        X = torch.stft(x, fe.n_fft, hop_length=fe.hop, win_length=fe.n_fft, window=fe.window.float(),
+                       center=True, pad_mode="reflect", return_complex=True)  # (B, bins, T)
+        fb = fe.fb.float()  # (128, bins)
+        w = fb.sum(dim=0).clamp(min=1e-6)  # (bins,)
+        gb = torch.exp2(torch.einsum("mk,btm->bkt", fb, g) / w.view(1, -1, 1))
+        m = torch.istft(X * gb, fe.n_fft, hop_length=fe.hop, win_length=fe.n_fft,
+                        window=fe.window.float(), center=True, length=x.shape[1])
+    T = x.shape[1] // fe.hop
+    return m.numpy(), cl[:, :T].transpose(1, 2).numpy()
+
+
+def render(rng, n, net, fe, music, noise, speech):
+    """n pairs -> dict of float16 m, clean (n, CROP), mel (n, 128, CROP // 256), float32 atten (n,)."""
+    from degrade import make_diet_pair
+    deg = np.zeros((n, CROP), np.float32)
+    clean = np.zeros((n, CROP), np.float32)
+    for i in range(n):
+        d, c, _ = make_diet_pair(rng, music, noise, speech, CROP, 16000)
+        g = 10 ** (rng.uniform(-30.0, 0.0) / 20.0)  # a stream is never peak-normalised
+        deg[i], clean[i] = d * g, c * g
+    atten = rng.choice(MAX_ATTEN_DB, n).astype(np.float32)
+    ms, mels = [], []
+    for i in range(0, n, 32):
+        m, mel = mode1(net, fe, deg[i:i + 32], atten[i:i + 32])
+        ms.append(m)
+        mels.append(mel)
+    return {"m": np.concatenate(ms).astype(np.float16), "clean": clean.astype(np.float16),
+            "mel": np.concatenate(mels).astype(np.float16), "atten": atten}
+
+
+def cmd_cache(a):
+    import torch
+    torch.set_num_threads(1)
+    from models import MelFrontEnd
+    from train_mel2mel import music_pool, noise_pools
+    fe = MelFrontEnd()
+    net = load_mel2mel(a.mel2mel)
+    cache = a.cache
+    os.makedirs(cache, exist_ok=True)
+    logp = os.path.join(cache, "log.txt")
+    rng = np.random.default_rng(a.seed + int(time.time()) % 100000)
+    existing = sorted(glob.glob(os.path.join(cache, "shard_*.npz")))
+    shard = max(int(os.path.basename(p)[6:12]) for p in existing) + 1 if existing else 0
+    t_end = time.time() + a.hours * 3600
+    while time.time() < t_end and (a.shards <= 0 or shard < a.shards):
+        music = music_pool()
+        noise, speech = noise_pools("train")
+        t0 = time.time()
+        pairs = render(rng, a.shard_size, net, fe, music, noise, speech)
+        tmp = os.path.join(cache, "tmp_%06d.npz" % shard)
+        np.savez(tmp, **pairs)
+        os.replace(tmp, os.path.join(cache, "shard_%06d.npz" % shard))
+        for old in sorted(glob.glob(os.path.join(cache, "shard_*.npz")))[:-a.max_shards]:
+            os.unlink(old)
+        log("shard %d: %d pairs in %.1f s" % (shard, a.shard_size, time.time() - t0), logp)
+        shard += 1
+
+
+def load_shards(cache):
+    paths = sorted(glob.glob(os.path.join(cache, "shard_*.npz")))
+    if not paths:
+        raise SystemExit("train_refiner: no pairs in %s (run: train_refiner.py cache)" % cache)
+    z = [np.load(p) for p in paths]
+    return {k: np.concatenate([s[k] for s in z]) for k in ("m", "clean", "mel")}
+
+
+def cmd_train(a):
+    import torch
+    from refiner import Refiner, refiner_loss
+    torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    data = load_shards(a.cache)
+    ckpt = a.ckpt
+    logp = ckpt.replace(".pt", "_log.txt")
+    net = Refiner(layers=a.layers, channels=a.channels, cycle=a.cycle).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+    step, seconds = 0, 0.0
+    if os.path.exists(ckpt):
+        st = torch.load(ckpt, map_location="cpu")
+        net.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        step, seconds = st["step"], st["seconds"]
+        log("resuming %s at step %d (%.2f h trained)" % (ckpt, step, seconds / 3600), logp)
+    log("refiner %s, %d pairs, batch %d, %s, torch %s, %s" % (
+        json.dumps(net.hparams()), len(data["m"]), a.batch, a.device, torch.__version__,
+        platform.node()), logp)
+    rng = np.random.default_rng(a.seed + step)
+    g = torch.Generator(device=dev).manual_seed(a.seed + step)
+    t_end = time.time() + a.hours * 3600
+    run0 = time.time()
+    avg = None
+    while time.time() < t_end and (a.steps <= 0 or step < a.steps):
+        t0 = time.time()
+        idx = rng.integers(0, len(data["m"]), a.batch)
+        b = {k: torch.from_numpy(data[k][idx].astype(np.float32)).to(dev) for k in ("m", "clean", "mel")}
+        loss, l1, st_ = refiner_loss(net, b["m"], b["clean"], b["mel"], generator=g)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seconds += time.time() - t0
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        if step % a.log_every == 0:
+            log("step %d loss %.4f (L1 %.4f MR-STFT %.4f) avg %.4f %.3f s/step" % (
+                step, loss.item(), l1.item(), st_.item(), avg, time.time() - t0), logp)
+    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    tmp = ckpt + ".tmp"
+    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+                "hparams": net.hparams()}, tmp)
+    os.replace(tmp, ckpt)
+    log("stopped at step %d (%.2f h trained, this run %.2f h)" % (step, seconds / 3600,
+                                                                  (time.time() - run0) / 3600), logp)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("cache")
+    c.add_argument("--hours", type=float, default=1.0)
+    c.add_argument("--shards", type=int, default=0, help="stop after this many shards (0: by time)")
+    c.add_argument("--shard-size", type=int, default=256)
+    c.add_argument("--max-shards", type=int, default=40)
+    c.add_argument("--mel2mel", default=M2M_CKPT)
+    c.add_argument("--seed", type=int, default=11)
+    c.add_argument("--cache", default=CACHE)
+    t = sub.add_parser("train")
+    t.add_argument("--hours", type=float, default=1.0)
+    t.add_argument("--steps", type=int, default=0, help="stop after this many steps in all (0: by time)")
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--layers", type=int, default=12)
+    t.add_argument("--channels", type=int, default=32)
+    t.add_argument("--cycle", type=int, default=6)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--seed", type=int, default=5)
+    t.add_argument("--log-every", type=int, default=25)
+    t.add_argument("--cache", default=CACHE)
+    t.add_argument("--ckpt", default=CKPT)
+    a = ap.parse_args()
+    {"cache": cmd_cache, "train": cmd_train}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
