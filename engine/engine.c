@@ -159,8 +159,8 @@ struct menhance {
      * stage's held floor -> menhance_get_noise_profile. */
     float prof_in[ENHANCE_NOISE_PROFILE], prof_out[ENHANCE_NOISE_PROFILE];
     int prof_in_clear, prof_out_held;
-    _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq;
-    unsigned prof_in_applied, prof_out_version;
+    _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq, prof_in_applied;
+    unsigned prof_out_version;
     ring *retired;
     char none; /* its address marks "no pending model" */
 
@@ -251,13 +251,13 @@ static int seq_read(_Atomic unsigned *seq, float *dst, const float *src, size_t 
 /* Before a chunk: a floor handed in by menhance_set_noise_profile. */
 static void pick_up_noise_profile(menhance *e) {
     unsigned g = atomic_load_explicit(&e->prof_in_gen, memory_order_acquire);
-    if (g == e->prof_in_applied) return;
+    if (g == atomic_load_explicit(&e->prof_in_applied, memory_order_relaxed)) return;
     float buf[ENHANCE_NOISE_PROFILE];
     int clear =
         seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear, 1);
     if (clear < 0) return;
     enhance_hold_noise(e->enh, clear ? NULL : buf);
-    e->prof_in_applied = g;
+    atomic_store_explicit(&e->prof_in_applied, g, memory_order_release);
 }
 
 /* After a chunk: the stage's held floor, published when it changed. */
@@ -273,8 +273,17 @@ static void publish_noise_profile(menhance *e) {
 
 int menhance_get_noise_profile(menhance *e, float *profile) {
     float buf[ENHANCE_NOISE_PROFILE];
-    int held =
-        seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE, &e->prof_out_held, 0);
+    int held;
+    if (atomic_load_explicit(&e->prof_in_gen, memory_order_acquire) !=
+        atomic_load_explicit(&e->prof_in_applied, memory_order_acquire)) {
+        /* a floor handed in (a restored state) that no chunk has taken yet is the engine's
+         * floor from now on: a host that saves before it runs again must not lose it */
+        held = !seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear,
+                         0);
+    } else {
+        held = seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE,
+                        &e->prof_out_held, 0);
+    }
     if (held && profile) memcpy(profile, buf, sizeof buf);
     return held;
 }

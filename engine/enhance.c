@@ -125,7 +125,8 @@ struct enhance {
     biquad dc;     /* DC blocker on the vocoder's output */
     double vdc[2]; /* and its state */
     int vpos;
-    float vk[MAX_CH]; /* each channel's level over the common part's, last hop (mode 2) */
+    float vk[MAX_CH], vr[MAX_CH]; /* mode 2: each channel's level over the common part's and over
+                                   * the channels' mean level, last hop */
     float power[BINS], melpow[ENHANCE_MELS], band[ENHANCE_MELS], bin_gain[BINS];
 };
 
@@ -289,12 +290,14 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
 }
 
 /* Mode 2: the cleaned mel (the frame leaving now, centre framing frame f - LA - 1) goes
- * through the streaming vocoder, whose mono output v replaces the channels' common part m:
- * each channel c gets v - m scaled by its own level over m's (k_c, per hop, interpolated across
- * it), so a vocoder that is m plus a correction adds the correction in each channel's
- * proportion, and even one whose phase owes nothing to the input keeps the channels' level
- * ratio (R = 0.5 L in: a vocoder replacing m gave L and R 0.16 dB apart, anti-correlated;
- * now 6.02 dB, in phase).  Switching in and out is a one-hop linear crossfade after a warm-up. */
+ * through the streaming vocoder.  Its mono output v has the level of the channels' mean power
+ * (the mel is taken from it), so each channel c takes r_c v in place of its share of the common
+ * part m, k_c m: y_c = x_c - k_c m + r_c v, with k_c the channel's level over m's and r_c over
+ * the mean level (per hop, interpolated across it).  A vocoder that reproduces the input gives
+ * the input back in every channel, hard-panned sources included; one whose phase owes nothing
+ * to the input still keeps the channels' level ratio (R = 0.5 L in: replacing m outright gave L
+ * and R 0.16 dB apart, anti-correlated; now 6.02 dB, in phase).  Switching in and out is a
+ * one-hop linear crossfade after a warm-up. */
 static void vocode(enhance *h, menhance_model *m, int want, const float *clean, float *const *out) {
     if (!h->voc_running && !want) return;
     if (!h->voc_running) {
@@ -334,13 +337,18 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         for (int c = 0; c < C; c++)
             ec[c] += (double)out[c][t] * out[c][t];
     }
-    float k1[MAX_CH];
+    double emean = 0.0;
+    for (int c = 0; c < C; c++)
+        emean += ec[c] / C;
+    float k1[MAX_CH], r1[MAX_CH];
     for (int c = 0; c < C; c++) {
         /* bounded: a channel far louder than the common part (opposite channels) is not
-         * driven by it; silence on both sides is 1 */
+         * driven by it; silence everywhere is 1 */
         double k = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (em + 1e-12));
+        double r = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (emean + 1e-12));
         k1[c] = (float)(k < 2.0 ? k : 2.0);
-        if (h->voc_frames <= 1) h->vk[c] = k1[c];
+        r1[c] = (float)r;
+        if (h->voc_frames <= 1) h->vk[c] = k1[c], h->vr[c] = r1[c];
     }
     for (int t = 0; t < ENHANCE_HOP; t++) {
         float a = (float)(t + 1) / ENHANCE_HOP, w = w0 + (w1 - w0) * a;
@@ -348,11 +356,15 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         for (int c = 0; c < C; c++)
             mid += out[c][t];
         mid /= (float)C;
-        for (int c = 0; c < C; c++)
-            out[c][t] += w * (h->vk[c] + (k1[c] - h->vk[c]) * a) * (v[t] - mid);
+        for (int c = 0; c < C; c++) {
+            float k = h->vk[c] + (k1[c] - h->vk[c]) * a, r = h->vr[c] + (r1[c] - h->vr[c]) * a;
+            out[c][t] += w * (r * v[t] - k * mid);
+        }
     }
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < C; c++) {
         h->vk[c] = k1[c];
+        h->vr[c] = r1[c];
+    }
     h->voc_w = w1;
     if (w1 > 0.0f) h->effective_mode = MENHANCE_MODE_MEL2MEL_VOCODER;
     if (!want && w1 == 0.0f) h->voc_running = 0;

@@ -39,6 +39,7 @@ typedef struct {
 /* A held noise floor: the classical bands' noise powers (ENHANCE_MELS, mel band power), then the
  * network's noise-floor feature (ENHANCE_MELS, log2 mel power). */
 #define ENHANCE_NOISE_PROFILE (2 * ENHANCE_MELS)
+_Static_assert(ENHANCE_NOISE_PROFILE == MENHANCE_NOISE_PROFILE_LEN, "the public profile layout");
 
 enhance *enhance_create(int channels);
 void enhance_destroy(enhance *h);

@@ -26,6 +26,8 @@
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
 
+#include <ctype.h>
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -604,6 +606,20 @@ static void path_free(const Plugin *self, LV2_State_Free_Path *fp, char *path) {
         free(path);
 }
 
+/* Numbers in the state are written and read in the C locale, whatever the host set (Qt hosts
+ * call setlocale(LC_ALL, ""): a comma decimal separator would make the state unportable). */
+static locale_t c_numeric_begin(locale_t *old) {
+    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    *old = c ? uselocale(c) : (locale_t)0;
+    return c;
+}
+
+static void c_numeric_end(locale_t c, locale_t old) {
+    if (!c) return;
+    uselocale(old);
+    freelocale(c);
+}
+
 /* The held noise floor (Learn noise) as text: portable, and readable in a session file. */
 static LV2_State_Status save_noise_profile(Plugin *self, LV2_State_Store_Function store,
                                            LV2_State_Handle handle) {
@@ -611,8 +627,10 @@ static LV2_State_Status save_noise_profile(Plugin *self, LV2_State_Store_Functio
     if (!self->engine || !menhance_get_noise_profile(self->engine, prof)) return LV2_STATE_SUCCESS;
     char text[MENHANCE_NOISE_PROFILE_LEN * 16 + 1];
     size_t n = 0;
+    locale_t old, c = c_numeric_begin(&old);
     for (int i = 0; i < MENHANCE_NOISE_PROFILE_LEN; i++)
         n += (size_t)snprintf(text + n, sizeof text - n, i ? " %.9g" : "%.9g", (double)prof[i]);
+    c_numeric_end(c, old);
     return store(handle, self->uris.menhance_noise_profile, text, n + 1, self->uris.atom_String,
                  LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
 }
@@ -635,14 +653,18 @@ static LV2_State_Status restore_noise_profile(Plugin *self, LV2_State_Retrieve_F
     float prof[MENHANCE_NOISE_PROFILE_LEN];
     char *p = text, *end;
     int k = 0;
+    locale_t old, c = c_numeric_begin(&old);
     for (; k < MENHANCE_NOISE_PROFILE_LEN; k++, p = end) {
         prof[k] = strtof(p, &end);
         if (end == p || !isfinite(prof[k]) || (k < MENHANCE_NOISE_PROFILE_LEN / 2 && prof[k] < 0))
             break;
     }
-    while (k == MENHANCE_NOISE_PROFILE_LEN && *p == ' ')
+    c_numeric_end(c, old);
+    while (k == MENHANCE_NOISE_PROFILE_LEN && isspace((unsigned char)*p))
         p++;
     if (k < MENHANCE_NOISE_PROFILE_LEN || *p) {
+        /* the project's floor is lost: follow the input rather than keep an older one */
+        if (self->engine) menhance_set_noise_profile(self->engine, NULL);
         lv2_log_error(&self->logger,
                       "menhance: the saved noise floor is damaged (%d of %d numbers read); the "
                       "noise trackers follow the input\n",

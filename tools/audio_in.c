@@ -58,8 +58,10 @@ static long long declared_frames(SNDFILE *sf, long long frames) {
     for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
         const char *p = strstr(log, chunks[k]);
         long long said, real;
+        /* 0x7FFFF000 and 0xFFFFFFFF are what streamed WAVs (sox, ffmpeg, this CLI's -o -) write
+         * when they cannot know the length: not a promise */
         if (p && sscanf(p + strlen(chunks[k]), "%lld (should be %lld)", &said, &real) == 2 &&
-            real > 0 && said > real)
+            real > 0 && said > real && said < 0x7FFFF000LL)
             return (long long)((double)frames * (double)said / (double)real + 0.5);
     }
     return 0;

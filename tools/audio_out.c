@@ -51,11 +51,17 @@ int audio_out_streams(const char *path, char *err, size_t errlen) {
             snprintf(err, errlen, "-o -: standard output is closed (%s)", strerror(errno));
             return -1;
         }
-        return !S_ISREG(st.st_mode);
+        /* always streamed, even into a regular file: `>> file` appends, and a shell may have
+         * written before us, so nothing may seek back to a header at offset 0 */
+        return 1;
     }
     if (stat(path, &st) == 0) {
         if (stream_kind(st.st_mode)) return 1;
-        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return 0;
+        if (S_ISREG(st.st_mode)) return 0;
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: is a directory", path);
+            return -1;
+        }
         snprintf(err, errlen, "%s: is a block device or other special file, not an audio file",
                  path);
         return -1;
@@ -194,9 +200,7 @@ audio_out *audio_out_open(const char *path, const SF_INFO *info, long long frame
                      (likely <= 0 || bytes > WAV_MAX_DATA);
     if (rf64) si.format = SF_FORMAT_RF64 | (info->format & SF_FORMAT_SUBMASK);
     int fd;
-    if (is_stdout) {
-        fd = STDOUT_FILENO;
-    } else {
+    {
         /* the file a symbolic link names is the one replaced; the link stays */
         char real[PATH_MAX];
         struct stat st;
@@ -212,10 +216,9 @@ audio_out *audio_out_open(const char *path, const SF_INFO *info, long long frame
         }
         o->tmp_made = 1;
     }
-    o->sf = sf_open_fd(fd, SFM_WRITE, &si, is_stdout ? SF_FALSE : SF_TRUE);
+    o->sf = sf_open_fd(fd, SFM_WRITE, &si, SF_TRUE); /* closes fd itself, even on failure */
     if (!o->sf) {
         snprintf(err, errlen, "%s: cannot write (%s)", name, sf_strerror(NULL));
-        if (!is_stdout) close(fd);
         audio_out_close(o);
         return NULL;
     }
@@ -245,12 +248,12 @@ static int32_t to_int(float y, int bytes) {
 }
 
 int audio_out_write(audio_out *o, const float *x, long frames) {
-    o->written += frames;
     if (o->sf) {
         if (sf_writef_float(o->sf, x, frames) != frames) {
             snprintf(o->err, sizeof o->err, "%s", sf_strerror(o->sf));
             return -1;
         }
+        o->written += frames;
         return 0;
     }
     const size_t n = (size_t)frames * (size_t)o->channels, need = n * (size_t)o->bytes;
@@ -280,6 +283,7 @@ int audio_out_write(audio_out *o, const float *x, long frames) {
         snprintf(o->err, sizeof o->err, "%s", strerror(errno));
         return -1;
     }
+    o->written += frames;
     return 0;
 }
 

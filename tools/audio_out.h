@@ -6,8 +6,8 @@
  *       may outgrow the RIFF header's 32-bit sizes (4 GiB) is written as RF64 and falls back to
  *       a plain WAV when it stays smaller (libsndfile's SFC_RF64_AUTO_DOWNGRADE), so a 3-hour
  *       float output is readable to its last sample, as sox's and ffmpeg's are;
- *   "-"  standard output: a finished file when it is redirected to a regular file, else a
- *       streamed WAV (below); a terminal is refused;
+ *   "-"  standard output: a streamed WAV (below), also when it is redirected to a file (which
+ *       may be opened for appending); a terminal is refused;
  *   an existing FIFO, character device (/dev/null, a terminal) or socket
  *       written in place as a streamed WAV; never replaced by a file.
  *
@@ -22,9 +22,9 @@
 
 typedef struct audio_out audio_out;
 
-/* What `path` would be written as: 1 a streamed WAV (standard output that is not a regular
- * file, a FIFO, a character device, a socket), 0 a file renamed into place, -1 an error
- * (message in err: a terminal on standard output, a block device, a dangling link). */
+/* What `path` would be written as: 1 a streamed WAV (standard output, a FIFO, a character
+ * device, a socket), 0 a file renamed into place, -1 an error (message in err: a terminal on
+ * standard output, a directory, a block device, a dangling link). */
 int audio_out_streams(const char *path, char *err, size_t errlen);
 
 /* Opens the output.  info: rate, channels and format (a libsndfile container | sample

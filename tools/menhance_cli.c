@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,7 +107,8 @@ static void usage(FILE *f) {
             "      --room X           model: how much of the room's late reverberation, 0..2\n"
             "      --tone X           model: how much of the colouration (cheap microphone,\n"
             "                         phone, EQ) to undo, 0..2\n"
-            "      --noise-from A-B   learn the noise floor from seconds A to B of each input\n"
+            "      --noise-from A-B   learn the noise floor from seconds A to B (at least 1 s)\n"
+            "                         of each input file\n"
             "                         (room tone before the music) and hold it: the\n"
             "                         suppressor and the model's floor input stay there\n"
             "                         instead of following the music (the plugin's Learn noise)\n"
@@ -363,10 +365,11 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
             char *end = NULL;
             double a = strtod(optarg, &end), b = -1.0;
             if (end && *end == '-' && end != optarg) b = strtod(end + 1, &end);
-            if (!end || *end || !(a >= 0.0) || !(b >= a + 0.5) || b > 86400.0) {
+            /* the engine needs 0.5 s of full analysis windows: 1 s of input leaves room */
+            if (!end || *end || !(a >= 0.0) || !(b >= a + 1.0) || b > 86400.0) {
                 fprintf(stderr,
                         "menhance: --noise-from expects START-END in seconds, at least "
-                        "0.5 s apart (e.g. 0-2.5), got '%s'\n",
+                        "1 s apart (e.g. 0-2.5), got '%s'\n",
                         optarg);
                 return EXIT_USAGE;
             }
@@ -753,9 +756,12 @@ static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int
     const int ch = j->ii.channels, rate = j->ii.rate;
     const long long a = (long long)(o->noise_from[0] * rate + 0.5),
                     b = (long long)(o->noise_from[1] * rate + 0.5);
-    if (!strcmp(j->in_path, "-")) {
-        fprintf(stderr, "menhance: error: --noise-from reads the input twice: it needs a file, not "
-                        "standard input\n");
+    struct stat st;
+    if (!strcmp(j->in_path, "-") || stat(j->in_path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr,
+                "menhance: error: %s: --noise-from reads the input twice: it needs a regular "
+                "file, not standard input or a pipe\n",
+                j->in_path);
         return EXIT_USAGE;
     }
     if (j->ii.frames > 0 && b > j->ii.frames) {
@@ -806,8 +812,8 @@ static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int
     if (!in) fprintf(stderr, "menhance: error: %s\n", err);
     if (rc == EXIT_OK && !menhance_get_noise_profile(j->engine, NULL))
         fprintf(stderr,
-                "menhance: warning: %s: --noise-from %g-%g: nothing to learn there (digital "
-                "silence?); the noise trackers follow the input\n",
+                "menhance: warning: %s: --noise-from %g-%g: nothing learnt (under 0.5 s of "
+                "audio that is not digital silence); the noise trackers follow the input\n",
                 j->in_path, o->noise_from[0], o->noise_from[1]);
     audio_in_close(in);
     free(buf);

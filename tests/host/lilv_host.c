@@ -562,6 +562,12 @@ static void test_learn_noise(LilvWorld *w) {
     h2.state->save(inst, store_fn, &b3, 0, h2.features);
     CHECK(count == 256 && !strcmp(b3.profile, b.profile), "learn: restored floor saved back %s",
           b3.profile[0] ? "changed" : "missing");
+    /* a value that ends in a newline (a hand-edited session file) is the same floor */
+    char nl[sizeof b.profile + 2];
+    snprintf(nl, sizeof nl, "%s\n", b.profile);
+    StateBox bnl = {.h = &h2, .profile_in = nl};
+    CHECK(h2.state->restore(inst, retrieve_fn, &bnl, 0, h2.features) == LV2_STATE_SUCCESS,
+          "learn: a floor ending in a newline refused");
     /* damaged: refused, logged once, the plugin runs on */
     int errors = h2.log_errors;
     StateBox bad = {.h = &h2, .profile_in = "1 2 3 nonsense"};
