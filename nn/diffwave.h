@@ -109,6 +109,17 @@ int nn_diffwave_vocode(const nn_diffwave *m, const nn_diffwave_stream_config *cf
 int nn_diffwave_eps(const nn_diffwave *m, const float *mel, int nf, const float *x, float t,
                     float *eps, char *err, size_t errlen);
 
+/* The mode-2 refiner (train/refiner.py), whole utterance: from prior (mode 1's waveform,
+ * [nf * hop]) diffused with eps ([nf * hop]) to training step steps[0], n_steps deterministic
+ * steps over the decreasing training steps `steps`, each x0 = prior + model(x, mel, step) and
+ * x' = sqrt(abar') x0 + sqrt(1 - abar') (x - sqrt(abar) x0) / sqrt(1 - abar); out = the last x0
+ * ([nf * hop]).  A model whose output projection is zero returns prior exactly.  Offline
+ * (allocates, a stream per step).  Returns 0, or -1 with a message (steps not decreasing or
+ * outside the training schedule, memory). */
+int nn_diffwave_refine(const nn_diffwave *m, const int *steps, int n_steps, const float *mel,
+                       int nf, const float *prior, const float *eps, float *out, char *err,
+                       size_t errlen);
+
 /* Sampler coefficients (double, as train/diffwave.py noise_schedule computes them) for a
  * schedule of S betas; T[n] is the fractional training step of inference step n.
  * Returns 0, or -1 if a beta falls outside the training schedule. */

@@ -833,3 +833,59 @@ int nn_diffwave_eps(const nn_diffwave *m, const float *mel, int nf, const float 
     if (t < 0) t = 0;
     return whole(m, &c, t, mel, nf, eps, err, errlen);
 }
+
+int nn_diffwave_refine(const nn_diffwave *m, const int *steps, int n_steps, const float *mel,
+                       int nf, const float *prior, const float *eps, float *out, char *err,
+                       size_t errlen) {
+    const int T = m->info.max_steps;
+    for (int i = 0; i < n_steps; i++)
+        if (steps[i] < 0 || steps[i] >= T || (i && steps[i] >= steps[i - 1])) {
+            set_err(err, errlen, "diffwave: refine steps must decrease within 0..%d", T - 1);
+            return -1;
+        }
+    if (n_steps < 1) {
+        set_err(err, errlen, "diffwave: no refine steps");
+        return -1;
+    }
+    const long N = (long)nf * 256;
+    float *x = malloc(sizeof(float) * (size_t)N), *f = malloc(sizeof(float) * (size_t)N);
+    double *ab = malloc(sizeof(double) * (size_t)T);
+    if (!x || !f || !ab) {
+        free(x);
+        free(f);
+        free(ab);
+        set_err(err, errlen, "diffwave: out of memory");
+        return -1;
+    }
+    double acc = 1.0;
+    for (int t = 0; t < T; t++) {
+        acc *= 1.0 - m->betas_train[t];
+        ab[t] = acc;
+    }
+    /* the same single-precision arithmetic as the PyTorch twin (float tensors, scalars cast) */
+    const float a0 = (float)sqrt(ab[steps[0]]), s0 = (float)sqrt(1.0 - ab[steps[0]]);
+    for (long j = 0; j < N; j++)
+        x[j] = a0 * prior[j] + s0 * eps[j];
+    int rc = 0;
+    for (int i = 0; i < n_steps && rc == 0; i++) {
+        const int k = steps[i];
+        rc = nn_diffwave_eps(m, mel, nf, x, (float)k, f, err, errlen);
+        if (rc) break;
+        if (i + 1 == n_steps) {
+            for (long j = 0; j < N; j++)
+                out[j] = prior[j] + f[j];
+            break;
+        }
+        const float ak = (float)sqrt(ab[k]), sk = (float)sqrt(1.0 - ab[k]);
+        const float an = (float)sqrt(ab[steps[i + 1]]), sn = (float)sqrt(1.0 - ab[steps[i + 1]]);
+        for (long j = 0; j < N; j++) {
+            const float x0 = prior[j] + f[j];
+            const float e = (x[j] - ak * x0) / sk;
+            x[j] = an * x0 + sn * e;
+        }
+    }
+    free(x);
+    free(f);
+    free(ab);
+    return rc;
+}

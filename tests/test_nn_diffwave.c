@@ -308,8 +308,53 @@ static void test_layers_mismatch(void) {
     free(bytes);
 }
 
+/* The mode-2 refiner's steps (nn_diffwave_refine) against train/refiner.py refine, given the
+ * start signal and noise; misuse refused; a correction that is zero returns the prior. */
+static void test_refiner(void) {
+    char err[256];
+    st_file *f = st_open(GOLDEN_DIR "/dw_refiner.safetensors", err, sizeof err);
+    CHECK(f != NULL, "open dw_refiner: %s", err);
+    if (!f) return;
+    int64_t sh[8];
+    int nd;
+    const float *mel = tensor(f, "golden.mel", sh, &nd);
+    const int M = (int)sh[0], F = (int)sh[1];
+    const long N = (long)F * 256;
+    const float *prior = tensor(f, "golden.prior", sh, &nd),
+                *eps = tensor(f, "golden.eps", sh, &nd);
+    const float *stf = tensor(f, "golden.steps", sh, &nd);
+    const int S = stf ? (int)sh[0] : 0;
+    const float *ref = tensor(f, "golden.out", sh, &nd);
+    CHECK(mel && prior && eps && stf && ref && S > 0 && S <= 8, "dw_refiner: golden tensors");
+    nn_diffwave *m = nn_diffwave_load(f, err, sizeof err);
+    CHECK(m != NULL, "dw_refiner load: %s", err);
+    if (m && mel && prior && eps && stf && ref) {
+        int steps[8];
+        for (int i = 0; i < S; i++)
+            steps[i] = (int)stf[i];
+        float *melf = frame_major(mel, M, F), *out = malloc(sizeof(float) * (size_t)N);
+        int rc = nn_diffwave_refine(m, steps, S, melf, F, prior, eps, out, err, sizeof err);
+        CHECK(rc == 0, "refine: %s", err);
+        double e = rel_err(out, ref, N);
+        CHECK(e < 1e-4, "refiner vs PyTorch: rel err %g", e);
+        printf("dw_refiner %d steps: rel err %.2e\n", S, e);
+        int bad[2] = {2, 5};
+        CHECK(nn_diffwave_refine(m, bad, 2, melf, F, prior, eps, out, err, sizeof err) == -1 &&
+                  strstr(err, "decrease"),
+              "increasing refine steps accepted (%s)", err);
+        int far[1] = {500};
+        CHECK(nn_diffwave_refine(m, far, 1, melf, F, prior, eps, out, err, sizeof err) == -1,
+              "a refine step outside the schedule accepted");
+        free(melf);
+        free(out);
+    }
+    nn_diffwave_free(m);
+    st_close(f);
+}
+
 int main(void) {
     test_layers_mismatch();
+    test_refiner();
     test_long("dw_sym");
     test_long("dw_limited");
     test_file("dw_sym");

@@ -11,7 +11,13 @@ a random mel, injected noise, and PyTorch's outputs for tests/test_nn_diffwave.c
   golden.noise_full [50, N], golden.audio_full [N]   the same for the 50-step schedule
                                                       (dw_sym only)
 
-Usage: /usr/bin/python3 golden_diffwave.py ../tests/golden
+and tests/golden/dw_refiner.safetensors, the mode-2 refiner's steps (train/refiner.py refine) with a
+tiny causal DiffWave as its correction:
+
+  golden.mel [n_mels, F], golden.prior [N] (mode 1's waveform), golden.eps [N] (the start noise),
+  golden.steps [S] (training steps, as floats), golden.out [N] (refine's output)
+
+Usage: /usr/bin/python3 golden_diffwave.py ../tests/golden [--refiner-only]
 """
 import os
 import sys
@@ -33,8 +39,35 @@ FRAMES = 5
 WITH_FULL = ("dw_sym",)  # the 50-step schedule in one file keeps the set under 1 MB
 
 
-def main(outdir):
+def refiner_golden(outdir):
+    import numpy as np
+    from refiner import Refiner, refine
+    torch.manual_seed(4321)
+    net = Refiner(layers=4, channels=8, cycle=2, n_mels=10, embed_dim=16).eval()
+    with torch.no_grad():
+        for p in net.parameters():  # the zero-initialised correction made non-trivial
+            p.copy_(torch.randn_like(p) * (0.5 / max(1, p[0].numel()) ** 0.5 + 0.05))
+    g = torch.Generator().manual_seed(77)
+    N = FRAMES * 256
+    mel = torch.randn(1, 10, FRAMES, generator=g)
+    prior = torch.randn(1, N, generator=g) * 0.2
+    eps = torch.randn(1, N, generator=g)
+    out = refine(net, prior, mel, eps=eps)
+    extra = {"golden.mel": mel[0].numpy(), "golden.prior": prior[0].numpy(), "golden.eps": eps[0].numpy(),
+             "golden.steps": np.array(net.steps, np.float32), "golden.out": out[0].numpy()}
+    path = os.path.join(outdir, "dw_refiner.safetensors")
+    export_diffwave(net.dw, path, extra_meta={"golden": "train/golden_diffwave.py refiner_golden",
+                                              "params": str(count_params(net.dw)),
+                                              "torch": torch.__version__}, extra_tensors=extra)
+    print("%s: %d bytes, out - prior rms %.3f" % (path, os.path.getsize(path),
+                                                 float((out - prior).pow(2).mean().sqrt())))
+
+
+def main(outdir, refiner_only=False):
     os.makedirs(outdir, exist_ok=True)
+    refiner_golden(outdir)
+    if refiner_only:
+        return
     for i, (name, cfg) in enumerate(CONFIGS.items()):
         torch.manual_seed(1234 + i)
         m = DiffWave(**cfg).eval()
@@ -70,4 +103,5 @@ def main(outdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../tests/golden")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(args[0] if args else "../tests/golden", "--refiner-only" in sys.argv)

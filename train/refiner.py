@@ -24,6 +24,7 @@ as the sampler does and takes L1 plus multi-resolution STFT distance between x0_
 Shapes: waveforms (B, N) float32 at 16 kHz, N a multiple of the hop (256); mel (B, n_mels, N // 256)
 log2-mel (models.MelFrontEnd's, transposed).  Runs on torch 1.13 (CPU) and 2.x (GPU).
 """
+import json
 import math
 
 import numpy as np
@@ -122,3 +123,13 @@ def refiner_loss(net, m, clean, mel, generator=None, w_stft=1.0):
     l1 = F.l1_loss(x0, clean)
     st = mr_stft(x0, clean)
     return l1 + w_stft * st, l1, st
+
+
+def export_refiner(net, path, extra_meta=None):
+    """Writes the refiner as a DiffWave model file (diffwave.export_diffwave: tensors "diffwave.*",
+    metadata "diffwave") plus metadata "refiner" = {"steps": [...]}, the training steps
+    nn_diffwave_refine runs (C parity: tests/golden/dw_refiner.safetensors)."""
+    from diffwave import export_diffwave
+    meta = {"refiner": json.dumps({"steps": list(net.steps)})}
+    meta.update(extra_meta or {})
+    export_diffwave(net.dw, path, extra_meta=meta)

@@ -6,6 +6,7 @@
                                            and the cleaned log-mel; 16 kHz crops of CROP samples
     train_refiner.py train [--hours H]     resumes models/ckpt/refiner.pt (optimiser state included)
                                            [--device cuda] on a lent GPU: same code, torch 2.x
+    train_refiner.py export PATH           the checkpoint as a model file (refiner.export_refiner)
 
 A pair is (m, clean, mel): m mode 1's waveform, clean the diet's clean target, mel the Mel2Mel's cleaned
 log-mel (what the refiner is conditioned on), all float16 in the cache.  mode1() is the Python twin of
@@ -187,6 +188,20 @@ def cmd_train(a):
                                                                   (time.time() - run0) / 3600), logp)
 
 
+def cmd_export(a):
+    import torch
+    from refiner import Refiner, export_refiner
+    st = torch.load(a.ckpt, map_location="cpu")
+    hp = dict(st["hparams"])
+    net = Refiner(layers=hp["layers"], channels=hp["channels"], cycle=hp["cycle"], n_mels=hp["n_mels"],
+                  embed_dim=hp["embed_dim"], steps=hp["refine_steps"])
+    net.load_state_dict(st["model"])
+    card = {"steps": st["step"], "train_hours": round(st["seconds"] / 3600, 3),
+            "hardware": "%s, torch %s" % (platform.processor() or "x86-64", torch.__version__)}
+    export_refiner(net, a.path, extra_meta={"training": json.dumps(card)})
+    log("exported %s: %s" % (a.path, card))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -212,8 +227,11 @@ def main():
     t.add_argument("--log-every", type=int, default=25)
     t.add_argument("--cache", default=CACHE)
     t.add_argument("--ckpt", default=CKPT)
+    e = sub.add_parser("export")
+    e.add_argument("path")
+    e.add_argument("--ckpt", default=CKPT)
     a = ap.parse_args()
-    {"cache": cmd_cache, "train": cmd_train}[a.cmd](a)
+    {"cache": cmd_cache, "train": cmd_train, "export": cmd_export}[a.cmd](a)
 
 
 if __name__ == "__main__":
