@@ -338,6 +338,9 @@ def evaluate(net, v):
         e_n = (g[0][:, sl] - nt[:, :x.shape[1] - L]).abs().mean(dim=(1, 2)).numpy()
         e_r = (g[1][:, sl] - rt[:, :x.shape[1] - L]).abs().mean(dim=(1, 2)).numpy()
         e_t = (g[2][:, 64:] - b["tone"][:, None, :]).abs().mean(dim=(1, 2)).numpy()
+        # each head's error when it does nothing: the reference its error is read against
+        e_0 = [nt.abs().mean(dim=(1, 2)).numpy(), rt.abs().mean(dim=(1, 2)).numpy(),
+               b["tone"].abs().mean(dim=1).numpy()]
         ideal = x + nt + rt + b["tone"][:, None, :]
         e_id = (ideal - y).abs().mean(dim=(1, 2)).numpy()
     net.train()
@@ -347,7 +350,7 @@ def evaluate(net, v):
             worse = e_net[sel] > np.maximum(1.05 * e_in[sel], 0.15 if name == "clean" else 0.0)
             res[name] = (float(e_net[sel].mean()), float(e_in[sel].mean()), int(worse.sum()), int(sel.sum()),
                          float(e_n[sel].mean()), float(e_r[sel].mean()), float(e_t[sel].mean()),
-                         float(e_id[sel].mean()))
+                         float(e_id[sel].mean())) + tuple(float(z[sel].mean()) for z in e_0)
     return res
 
 
@@ -498,10 +501,11 @@ def cmd_train(a):
                          worse={k: v[2] for k, v in res.items()},
                          heads={k: v[4:7] for k, v in res.items()}, ideal={k: v[7] for k, v in res.items()}))
         save(res)
-        log("step %d monitor (model / input / ideal L1, clips worse >5%%; head L1 noise/room/tone): %s" % (
-            step, "  ".join("%s %.3f/%.3f/%.3f %d/%d; %.3f/%.3f/%.3f" % (k, v[0], v[1], v[7], v[2], v[3], v[4],
-                                                                         v[5], v[6])
-                            for k, v in res.items())), logp)
+        log("step %d monitor (model / input / ideal L1, clips worse >5%%; head L1 noise/room/tone "
+            "[doing nothing]): %s" % (
+                step, "  ".join("%s %.3f/%.3f/%.3f %d/%d; %.3f/%.3f/%.3f [%.3f/%.3f/%.3f]" % (
+                    k, v[0], v[1], v[7], v[2], v[3], v[4], v[5], v[6], v[8], v[9], v[10])
+                    for k, v in res.items())), logp)
 
     # SIGTERM (kill, make's interrupt) ends the run at the next step with a checkpoint, so no work is lost.
     stop = []
