@@ -74,6 +74,12 @@ typedef struct {
                                    state would exceed 1 GiB (long look-ahead, many steps) */
     nn_diffwave_noise_fn noise; /* NULL: built-in generator */
     void *noise_user;
+    /* The mode-2 refiner (nn_diffwave_refine, streamed): n_refine > 0 runs the training steps
+     * refine_steps[0..n_refine) (decreasing) from a prior signal given with each block
+     * (nn_diffwave_stream_process_prior) instead of from noise; the schedule fields above are
+     * then unused.  Noise stream 0 is the start noise. */
+    const int *refine_steps;
+    int n_refine;
 } nn_diffwave_stream_config;
 
 void nn_diffwave_stream_config_default(nn_diffwave_stream_config *c);
@@ -95,6 +101,13 @@ int nn_diffwave_stream_caches_cond(const nn_diffwave_stream *s);
  * j - latency (zeros before that), latency = nn_diffwave_lookahead(m, steps).
  * Real-time safe. Returns nf * hop, or -1 on misuse (nf too large, after finish). */
 int nn_diffwave_stream_process(nn_diffwave_stream *s, const float *mel, int nf, float *out);
+
+/* The refiner's form of nn_diffwave_stream_process: prior holds nf * hop samples of mode 1's
+ * waveform for the same span as the frames (sample j of the stream's prior is the signal the
+ * output's sample j refines).  Output sample j is refined sample j - latency.  Returns nf * hop,
+ * or -1 on misuse (not a refiner stream, nf too large, after finish).  Real-time safe. */
+int nn_diffwave_stream_process_prior(nn_diffwave_stream *s, const float *mel, const float *prior,
+                                     int nf, float *out);
 
 /* Ends the utterance (zero padding beyond it, as PyTorch pads) and writes the remaining
  * `latency` samples into out (which must hold that many).  Returns the count written. */

@@ -38,6 +38,8 @@ typedef struct {
 
 typedef struct {
     float c1, c2, sigma;
+    /* refiner: this step's sqrt(abar), sqrt(1 - abar) and the next step's (rn_a < 0: last) */
+    float ra, rs, rn_a, rn_s;
     int noise_k;  /* noise stream added after this step, -1 for none */
     float *dproj; /* [L][C] */
     dw_lstate *ls;
@@ -54,10 +56,12 @@ typedef struct {
 struct nn_diffwave_stream {
     const nn_diffwave *m;
     nn_diffwave_stream_config cfg;
-    int S, L, C, M, block, eps_mode, cache;
+    int S, L, C, M, block, eps_mode, cache, refine;
     dw_stage *st;
     sbuf mel, u1, spec, outq;
-    sbuf *cp; /* [L] cached conditioner projections (2C rows), when cache */
+    sbuf pri;     /* refiner: the prior (mode 1's waveform) by position */
+    long pri_end; /* prior written for positions < pri_end */
+    sbuf *cp;     /* [L] cached conditioner projections (2C rows), when cache */
     long frames, u1_end, spec_end, n_end, emitted, latency;
     int finished;
     dw_rng *rng;                        /* [S] */
@@ -441,6 +445,14 @@ static int stage_output(nn_diffwave_stream *s, dw_stage *st, dw_stage *next) {
     float *v = s->xv;
     if (s->eps_mode) {
         memcpy(v, s->e, sizeof(float) * (size_t)n);
+    } else if (s->refine) {
+        /* x0 = prior + correction; the next step's input, or x0 itself after the last */
+        const float *x = sb_at(&st->xin, p0), *pr = sb_at(&s->pri, p0);
+        for (long j = 0; j < n; j++) {
+            const float x0 = pr[j] + s->e[j];
+            v[j] =
+                st->rn_a < 0.0f ? x0 : st->rn_a * x0 + st->rn_s * ((x[j] - st->ra * x0) / st->rs);
+        }
     } else {
         const float *x = sb_at(&st->xin, p0);
         if (st->noise_k >= 0) draw_noise(s, st->noise_k, p0, (int)n, s->nz);
@@ -464,9 +476,16 @@ static int stage_output(nn_diffwave_stream *s, dw_stage *st, dw_stage *next) {
 static int stage0_input(nn_diffwave_stream *s) {
     dw_stage *st = &s->st[0];
     long n = lmin(s->spec_end + s->m->layers[0].sh, s->n_end) - st->in_end;
+    if (s->refine) n = lmin(n, s->pri_end - st->in_end);
     n = lmin(lmin(n, s->block), stage_room(s, st));
     if (n <= 0) return 0;
     draw_noise(s, 0, st->in_end, (int)n, s->xv);
+    if (s->refine) {
+        /* the start: the prior diffused to the first refine step */
+        const float *pr = sb_at(&s->pri, st->in_end);
+        for (long j = 0; j < n; j++)
+            s->xv[j] = st->ra * pr[j] + st->rs * s->xv[j];
+    }
     stage_feed(s, st, st->in_end, (int)n, s->xv);
     return 1;
 }
@@ -529,6 +548,8 @@ static void stream_clear(nn_diffwave_stream *s) {
     else
         sb_clear(&s->spec, 0, 0);
     sb_clear(&s->outq, 0, 0);
+    if (s->refine) sb_clear(&s->pri, 0, 0);
+    s->pri_end = 0;
     s->frames = s->u1_end = s->spec_end = s->emitted = 0;
     s->n_end = LONG_MAX;
     s->finished = 0;
@@ -557,10 +578,19 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         return NULL;
     }
     const double *betas = c.betas ? c.betas : c.fast ? m->betas_infer : m->betas_train;
+    const int refine = t_override < 0 && c.n_refine > 0;
     const int S = t_override >= 0 ? 1
+                  : refine        ? c.n_refine
                   : c.betas       ? c.n_betas
                   : c.fast        ? in->n_fast_steps
                                   : in->max_steps;
+    for (int k = 0; refine && k < S; k++)
+        if (!c.refine_steps || c.refine_steps[k] < 0 || c.refine_steps[k] >= in->max_steps ||
+            (k && c.refine_steps[k] >= c.refine_steps[k - 1])) {
+            set_err(err, errlen, "diffwave: refine steps must decrease within 0..%d",
+                    in->max_steps - 1);
+            return NULL;
+        }
     if (S < 1 || S > 1000) {
         set_err(err, errlen, "diffwave: bad number of steps %d", S);
         return NULL;
@@ -578,6 +608,7 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
     s->M = in->n_mels;
     s->block = c.block;
     s->eps_mode = t_override >= 0;
+    s->refine = refine;
     s->latency = nn_diffwave_lookahead(m, S);
     const int L = s->L, C = s->C, B = s->block;
     const long D = in->step_lookahead;
@@ -592,7 +623,7 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
     s->st = calloc((size_t)S, sizeof *s->st);
     s->rng = calloc((size_t)S, sizeof *s->rng);
     int fail = !alpha || !T || !s->st || !s->rng;
-    if (!fail && !s->eps_mode &&
+    if (!fail && !s->eps_mode && !refine &&
         nn_diffwave_schedule(m->betas_train, in->max_steps, betas, S, alpha, alpha + S + 1, T)) {
         set_err(err, errlen, "diffwave: inference betas outside the training schedule");
         free(alpha);
@@ -618,6 +649,20 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         const int n = S - 1 - k; /* diffusion step handled by this stage */
         if (s->eps_mode) {
             st->noise_k = -1;
+        } else if (refine) {
+            double ab = 1.0, abn = 1.0;
+            for (int t = 0; t <= c.refine_steps[k]; t++)
+                ab *= 1.0 - m->betas_train[t];
+            st->ra = (float)sqrt(ab);
+            st->rs = (float)sqrt(1.0 - ab);
+            st->rn_a = st->rn_s = -1.0f;
+            if (k + 1 < S) {
+                for (int t = 0; t <= c.refine_steps[k + 1]; t++)
+                    abn *= 1.0 - m->betas_train[t];
+                st->rn_a = (float)sqrt(abn);
+                st->rn_s = (float)sqrt(1.0 - abn);
+            }
+            st->noise_k = -1;
         } else {
             const double *ac = alpha + S + 1;
             const double beta = betas[n];
@@ -633,7 +678,11 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
             break;
         }
         s->bytes += sizeof(float) * (size_t)L * C;
-        dw_step_projection(m, s->eps_mode ? t_override : T[n], st->dproj);
+        dw_step_projection(m,
+                           s->eps_mode ? t_override
+                           : refine    ? (float)c.refine_steps[k]
+                                       : T[n],
+                           st->dproj);
         for (int i = 0; i < L && !fail; i++) {
             const dw_layer *ly = &m->layers[i];
             fail |= sb_init(s, &st->ls[i].x, C, ly->sh + 2 * B + 64, 0);
@@ -650,6 +699,9 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         fail |= sb_init(s, &s->mel, s->M, c.max_frames + B / 256 + 8, -1);
         fail |= sb_init(s, &s->u1, s->M, 16 * c.max_frames + B / 16 + 8, -1);
         fail |= sb_init(s, &s->outq, 1, 256 * c.max_frames + 2 * B + 64, 0);
+        /* the prior is kept from the last stage's position to what process has given */
+        if (refine)
+            fail |= sb_init(s, &s->pri, 1, (int)(S * D) + 256 * c.max_frames + 3 * B + 64, 0);
     }
     if (!fail && s->cache) {
         s->cp = calloc((size_t)L, sizeof *s->cp);
@@ -698,6 +750,7 @@ void nn_diffwave_stream_free(nn_diffwave_stream *s) {
     free(s->mel.data);
     free(s->u1.data);
     free(s->outq.data);
+    free(s->pri.data);
     free(s->rng);
     free(s->g);
     free(s->z);
@@ -729,7 +782,24 @@ static void emit(nn_diffwave_stream *s, float *out, long n) {
     s->emitted += n;
 }
 
+static int process_frames(nn_diffwave_stream *s, const float *mel, int nf, float *out);
+
 int nn_diffwave_stream_process(nn_diffwave_stream *s, const float *mel, int nf, float *out) {
+    if (s->refine) return -1; /* a refiner needs its prior: nn_diffwave_stream_process_prior */
+    return process_frames(s, mel, nf, out);
+}
+
+int nn_diffwave_stream_process_prior(nn_diffwave_stream *s, const float *mel, const float *prior,
+                                     int nf, float *out) {
+    if (!s->refine || s->finished || nf < 0 || nf > s->cfg.max_frames) return -1;
+    const long p0 = s->pri_end, n = (long)nf * 256;
+    sb_reserve(&s->pri, s->st[s->S - 1].out_pos, p0, p0 + n);
+    memcpy(sb_at(&s->pri, p0), prior, sizeof(float) * (size_t)n);
+    s->pri_end = p0 + n;
+    return process_frames(s, mel, nf, out);
+}
+
+static int process_frames(nn_diffwave_stream *s, const float *mel, int nf, float *out) {
     if (s->finished || nf < 0 || nf > s->cfg.max_frames) return -1;
     const int M = s->M;
     for (int f0 = 0; f0 < nf;) {
