@@ -578,6 +578,10 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         return NULL;
     }
     const double *betas = c.betas ? c.betas : c.fast ? m->betas_infer : m->betas_train;
+    if (t_override < 0 && c.n_refine < 0) {
+        set_err(err, errlen, "diffwave: negative number of refine steps");
+        return NULL;
+    }
     const int refine = t_override < 0 && c.n_refine > 0;
     const int S = t_override >= 0 ? 1
                   : refine        ? c.n_refine
@@ -699,9 +703,10 @@ static nn_diffwave_stream *stream_create(const nn_diffwave *m, const nn_diffwave
         fail |= sb_init(s, &s->mel, s->M, c.max_frames + B / 256 + 8, -1);
         fail |= sb_init(s, &s->u1, s->M, 16 * c.max_frames + B / 16 + 8, -1);
         fail |= sb_init(s, &s->outq, 1, 256 * c.max_frames + 2 * B + 64, 0);
-        /* the prior is kept from the last stage's position to what process has given */
+        /* the prior is kept from the last stage's position to what process has given: the
+         * stream's latency behind, plus a call's frames and a block */
         if (refine)
-            fail |= sb_init(s, &s->pri, 1, (int)(S * D) + 256 * c.max_frames + 3 * B + 64, 0);
+            fail |= sb_init(s, &s->pri, 1, (int)s->latency + 256 * c.max_frames + 2 * B + 64, 0);
     }
     if (!fail && s->cache) {
         s->cp = calloc((size_t)L, sizeof *s->cp);
@@ -792,8 +797,9 @@ int nn_diffwave_stream_process(nn_diffwave_stream *s, const float *mel, int nf, 
 int nn_diffwave_stream_process_prior(nn_diffwave_stream *s, const float *mel, const float *prior,
                                      int nf, float *out) {
     if (!s->refine || s->finished || nf < 0 || nf > s->cfg.max_frames) return -1;
-    const long p0 = s->pri_end, n = (long)nf * 256;
-    sb_reserve(&s->pri, s->st[s->S - 1].out_pos, p0, p0 + n);
+    const long p0 = s->pri_end, n = (long)nf * 256, keep = s->st[s->S - 1].out_pos;
+    if (p0 + n - keep > s->pri.cap) return -1; /* cannot happen: sized at create */
+    sb_reserve(&s->pri, keep, p0, p0 + n);
     memcpy(sb_at(&s->pri, p0), prior, sizeof(float) * (size_t)n);
     s->pri_end = p0 + n;
     return process_frames(s, mel, nf, out);
@@ -908,6 +914,7 @@ int nn_diffwave_refine(const nn_diffwave *m, const int *steps, int n_steps, cons
                        int nf, const float *prior, const float *eps, float *out, char *err,
                        size_t errlen) {
     const int T = m->info.max_steps;
+    if (!steps) n_steps = 0;
     for (int i = 0; i < n_steps; i++)
         if (steps[i] < 0 || steps[i] >= T || (i && steps[i] >= steps[i - 1])) {
             set_err(err, errlen, "diffwave: refine steps must decrease within 0..%d", T - 1);

@@ -392,9 +392,88 @@ static void test_refiner(void) {
     st_close(f);
 }
 
+/* The streamed refiner on models with look-ahead (the stages lag each other by the step
+ * look-ahead), against the whole-utterance steps (whose network evaluations these models'
+ * goldens check against PyTorch); and the stream's refusals. */
+static void test_refiner_lookahead(const char *name) {
+    char path[256], err[256];
+    snprintf(path, sizeof path, "%s/%s.safetensors", GOLDEN_DIR, name);
+    st_file *f = st_open(path, err, sizeof err);
+    nn_diffwave *m = f ? nn_diffwave_load(f, err, sizeof err) : NULL;
+    CHECK(m != NULL, "%s: %s", name, err);
+    if (m) {
+        const int M = nn_diffwave_get_info(m)->n_mels, F = 7;
+        const long N = (long)F * 256;
+        float *mel = malloc(sizeof(float) * M * F), *prior = malloc(sizeof(float) * N),
+              *eps = malloc(sizeof(float) * N), *whole = malloc(sizeof(float) * N);
+        uint32_t seed = 11;
+        for (int i = 0; i < M * F; i++)
+            mel[i] = (float)cos(0.37 * i);
+        for (long i = 0; i < N; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            eps[i] = (float)((seed >> 8) * (1.0 / 8388608.0)) - 1.0f;
+            prior[i] = (float)(0.3 * sin(0.03 * (double)i));
+        }
+        static const int steps[3] = {5, 2, 0};
+        CHECK(nn_diffwave_refine(m, steps, 3, mel, F, prior, eps, whole, err, sizeof err) == 0,
+              "%s refine: %s", name, err);
+        injected inj = {eps, N};
+        for (int chunk = 1; chunk <= 3; chunk++) {
+            nn_diffwave_stream_config cfg;
+            nn_diffwave_stream_config_default(&cfg);
+            cfg.refine_steps = steps;
+            cfg.n_refine = 3;
+            cfg.noise = inject;
+            cfg.noise_user = &inj;
+            cfg.max_frames = 3;
+            cfg.block = chunk == 2 ? 16 : 256; /* the smallest block too */
+            nn_diffwave_stream *s = nn_diffwave_stream_create(m, &cfg, err, sizeof err);
+            CHECK(s != NULL, "%s refiner stream: %s", name, err);
+            if (!s) continue;
+            const long lat = nn_diffwave_lookahead(m, 3);
+            float *buf = calloc((size_t)(N + lat), sizeof(float));
+            long w = 0;
+            for (int f0 = 0; f0 < F; f0 += chunk) {
+                int k = F - f0 < chunk ? F - f0 : chunk;
+                w += nn_diffwave_stream_process_prior(s, mel + (size_t)f0 * M, prior + f0 * 256L, k,
+                                                      buf + w);
+            }
+            CHECK(w == N, "%s: wrote %ld of %ld", name, w, N);
+            CHECK(nn_diffwave_stream_finish(s, buf + w) == lat, "%s: finish", name);
+            double e = rel_err(buf + lat, whole, N);
+            CHECK(e < 1e-5, "%s refiner streamed in %d-frame chunks (block %d): rel err %g", name,
+                  chunk, cfg.block, e);
+            free(buf);
+            nn_diffwave_stream_free(s);
+        }
+        /* refusals */
+        nn_diffwave_stream_config cfg;
+        nn_diffwave_stream_config_default(&cfg);
+        cfg.n_refine = 3;
+        CHECK(!nn_diffwave_stream_create(m, &cfg, err, sizeof err), "refine steps NULL accepted");
+        static const int up[2] = {2, 5}, far[1] = {50};
+        cfg.refine_steps = up;
+        cfg.n_refine = 2;
+        CHECK(!nn_diffwave_stream_create(m, &cfg, err, sizeof err), "increasing steps accepted");
+        cfg.refine_steps = far;
+        cfg.n_refine = 1;
+        CHECK(!nn_diffwave_stream_create(m, &cfg, err, sizeof err), "step 50 of 50 accepted");
+        cfg.n_refine = -1;
+        CHECK(!nn_diffwave_stream_create(m, &cfg, err, sizeof err), "negative n_refine accepted");
+        free(mel);
+        free(prior);
+        free(eps);
+        free(whole);
+    }
+    nn_diffwave_free(m);
+    st_close(f);
+}
+
 int main(void) {
     test_layers_mismatch();
     test_refiner();
+    test_refiner_lookahead("dw_limited");
+    test_refiner_lookahead("dw_sym");
     test_long("dw_sym");
     test_long("dw_limited");
     test_file("dw_sym");
