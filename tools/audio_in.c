@@ -82,8 +82,8 @@ static audio_in *open_stdin(audio_in_info *info, char *err, size_t errlen) {
     a->sf = sf_open_fd(STDIN_FILENO, SFM_READ, &si, SF_FALSE);
     if (!a->sf) {
         snprintf(err, errlen,
-                 "standard input: not audio that libsndfile reads from a pipe (%s); WAV, AU, "
-                 "FLAC and Ogg stream; other formats need a file",
+                 "standard input: not audio that libsndfile reads from a pipe (%s); WAV, Ogg "
+                 "and AU stream; FLAC and other formats need a file",
                  sf_strerror(NULL));
         free(a);
         return NULL;

@@ -20,7 +20,8 @@ typedef struct {
     char format[80];   /* what the file is, e.g. "WAV 16-bit", "AAC in M4A" */
 } audio_in_info;
 
-/* path "-" reads standard input (what libsndfile reads from a pipe: WAV, AU, FLAC, ...;
+/* path "-" reads standard input (what libsndfile reads from a pipe: WAV, AU, Ogg; Debian's
+ * libsndfile 1.2.0 loses sync on FLAC through a pipe;
  * frames is then 0, unknown).  Returns NULL with a one-line message in err (naming the format and
  * what would read it when the file is audio that neither library can decode). */
 audio_in *audio_in_open(const char *path, audio_in_info *info, char *err, size_t errlen);

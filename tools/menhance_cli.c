@@ -91,7 +91,7 @@ static void usage(FILE *f) {
             "                         a FIFO or device (/dev/null) is written in place, a\n"
             "                         symbolic link's target is replaced, the link kept\n"
             "  IN                     an audio file, or '-' for standard input (what can\n"
-            "                         stream through a pipe: WAV, FLAC, Ogg, AU)\n"
+            "                         stream through a pipe: WAV, Ogg, AU; FLAC needs a file)\n"
             "  -f, --format NAME      flac | wav (also ogg, aiff, w64, caf): the container of\n"
             "                         every output in a directory and of an OUT without an\n"
             "                         extension.  Without it, outputs keep their input's\n"
@@ -107,11 +107,11 @@ static void usage(FILE *f) {
             "      --room X           model: how much of the room's late reverberation, 0..2\n"
             "      --tone X           model: how much of the colouration (cheap microphone,\n"
             "                         phone, EQ) to undo, 0..2\n"
-            "      --noise-from A-B   learn the noise floor from seconds A to B (at least 1 s)\n"
-            "                         of each input file\n"
-            "                         (room tone before the music) and hold it: the\n"
-            "                         suppressor and the model's floor input stay there\n"
-            "                         instead of following the music (the plugin's Learn noise)\n"
+            "      --noise-from A-B   learn the noise floor from seconds A to B (at least 1 s;\n"
+            "                         the room tone before the music) of each input file and\n"
+            "                         hold it: the suppressor and the model's floor input stay\n"
+            "                         there instead of following the music (the plugin's Learn\n"
+            "                         noise).  Reads the input twice: a file, not a pipe\n"
             "      --listen-removed   write what the processing takes away (input minus\n"
             "                         enhanced) instead of the enhanced signal\n"
             "      --no-limiter       let peaks through: the output limiter is on by default\n"
@@ -131,11 +131,14 @@ static void usage(FILE *f) {
             "      --linear           linear frequency axis in the spectrogram (default log)\n"
             "      --block N          processing block in samples, 1..%d (default %d)\n"
             "      --which-model      print the default model's path and exit (1: none found)\n"
+            "      --progress S       when standard error is not a terminal (a log, nohup),\n"
+            "                         a progress line every S seconds (default %g; 0: none)\n"
             "\n"
             "Offline reference path (the reference system's, for comparison; not real time;\n"
             "whole file in memory):\n"
             "      --offline          Mel2Mel over the whole clip + DiffWave (or Griffin-Lim)\n"
-            "                         at 16 kHz, as the reference system; mono result\n"
+            "                         at 16 kHz, as the reference system; one mono result,\n"
+            "                         copied to every channel\n"
             "      --mel2mel PATH     Mel2Mel model (default: --model or the shipped model;\n"
             "                         'none': vocoder resynthesis only)\n"
             "      --vocoder PATH     DiffWave model (default: the Mel2Mel file if it holds\n"
@@ -143,8 +146,6 @@ static void usage(FILE *f) {
             "      --steps N          DiffWave steps: the training schedule's count (50,\n"
             "                         default), the fast schedule's (6), or N respaced\n"
             "      --griffin-lim N    Griffin-Lim with N iterations instead of DiffWave\n"
-            "      --progress S       when standard error is not a terminal (a log, nohup),\n"
-            "                         a progress line every S seconds (default %g; 0: none)\n"
             "  -q, --quiet            no progress or summary, only notices, warnings, errors\n"
             "  -h, --help             this help\n"
             "  -V, --version          version\n"
@@ -162,8 +163,8 @@ static void usage(FILE *f) {
             "Exit status: 0 success, 1 a file could not be read or written, 2 usage error,\n"
             "3 model unusable as asked with --strict, 4 engine error; 128+N when stopped by\n"
             "signal N (130: Ctrl-C), after removing its temporary files.\n",
-            MAX_BLOCK, DEFAULT_BLOCK, MENHANCE_OFFLINE_DEFAULT_GL_ITERS,
-            (double)DEFAULT_PROGRESS_PERIOD);
+            MAX_BLOCK, DEFAULT_BLOCK, (double)DEFAULT_PROGRESS_PERIOD,
+            MENHANCE_OFFLINE_DEFAULT_GL_ITERS);
 }
 
 /* Every numeric option is checked whole: "1.5" for a count or "3x" for a level is refused
@@ -765,8 +766,10 @@ static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int
         return EXIT_USAGE;
     }
     if (j->ii.frames > 0 && b > j->ii.frames) {
-        fprintf(stderr, "menhance: error: %s: --noise-from %g-%g: the input is %.2f s long\n",
-                j->in_path, o->noise_from[0], o->noise_from[1], (double)j->ii.frames / rate);
+        fprintf(
+            stderr,
+            "menhance: error: %s: --noise-from %g-%g runs past the end: the input is %.2f s long\n",
+            j->in_path, o->noise_from[0], o->noise_from[1], (double)j->ii.frames / rate);
         return EXIT_USAGE;
     }
     char err[PATH_MAX + 512];
