@@ -597,6 +597,9 @@ check "- reads standard input (pipe)" eq "$(frames_of "$T/from_stdin.wav" 2>/dev
 check "- from a pipe: the same samples" eq "$("$PROBE" diff "$T/so_file.wav" "$T/from_stdin.wav" | cut -d' ' -f1)" 0
 # an unknown length: RF64 in case it outgrows 4 GiB, rewritten as a WAV (extensible) when not
 check "- from a pipe: the unknown length still gives a WAV" eq "$("$PROBE" info "$T/from_stdin.wav" | cut -d' ' -f4)" wavex
+check "- from a pipe, FLAC (libsndfile loses sync): refused" eval 'cat "$T/so.flac" | "$MH" -q - -o "$T/flac_pipe.wav" 2>"$T/err"; [ $? -eq 1 ]'
+check "- from a pipe, FLAC: says it needs a file" grep_err "FLAC and other formats need a file"
+check "- from a pipe, FLAC: no output" absent "$T/flac_pipe.wav"
 check "- with another input (a directory): usage error" run 2 "$MH" -q - "$T/so.wav" -o "$T/stdin_dir"
 check "- from a pipe to a pipe" eval 'cat "$T/so.wav" | "$MH" -q --mode classical - -o - 2>/dev/null | cat >"$T/pp.wav" && [ "$(frames_of "$T/pp.wav")" = "$N_SO" ]'
 mkfifo "$T/fifo"
