@@ -308,6 +308,46 @@ static void test_layers_mismatch(void) {
     free(bytes);
 }
 
+/* The refiner streamed from its prior in chunks of `chunk` frames: the output after the stream's
+ * latency (N = F * 256 samples, malloc'd), or NULL.  Checks each call's count, that the plain
+ * process call is refused, and that finish returns the latency. */
+static float *stream_refined(const nn_diffwave *m, const int *steps, int S, const float *melf,
+                             int F, const float *prior, const float *eps, int chunk, int block,
+                             int max_frames) {
+    char err[256];
+    const int M = nn_diffwave_get_info(m)->n_mels;
+    const long N = (long)F * 256;
+    injected inj = {eps, N};
+    nn_diffwave_stream_config cfg;
+    nn_diffwave_stream_config_default(&cfg);
+    cfg.refine_steps = steps;
+    cfg.n_refine = S;
+    cfg.noise = inject;
+    cfg.noise_user = &inj;
+    cfg.max_frames = max_frames;
+    cfg.block = block;
+    nn_diffwave_stream *s = nn_diffwave_stream_create(m, &cfg, err, sizeof err);
+    CHECK(s != NULL, "refiner stream: %s", err);
+    if (!s) return NULL;
+    const long lat = nn_diffwave_lookahead(m, S);
+    float *buf = calloc((size_t)(N + lat), sizeof(float));
+    CHECK(nn_diffwave_stream_process(s, melf, 1, buf) == -1,
+          "a refiner stream took frames without its prior");
+    long w = 0;
+    for (int f0 = 0; f0 < F; f0 += chunk) {
+        int k = F - f0 < chunk ? F - f0 : chunk;
+        int r = nn_diffwave_stream_process_prior(s, melf + (size_t)f0 * M, prior + f0 * 256L, k,
+                                                 buf + w);
+        CHECK(r == k * 256, "process_prior returned %d", r);
+        w += k * 256;
+    }
+    int r = nn_diffwave_stream_finish(s, buf + w);
+    CHECK(r == lat, "refiner finish returned %d, latency %ld", r, lat);
+    nn_diffwave_stream_free(s);
+    memmove(buf, buf + lat, sizeof(float) * (size_t)N);
+    return buf;
+}
+
 /* The mode-2 refiner's steps (nn_diffwave_refine) against train/refiner.py refine, given the
  * start signal and noise; misuse refused; a correction that is zero returns the prior. */
 static void test_refiner(void) {
@@ -347,43 +387,16 @@ static void test_refiner(void) {
               "a refine step outside the schedule accepted");
         /* streamed, in chunks of 1, 2 and 3 frames: the whole-utterance result after the
          * latency, and the plain process call refused */
-        const int chunks[3] = {1, 2, 3};
-        injected inj = {eps, N};
-        for (int ci = 0; ci < 3; ci++) {
-            nn_diffwave_stream_config cfg;
-            nn_diffwave_stream_config_default(&cfg);
-            cfg.refine_steps = steps;
-            cfg.n_refine = S;
-            cfg.noise = inject;
-            cfg.noise_user = &inj;
-            cfg.max_frames = 4;
-            cfg.block = 256;
-            nn_diffwave_stream *s = nn_diffwave_stream_create(m, &cfg, err, sizeof err);
-            CHECK(s != NULL, "refiner stream: %s", err);
-            if (!s) continue;
-            const long lat = nn_diffwave_lookahead(m, S);
-            float *buf = calloc((size_t)N + (size_t)lat, sizeof(float));
-            CHECK(nn_diffwave_stream_process(s, melf, 1, buf) == -1,
-                  "a refiner stream took frames without its prior");
-            long w = 0;
-            for (int f0 = 0; f0 < F; f0 += chunks[ci]) {
-                int k = F - f0 < chunks[ci] ? F - f0 : chunks[ci];
-                int r = nn_diffwave_stream_process_prior(s, melf + (size_t)f0 * M,
-                                                         prior + (size_t)f0 * 256, k, buf + w);
-                CHECK(r == k * 256, "process_prior returned %d", r);
-                w += k * 256;
-            }
-            int r = nn_diffwave_stream_finish(s, buf + w);
-            CHECK(r == lat, "refiner finish returned %d, latency %ld", r, lat);
-            double es = rel_err(buf + lat, out, N), eg = rel_err(buf + lat, ref, N);
+        for (int chunk = 1; chunk <= 3; chunk++) {
+            float *y = stream_refined(m, steps, S, melf, F, prior, eps, chunk, 256, 4);
+            if (!y) continue;
+            double es = rel_err(y, out, N), eg = rel_err(y, ref, N);
             CHECK(es < 1e-5 && eg < 1e-4,
-                  "refiner streamed in %d-frame chunks: rel err %g "
-                  "(whole), %g (PyTorch)",
-                  chunks[ci], es, eg);
-            if (ci == 0)
+                  "refiner streamed in %d-frame chunks: rel err %g (whole), %g (PyTorch)", chunk,
+                  es, eg);
+            if (chunk == 1)
                 printf("dw_refiner streamed: rel err %.2e vs whole, %.2e vs PyTorch\n", es, eg);
-            free(buf);
-            nn_diffwave_stream_free(s);
+            free(y);
         }
         free(melf);
         free(out);
@@ -417,34 +430,14 @@ static void test_refiner_lookahead(const char *name) {
         static const int steps[3] = {5, 2, 0};
         CHECK(nn_diffwave_refine(m, steps, 3, mel, F, prior, eps, whole, err, sizeof err) == 0,
               "%s refine: %s", name, err);
-        injected inj = {eps, N};
         for (int chunk = 1; chunk <= 3; chunk++) {
-            nn_diffwave_stream_config cfg;
-            nn_diffwave_stream_config_default(&cfg);
-            cfg.refine_steps = steps;
-            cfg.n_refine = 3;
-            cfg.noise = inject;
-            cfg.noise_user = &inj;
-            cfg.max_frames = 3;
-            cfg.block = chunk == 2 ? 16 : 256; /* the smallest block too */
-            nn_diffwave_stream *s = nn_diffwave_stream_create(m, &cfg, err, sizeof err);
-            CHECK(s != NULL, "%s refiner stream: %s", name, err);
-            if (!s) continue;
-            const long lat = nn_diffwave_lookahead(m, 3);
-            float *buf = calloc((size_t)(N + lat), sizeof(float));
-            long w = 0;
-            for (int f0 = 0; f0 < F; f0 += chunk) {
-                int k = F - f0 < chunk ? F - f0 : chunk;
-                w += nn_diffwave_stream_process_prior(s, mel + (size_t)f0 * M, prior + f0 * 256L, k,
-                                                      buf + w);
-            }
-            CHECK(w == N, "%s: wrote %ld of %ld", name, w, N);
-            CHECK(nn_diffwave_stream_finish(s, buf + w) == lat, "%s: finish", name);
-            double e = rel_err(buf + lat, whole, N);
+            const int block = chunk == 2 ? 16 : 256; /* the smallest block too */
+            float *y = stream_refined(m, steps, 3, mel, F, prior, eps, chunk, block, 3);
+            if (!y) continue;
+            double e = rel_err(y, whole, N);
             CHECK(e < 1e-5, "%s refiner streamed in %d-frame chunks (block %d): rel err %g", name,
-                  chunk, cfg.block, e);
-            free(buf);
-            nn_diffwave_stream_free(s);
+                  chunk, block, e);
+            free(y);
         }
         /* refusals */
         nn_diffwave_stream_config cfg;
