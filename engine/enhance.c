@@ -328,12 +328,13 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     float w0 = h->voc_w, w1 = want && warm ? 1.0f : 0.0f;
     const int C = h->channels;
     double em = 0.0, ec[MAX_CH] = {0.0};
+    float mid[ENHANCE_HOP]; /* the common part, before the channels change below */
     for (int t = 0; t < ENHANCE_HOP; t++) {
-        float mid = 0.0f;
+        mid[t] = 0.0f;
         for (int c = 0; c < C; c++)
-            mid += out[c][t];
-        mid /= (float)C;
-        em += (double)mid * mid;
+            mid[t] += out[c][t];
+        mid[t] /= (float)C;
+        em += (double)mid[t] * mid[t];
         for (int c = 0; c < C; c++)
             ec[c] += (double)out[c][t] * out[c][t];
     }
@@ -352,13 +353,9 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
     }
     for (int t = 0; t < ENHANCE_HOP; t++) {
         float a = (float)(t + 1) / ENHANCE_HOP, w = w0 + (w1 - w0) * a;
-        float mid = 0.0f;
-        for (int c = 0; c < C; c++)
-            mid += out[c][t];
-        mid /= (float)C;
         for (int c = 0; c < C; c++) {
             float k = h->vk[c] + (k1[c] - h->vk[c]) * a, r = h->vr[c] + (r1[c] - h->vr[c]) * a;
-            out[c][t] += w * (r * v[t] - k * mid);
+            out[c][t] += w * (r * v[t] - k * mid[t]);
         }
     }
     for (int c = 0; c < C; c++) {
