@@ -117,11 +117,18 @@ struct enhance {
     int btop;                  /* first band centred at or above HIBAND_FROM_HZ */
     float hi_gain, hi_share;   /* enhance_hiband() */
     float hi_prev[2];          /* the top bands' gain of the last two frames */
+    /* Every mode's output leaves ENHANCE_OUTPUT_DELAY (one hop) after the phase path made it:
+     * the channels' hop and its common part (their mean) wait here. */
+    float pend[MAX_CH][ENHANCE_HOP], pend_mid[ENHANCE_HOP];
+    float mid_last;                 /* the last sample of the common part made last hop */
+    float cring[3][ENHANCE_MELS];   /* the model's cleaned mels of the last three hops */
+    int cvalid;                     /* how many of them in a row are real */
+    float hi_pend_gain, hi_pend_share; /* the high band's verdict for the hop that waits */
     /* Vocoder path: running while wanted or fading out; its output is delayed by vdelay so
      * it lands on the same samples as the phase path's. */
     int voc_running, voc_frames;
     float voc_w;
-    float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP];
+    float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + 2 * ENHANCE_HOP];
     biquad dc;     /* DC blocker on the vocoder's output */
     double vdc[2]; /* and its state */
     int vpos;
@@ -183,7 +190,7 @@ void enhance_destroy(enhance *h) {
 }
 
 int enhance_latency(const enhance *h) {
-    return stft_latency(h->st[0]) + LA * ENHANCE_HOP;
+    return stft_latency(h->st[0]) + LA * ENHANCE_HOP + ENHANCE_OUTPUT_DELAY;
 }
 
 void enhance_reset(enhance *h) {
@@ -218,6 +225,12 @@ void enhance_reset(enhance *h) {
     h->hi_gain = 1.0f;
     h->hi_share = 0.0f;
     h->hi_prev[0] = h->hi_prev[1] = 1.0f;
+    h->hi_pend_gain = 1.0f;
+    h->hi_pend_share = 1.0f; /* as at the start: the model's verdict, which is "no cut" */
+    memset(h->pend, 0, sizeof h->pend);
+    memset(h->pend_mid, 0, sizeof h->pend_mid);
+    h->mid_last = 0.0f;
+    h->cvalid = 0;
     h->effective_mode = MENHANCE_MODE_CLASSICAL;
     h->voc_running = 0;
     h->voc_w = 0.0f;
@@ -289,17 +302,33 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     return 1;
 }
 
-/* Mode 2: the cleaned mel (the frame leaving now, centre framing frame f - LA - 1) goes
- * through the streaming vocoder.  Its mono output v has the level of the channels' mean power
- * (the mel is taken from it), so each channel c takes r_c v in place of its share of the common
- * part m, k_c m: y_c = x_c - k_c m + r_c v, with k_c the channel's level over m's and r_c over
- * the mean level (per hop, interpolated across it).  A vocoder that reproduces the input gives
- * the input back in every channel, hard-panned sources included; one whose phase owes nothing
- * to the input still keeps the channels' level ratio (R = 0.5 L in: replacing m outright gave L
- * and R 0.16 dB apart, anti-correlated; now 6.02 dB, in phase).  Switching in and out is a
- * one-hop linear crossfade after a warm-up. */
-static void vocode(enhance *h, menhance_model *m, int want, const float *clean, float *const *out) {
+/* Mode 2.  out: the channels' hop that leaves now (made one hop ago), mid: its common part (the
+ * channels' mean); cur_mid: the common part of the hop the phase path made now.
+ *
+ * A refiner (train/refiner.py) is given mode 1 itself: the cleaned mel of frame f - LA - 2 with
+ * the common part of the hop made now, one sample late, as its prior.  In the refiner's
+ * framing (mel frame j conditions samples [256 j, 256 j + 256)), engine frame F conditions
+ * input samples [256 F - 256, 256 F), and the hop the phase path makes at frame f covers
+ * [256 (f - LA) - 767, 256 (f - LA) - 511): frame f - LA - 2's span moved by one sample.  Its
+ * refined output comes model_vocoder_latency() + 1 samples later, inside the output delay;
+ * the line vline makes up the rest.  Each channel then takes the refiner's change to the common
+ * part in its own proportion: y_c = x_c + k_c (v - m), k_c the channel's level over m's, so a
+ * refiner that changes nothing gives mode 1 bit for bit and any refiner keeps the channels'
+ * level ratio (R = 0.5 L stays 6.02 dB apart, in phase).
+ *
+ * A vocoder from noise (mel in, waveform out: the cleaned mel of frame f - LA, centre framing
+ * frame f - LA - 1) makes a mono v at the level of the channels' mean power, so each channel c
+ * takes r_c v in place of its share of the common part: y_c = x_c - k_c m + r_c v, r_c the
+ * channel's level over the mean level (per hop, interpolated across it).  One that reproduces
+ * the input gives the input back in every channel, hard-panned sources included; one whose
+ * phase owes nothing to the input still keeps the channels' level ratio (replacing m outright
+ * gave L and R 0.16 dB apart, anti-correlated).
+ *
+ * Switching in and out is a one-hop linear crossfade after a warm-up. */
+static void vocode(enhance *h, menhance_model *m, int want, const float *clean, const float *cur_mid,
+                   float *const *out, const float *mid) {
     if (!h->voc_running && !want) return;
+    const int refiner = model_vocoder_is_refiner(m);
     if (!h->voc_running) {
         model_vocoder_reset(m);
         memset(h->vline, 0, sizeof h->vline);
@@ -308,32 +337,44 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         h->voc_frames = 0;
         h->voc_running = 1;
     }
-    const int L = ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP;
-    const int delay = ENHANCE_VOCODER_MAX_LOOKAHEAD - model_vocoder_latency(m);
+    const int L = (int)(sizeof h->vline / sizeof h->vline[0]);
     float v[ENHANCE_HOP];
-    model_vocoder_frame(m, clean, v);
-    /* The engine's input is DC-blocked (engine.c), but a vocoder makes its own waveform: the
-     * same high-pass keeps DC out of mode 2 too. */
-    for (int t = 0; t < ENHANCE_HOP; t++)
-        v[t] = biquad_run(&h->dc, h->vdc, v[t]);
-    for (int t = 0; t < ENHANCE_HOP; t++) {
-        h->vline[(h->vpos + t + delay) % L] = v[t];
+    int delay, warm_after;
+    if (refiner) {
+        float prior[ENHANCE_HOP];
+        prior[0] = h->mid_last;
+        memcpy(prior + 1, cur_mid, sizeof(float) * (ENHANCE_HOP - 1));
+        model_refine_frame(m, h->cring[(h->frame + 1) % 3], prior, v);
+        delay = ENHANCE_REFINER_MAX_LOOKAHEAD - model_vocoder_latency(m);
+        /* the hop that leaves at the stream's second hop is the first it refined (its first
+         * sample is the last one of the hop before the stream began, a real one) */
+        warm_after = 1;
+    } else {
+        model_vocoder_frame(m, clean, v);
+        /* The engine's input is DC-blocked (engine.c), but a vocoder makes its own waveform:
+         * the same high-pass keeps DC out of mode 2 too. */
+        for (int t = 0; t < ENHANCE_HOP; t++)
+            v[t] = biquad_run(&h->dc, h->vdc, v[t]);
+        delay = ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_OUTPUT_DELAY - model_vocoder_latency(m);
+        warm_after = 1 + (ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_OUTPUT_DELAY + ENHANCE_HOP - 1) /
+                             ENHANCE_HOP;
     }
+    for (int t = 0; t < ENHANCE_HOP; t++)
+        h->vline[(h->vpos + t + delay) % L] = v[t];
     for (int t = 0; t < ENHANCE_HOP; t++)
         v[t] = h->vline[(h->vpos + t) % L];
     h->vpos = (h->vpos + ENHANCE_HOP) % L;
     h->voc_frames++;
-    /* Valid once the first vocoded samples have come through the look-ahead and the delay. */
-    int warm = h->voc_frames > 1 + (ENHANCE_VOCODER_MAX_LOOKAHEAD + ENHANCE_HOP - 1) / ENHANCE_HOP;
+    const int warm = h->voc_frames > warm_after;
+    if (refiner)
+        /* the refiner's change, DC-blocked as a vocoder's output is (the prior already is); the
+         * blocker starts with the first refined hop (before it, v - m is just -m) */
+        for (int t = 0; t < ENHANCE_HOP; t++)
+            v[t] = warm ? biquad_run(&h->dc, h->vdc, v[t] - mid[t]) : 0.0f;
     float w0 = h->voc_w, w1 = want && warm ? 1.0f : 0.0f;
     const int C = h->channels;
     double em = 0.0, ec[MAX_CH] = {0.0};
-    float mid[ENHANCE_HOP]; /* the common part, before the channels change below */
     for (int t = 0; t < ENHANCE_HOP; t++) {
-        mid[t] = 0.0f;
-        for (int c = 0; c < C; c++)
-            mid[t] += out[c][t];
-        mid[t] /= (float)C;
         em += (double)mid[t] * mid[t];
         for (int c = 0; c < C; c++)
             ec[c] += (double)out[c][t] * out[c][t];
@@ -347,6 +388,9 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
          * driven by it; silence everywhere is 1 */
         double k = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (em + 1e-12));
         double r = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (emean + 1e-12));
+        /* a channel that is digital silence in mode 1 stays so (a refiner's correction of
+         * silence, a vocoder's noise floor) */
+        if (ec[c] == 0.0) k = r = 0.0;
         k1[c] = (float)(k < 2.0 ? k : 2.0);
         r1[c] = (float)r;
         if (h->voc_frames <= 1) h->vk[c] = k1[c], h->vr[c] = r1[c];
@@ -355,7 +399,10 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         float a = (float)(t + 1) / ENHANCE_HOP, w = w0 + (w1 - w0) * a;
         for (int c = 0; c < C; c++) {
             float k = h->vk[c] + (k1[c] - h->vk[c]) * a, r = h->vr[c] + (r1[c] - h->vr[c]) * a;
-            out[c][t] += w * (r * v[t] - k * mid[t]);
+            if (refiner)
+                out[c][t] += w * (k * v[t]);
+            else
+                out[c][t] += w * (r * v[t] - k * mid[t]);
         }
     }
     for (int c = 0; c < C; c++) {
@@ -583,25 +630,48 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
      * engine.c, which smooths this verdict over HI_SMOOTH_S and leaves the timing to the
      * classical tracker.) */
     float gtop = fminf(1.0f, exp2f(lg / (float)(ENHANCE_MELS - h->btop)));
-    h->hi_gain = fminf(h->hi_prev[0], h->hi_prev[1]);
+    /* ... and the hop leaves one hop later still (ENHANCE_OUTPUT_DELAY): the verdict waits too */
+    h->hi_gain = h->hi_pend_gain;
+    h->hi_share = h->hi_pend_share;
+    h->hi_pend_gain = fminf(h->hi_prev[0], h->hi_prev[1]);
     h->hi_prev[1] = h->hi_prev[0];
     h->hi_prev[0] = gtop;
-    h->hi_share = h->start ? 1.0f : have_model ? h->mix : 0.0f;
+    h->hi_pend_share = h->start ? 1.0f : have_model ? h->mix : 0.0f;
     mel_gains_to_bins(h->mel, h->band, h->bin_gain);
     for (int k = 0; k < h->nlow; k++)
         h->bin_gain[k] = fminf(h->bin_gain[k], 1.0f);
 
-    float yre[BINS], yim[BINS];
+    /* The hop made one hop ago leaves now (ENHANCE_OUTPUT_DELAY); this one waits. */
+    float yre[BINS], yim[BINS], cur[ENHANCE_HOP], cur_mid[ENHANCE_HOP];
+    for (int t = 0; t < ENHANCE_HOP; t++)
+        cur_mid[t] = 0.0f;
     for (int c = 0; c < C; c++) {
         for (int k = 0; k < BINS; k++) {
             yre[k] = h->re[c][old][k] * h->bin_gain[k];
             yim[k] = h->im[c][old][k] * h->bin_gain[k];
         }
-        stft_synthesize(h->st[c], yre, yim, out[c]);
+        stft_synthesize(h->st[c], yre, yim, cur);
+        memcpy(out[c], h->pend[c], sizeof cur);
+        memcpy(h->pend[c], cur, sizeof cur);
+        for (int t = 0; t < ENHANCE_HOP; t++)
+            cur_mid[t] += cur[t];
+    }
+    float mid[ENHANCE_HOP];
+    memcpy(mid, h->pend_mid, sizeof mid);
+    for (int t = 0; t < ENHANCE_HOP; t++)
+        h->pend_mid[t] = cur_mid[t] /= (float)C;
+    /* the refiner's conditioning: frame f - LA - 2's cleaned mel (vocode()) */
+    if (have_model) {
+        memcpy(h->cring[h->frame % 3], clean, sizeof clean);
+        if (h->cvalid < 3) h->cvalid++;
+    } else {
+        h->cvalid = 0;
     }
     int want_voc =
         want_model && p->mode == MENHANCE_MODE_MEL2MEL_VOCODER && model_has_vocoder(model);
-    vocode(h, model, want_voc, clean, out);
+    if (model_vocoder_is_refiner(model) && h->cvalid < 3) want_voc = 0;
+    vocode(h, model, want_voc, clean, cur_mid, out, mid);
+    h->mid_last = cur_mid[ENHANCE_HOP - 1];
     h->frame++;
 }
 

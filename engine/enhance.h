@@ -22,8 +22,17 @@
 #define ENHANCE_DC_HZ 5.0
 /* Frames of look-ahead every mode is padded to, so the latency never depends on the mode. */
 #define ENHANCE_LOOKAHEAD 2
-/* The vocoder's own look-ahead must fit inside the delay the other modes already have
- * (frames are vocoded once the model's output for them exists): 511 samples. */
+/* Every mode's output is delayed by one hop more than the phase path needs, so that mode 2's
+ * refiner (train/refiner.py) can refine mode 1's own output without the latency depending on
+ * the mode: the refiner takes a hop of mode 1 as its prior when the phase path has made it and
+ * gives it back refined its look-ahead (the upsampler's 136 samples) plus one sample later
+ * (docs/engine.md, "Mode 2").  16 ms at 16 kHz. */
+#define ENHANCE_OUTPUT_DELAY ENHANCE_HOP
+/* A refiner's look-ahead must fit inside that delay (its prior is one sample behind the hop). */
+#define ENHANCE_REFINER_MAX_LOOKAHEAD (ENHANCE_OUTPUT_DELAY - 1)
+/* A vocoder from noise must fit inside the delay the phase path already has (frames are
+ * vocoded once the model's output for them exists): 511 samples; the output delay above comes
+ * on top. */
 #define ENHANCE_VOCODER_MAX_LOOKAHEAD (ENHANCE_NFFT - ENHANCE_HOP - ENHANCE_HOP)
 
 typedef struct enhance enhance;

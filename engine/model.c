@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "dsp/mel.h"
 #include "engine/enhance.h"
 #include "engine/frontend_meta.h"
@@ -22,6 +24,8 @@ struct menhance_model {
     nn_diffwave *dw;
     nn_diffwave_stream *dws;
     int dw_latency;
+    int refiner;                   /* dws refines mode 1's waveform (metadata "refiner") */
+    int refine_steps[MODEL_MAX_REFINE_STEPS];
     char desc[768];
 };
 
@@ -34,10 +38,43 @@ static int check_frontend(const st_file *f, char *why, size_t len) {
     return frontend_meta_check(st_meta(f, "frontend"), why, len);
 }
 
+/* The metadata "refiner" = {"steps": [k0, k1, ...]} (train/refiner.py export_refiner): the
+ * training steps, decreasing.  Returns their count, 0 when the file has no refiner, -1 when the
+ * entry is malformed (why says how). */
+static int refiner_steps(const st_file *f, int *steps, char *why, size_t len) {
+    const char *js = st_meta(f, "refiner");
+    if (!js) return 0;
+    cJSON *j = cJSON_Parse(js);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "steps");
+    int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+    if (n < 1 || n > MODEL_MAX_REFINE_STEPS) n = -1;
+    for (int k = 0; n > 0 && k < n; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble) {
+            n = -1;
+            break;
+        }
+        steps[k] = (int)v->valuedouble;
+    }
+    cJSON_Delete(j);
+    if (n < 0)
+        snprintf(why, len, "metadata \"refiner\" is not {\"steps\": [1 to %d whole numbers]}",
+                 MODEL_MAX_REFINE_STEPS);
+    return n;
+}
+
 /* The vocoder is optional: a file whose vocoder cannot run in real time still gives Mel2Mel,
- * and the description says why the vocoder is missing. */
+ * and the description says why the vocoder is missing.  A refiner (mode 1's waveform refined,
+ * train/refiner.py) must keep its look-ahead under a hop (enhance.c aligns its output within
+ * the one hop by which every mode is delayed); a vocoder from noise under
+ * ENHANCE_VOCODER_MAX_LOOKAHEAD. */
 static void load_vocoder(menhance_model *m, char *what, size_t len) {
     char why[256] = "";
+    const int n_refine = refiner_steps(m->file, m->refine_steps, why, sizeof why);
+    if (n_refine < 0) {
+        snprintf(what, len, "vocoder not usable: %.200s", why);
+        return;
+    }
     m->dw = nn_diffwave_load(m->file, why, sizeof why);
     if (!m->dw) {
         snprintf(what, len, "vocoder not usable: %.200s", why);
@@ -48,11 +85,14 @@ static void load_vocoder(menhance_model *m, char *what, size_t len) {
     nn_diffwave_stream_config_default(&c);
     c.max_frames = 1;
     c.block = ENHANCE_HOP;
-    long la = nn_diffwave_lookahead(m->dw, in->n_fast_steps);
-    if (in->n_mels != ENHANCE_MELS || in->hop != ENHANCE_HOP ||
-        la > ENHANCE_VOCODER_MAX_LOOKAHEAD) {
-        snprintf(what, len, "vocoder not usable in real time (look-ahead %ld > %d samples)", la,
-                 ENHANCE_VOCODER_MAX_LOOKAHEAD);
+    c.refine_steps = m->refine_steps;
+    c.n_refine = n_refine;
+    const int steps = n_refine ? n_refine : in->n_fast_steps;
+    long la = nn_diffwave_lookahead(m->dw, steps);
+    const long budget = n_refine ? ENHANCE_REFINER_MAX_LOOKAHEAD : ENHANCE_VOCODER_MAX_LOOKAHEAD;
+    if (in->n_mels != ENHANCE_MELS || in->hop != ENHANCE_HOP || la > budget) {
+        snprintf(what, len, "%s not usable in real time (look-ahead %ld > %ld samples)",
+                 n_refine ? "refiner" : "vocoder", la, budget);
         nn_diffwave_free(m->dw);
         m->dw = NULL;
         return;
@@ -65,8 +105,9 @@ static void load_vocoder(menhance_model *m, char *what, size_t len) {
         return;
     }
     m->dw_latency = (int)la;
-    snprintf(what, len, "DiffWave L=%d C=%d, %d steps, look-ahead %ld samples", in->layers,
-             in->channels, in->n_fast_steps, la);
+    m->refiner = n_refine > 0;
+    snprintf(what, len, "DiffWave %sL=%d C=%d, %d steps, look-ahead %ld samples",
+             n_refine ? "refiner " : "", in->layers, in->channels, steps, la);
 }
 
 menhance_model *menhance_model_load(const char *path, char *err, size_t errlen) {
@@ -167,8 +208,16 @@ int model_vocoder_latency(const menhance_model *m) {
     return m->dw_latency;
 }
 
+int model_vocoder_is_refiner(const menhance_model *m) {
+    return m && m->dws && m->refiner;
+}
+
 void model_vocoder_frame(menhance_model *m, const float *logmel, float *out) {
     nn_diffwave_stream_process(m->dws, logmel, 1, out);
+}
+
+void model_refine_frame(menhance_model *m, const float *logmel, const float *prior, float *out) {
+    nn_diffwave_stream_process_prior(m->dws, logmel, prior, 1, out);
 }
 
 /* A fixed seed: a synchronous run must give the same audio every time. */

@@ -20,6 +20,9 @@ void model_pin_floor(menhance_model *m, const float *floor);
 /* Clears the streaming state (the weights stay). */
 void model_reset(menhance_model *m);
 
+/* Most steps a refiner's metadata may list. */
+#define MODEL_MAX_REFINE_STEPS 8
+
 /* The streaming vocoder, if the file has one that fits the real-time look-ahead budget. */
 int model_has_vocoder(const menhance_model *m);
 /* Samples of look-ahead of the vocoder (latency of model_vocoder_frame). */
@@ -28,4 +31,11 @@ int model_vocoder_latency(const menhance_model *m);
  * model_vocoder_latency() samples behind the frame's centre hop.  Real-time safe. */
 void model_vocoder_frame(menhance_model *m, const float *logmel, float *out);
 void model_vocoder_reset(menhance_model *m);
+/* Whether the vocoder is a refiner (train/refiner.py): it takes mode 1's waveform as its prior
+ * (model_refine_frame) instead of starting from noise. */
+int model_vocoder_is_refiner(const menhance_model *m);
+/* The refiner's step: one cleaned log2-mel frame (the refiner's framing: it conditions the
+ * ENHANCE_HOP prior samples given with it) and those prior samples in, ENHANCE_HOP refined
+ * samples out, model_vocoder_latency() samples behind the prior.  Real-time safe. */
+void model_refine_frame(menhance_model *m, const float *logmel, const float *prior, float *out);
 #endif

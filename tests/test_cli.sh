@@ -368,6 +368,24 @@ else
   set -- $("$PROBE" diff "$T/sv6.wav" "$T/sv4.wav")
   check "--experimental-vocoder: differs from mode 1 (max diff $1)" awk "BEGIN { exit !($1 > 1e-3) }"
 
+  # ---- a refiner (train/refiner.py) whose test gate passed runs as mode 2 ----
+  RID=$ROOT/tests/golden/engine_refiner_id.safetensors
+  RSM=$ROOT/tests/golden/engine_refiner_small.safetensors
+  check "--mode vocoder, refiner past its gate: runs, strict" \
+    run 0 "$MH" --strict --mode vocoder --model "$RID" "$T/in_48000_2.wav" -o "$T/rv1.wav"
+  check "--mode vocoder, refiner past its gate: vocoder mode" grep_err "vocoder mode"
+  check "--mode vocoder, refiner past its gate: no notice" eq "$(grep -c notice "$T/err")" 0
+  check "--mode mel2mel with the identity refiner's model" \
+    run 0 "$MH" -q --mode mel2mel --model "$RID" "$T/in_48000_2.wav" -o "$T/rv2.wav"
+  check "identity refiner: exactly mode 1's output" cmp -s "$T/rv1.wav" "$T/rv2.wav"
+  check "--mode vocoder, small refiner: runs" \
+    run 0 "$MH" -q --strict --mode vocoder --model "$RSM" "$T/in_48000_2.wav" -o "$T/rv3.wav"
+  check "--mode mel2mel, small refiner's model" \
+    run 0 "$MH" -q --mode mel2mel --model "$RSM" "$T/in_48000_2.wav" -o "$T/rv4.wav"
+  set -- $("$PROBE" diff "$T/rv3.wav" "$T/rv4.wav")
+  check "small refiner: differs from mode 1 a little (max diff $1)" \
+    awk "BEGIN { exit !($1 > 1e-5 && $1 < 0.1) }"
+
   # ---- digital silence in, digital silence out, in every mode ----
   "$PROBE" gen "$T/sil.wav" 48000 2 1.5 silence float
   for m in classical mel2mel vocoder; do
@@ -378,6 +396,9 @@ else
   check "silence, vocoder (experimental): runs" run 0 "$MH" -q --experimental-vocoder \
     --mode vocoder --model "$VOC" "$T/sil.wav" -o "$T/sil_voc.wav"
   check "silence, vocoder (experimental): digital silence out" eq "$("$PROBE" maxabs "$T/sil_voc.wav")" 0
+  check "silence, small refiner: runs" run 0 "$MH" -q --mode vocoder --model "$RSM" "$T/sil.wav" \
+    -o "$T/sil_ref.wav"
+  check "silence, small refiner: digital silence out" eq "$("$PROBE" maxabs "$T/sil_ref.wav")" 0
   check "silence, offline (default vocoder): runs" \
     run 0 "$MH" -q --offline --mel2mel "$VOC" "$T/sil.wav" -o "$T/sil_off.wav"
   check "silence, offline: digital silence out" eq "$("$PROBE" maxabs "$T/sil_off.wav")" 0

@@ -800,6 +800,117 @@ static void test_vocoder_stereo(void) {
     free(x);
 }
 
+/* Runs music-like stereo (R = kr L, 48 kHz, blocks of 1..blk samples, random when vary) through a
+ * synchronous engine in a mode with the model at path; returns the output (2 x n, planar) and
+ * the effective mode at the end. */
+static float *run_stereo(const char *path, int mode, const float *x, int n, float kr, int blk,
+                         int vary, int *effective) {
+    const int rate = 48000;
+    char err[256];
+    menhance_config cfg = {rate, 2, 8192, 512, 0};
+    menhance *e = menhance_create(&cfg, load(path), err, sizeof err);
+    CHECK(e != NULL, "refiner engine: %s", err);
+    if (!e) return NULL;
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = mode;
+    p.synchronous = 1;
+    menhance_set_params(e, &p);
+    float *y = calloc((size_t)2 * n, sizeof *y), *r = malloc(sizeof(float) * 8192);
+    unsigned s = 3;
+    for (int pos = 0; pos < n;) {
+        s = s * 1664525u + 1013904223u;
+        int b = vary ? 1 + (int)((s >> 8) % (unsigned)blk) : blk;
+        if (b > n - pos) b = n - pos;
+        for (int i = 0; i < b; i++)
+            r[i] = kr * x[pos + i];
+        const float *in[2] = {x + pos, r};
+        float *out[2] = {y + pos, y + n + pos};
+        menhance_process(e, in, out, b);
+        pos += b;
+    }
+    menhance_stats st;
+    menhance_get_stats(e, &st);
+    *effective = st.effective_mode;
+    menhance_destroy(e);
+    free(r);
+    return y;
+}
+
+/* Mode 2 with a refiner (train/refiner.py) whose test gate passed.  A refiner that changes
+ * nothing (its correction is exactly 0, as training starts it) gives mode 1 bit for bit, in
+ * any block sizes: the refiner is fed mode 1's own output, aligned to the sample, and each
+ * channel takes its change in the channel's own proportion.  One that changes the sound a
+ * little keeps the stereo image (R = 0.5 L stays 6.02 dB apart, in phase; hard left leaves R
+ * silent) and the level of mode 1 within 0.5 dB. */
+static void test_refiner(void) {
+    const char *id = "tests/golden/engine_refiner_id.safetensors",
+               *small = "tests/golden/engine_refiner_small.safetensors";
+    CHECK(menhance_vocoder_gate_passed(id) && menhance_vocoder_gate_passed(small),
+          "refiner test models carry a passed test gate");
+    const int rate = 48000, n = rate * 3;
+    float *x = music_like(n, rate);
+    int eff1 = 0, eff2 = 0, eff3 = 0;
+    float *y1 = run_stereo(id, 1, x, n, 0.5f, 512, 0, &eff1);
+    float *y2 = run_stereo(id, 2, x, n, 0.5f, 512, 0, &eff2);
+    float *y3 = run_stereo(id, 2, x, n, 0.5f, 3000, 1, &eff3);
+    if (y1 && y2 && y3) {
+        long diff = 0, diff3 = 0;
+        double e = 0.0;
+        for (long i = 0; i < 2L * n; i++) {
+            diff += memcmp(&y1[i], &y2[i], sizeof(float)) != 0;
+            diff3 += memcmp(&y1[i], &y3[i], sizeof(float)) != 0;
+            e += (double)y1[i] * y1[i];
+        }
+        CHECK(eff1 == 1 && eff2 == 2 && eff3 == 2, "identity refiner: modes ran as %d, %d, %d",
+              eff1, eff2, eff3);
+        CHECK(e > 1.0, "identity refiner: mode 1 output energy %.3g", e);
+        CHECK(diff == 0, "identity refiner: mode 2 differs from mode 1 in %ld of %ld samples", diff,
+              2L * n);
+        CHECK(diff3 == 0, "identity refiner, random blocks: %ld samples differ from mode 1", diff3);
+    }
+    free(y1);
+    free(y2);
+    free(y3);
+    for (int pan = 0; pan < 2; pan++) {
+        const float kr = pan ? 0.0f : 0.5f;
+        y1 = run_stereo(small, 1, x, n, kr, 512, 0, &eff1);
+        y2 = run_stereo(small, 2, x, n, kr, 512, 0, &eff2);
+        if (!y1 || !y2) break;
+        double el[2] = {0}, er[2] = {0}, elr = 0, d = 0;
+        for (long i = rate; i < n; i++) { /* from 1 s: past the warm-ups */
+            el[0] += (double)y1[i] * y1[i];
+            er[0] += (double)y1[n + i] * y1[n + i];
+            el[1] += (double)y2[i] * y2[i];
+            er[1] += (double)y2[n + i] * y2[n + i];
+            elr += (double)y2[i] * y2[n + i];
+            d += (double)(y2[i] - y1[i]) * (y2[i] - y1[i]);
+        }
+        CHECK(eff2 == 2, "small refiner ran as mode %d", eff2);
+        const double lvl = 10 * log10((el[1] + er[1] + 1e-30) / (el[0] + er[0] + 1e-30));
+        const double change = 10 * log10((d + 1e-30) / (el[0] + 1e-30));
+        if (!pan) {
+            const double r1 = 10 * log10((el[0] + 1e-30) / (er[0] + 1e-30)),
+                         r2 = 10 * log10((el[1] + 1e-30) / (er[1] + 1e-30));
+            const double corr = elr / sqrt(el[1] * er[1] + 1e-30);
+            printf("small refiner, R = 0.5 L: change %.1f dB under mode 1; level %+.3f dB; L-R "
+                   "%.2f dB (mode 1 %.2f), correlation %.4f\n",
+                   -change, lvl, r2, r1, corr);
+            CHECK(change > -60.0, "small refiner changed nothing (%.1f dB)", change);
+            CHECK(fabs(r2 - r1) < 0.01 && corr > 0.999, "small refiner stereo: %.3f dB apart "
+                  "(mode 1 %.3f), correlation %.4f", r2, r1, corr);
+        } else {
+            const double under = 10 * log10((el[1] + 1e-30) / (er[1] + 1e-30));
+            printf("small refiner, hard left: R %.1f dB under L; level %+.3f dB\n", under, lvl);
+            CHECK(under > 100.0, "small refiner, hard left: R only %.1f dB under L", under);
+        }
+        CHECK(fabs(lvl) < 0.5, "small refiner level %+.3f dB from mode 1", lvl);
+        free(y1);
+        free(y2);
+    }
+    free(x);
+}
+
 /* Log-mel L1 (16 kHz front end, frames from 1 s on) between y and the clean reference c; *power:
  * y's mean mel power over the same frames. */
 static double logmel_l1(const float *y, const float *c, int n, double *power) {
@@ -1042,6 +1153,7 @@ int main(void) {
     test_shipped_model();
     test_vocoder_fallback();
     test_vocoder_stereo();
+    test_refiner();
     test_modes();
     test_swap();
     test_bad_files();

@@ -85,6 +85,15 @@ check(abs(heads[1] - 1.25) < 1e-6, "deep room cut: head %.3f, want 1.25" % heads
 # The tone head is symmetric.
 total, main, heads = losses(b, -3.0, -1.0, -2.0)
 check(abs(heads[2] - 1.0) < 1e-6, "tone too low: %.3f" % heads[2])
+# The tone hold: the Tone head's |gain| on examples whose tone target is 0 everywhere, weighted tone_hold on
+# top of everything else; examples with a colouration are not held.
+b0 = batch(x=-2.0, y=-7.0, dry=-5.0, early=-6.0, tone=0.0)
+t0, _, _ = losses(b0, -3.0, -1.0, 0.5)
+t1, _, _ = losses(b0, -3.0, -1.0, 0.5, tone_hold=2.0)
+check(abs((t1 - t0) - 2.0 * 0.5) < 1e-6, "tone hold on a plain example: +%.3f, want 1.0" % (t1 - t0))
+t0, _, _ = losses(b, -3.0, -1.0, 0.5)
+t1, _, _ = losses(b, -3.0, -1.0, 0.5, tone_hold=2.0)
+check(abs(t1 - t0) < 1e-6, "tone hold leaves a coloured example alone: %+.3f" % (t1 - t0))
 # Weights: heads alone first, then main + annealed heads.
 a = argparse.Namespace(warm_steps=100, anneal_steps=1000, head_final=0.3)
 check(loss_weights(0, a) == (0.0, 1.0) and np.allclose(loss_weights(1100, a), (1.0, 0.3))

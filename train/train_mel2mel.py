@@ -266,7 +266,7 @@ def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH):
     return (torch.clamp(dry - x, -CUT_LOG2, 0.0), torch.clamp(room, -CUT_LOG2, 0.0))
 
 
-def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_skip=64):
+def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_skip=64, tone_hold=0.0):
     """(total, main L1, per-head L1 tuple) for a batch b (tensors deg, clean, dry, early (B, T, F), tone (B, F)).
 
     main  L1 on log2-mel between the output and the clean target (look-ahead aligned);
@@ -275,8 +275,13 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_ski
           the first tone_skip, while its one-pole average is still rising from 0 dB), a cut deeper than the target
           weighted `deep` (Room: `deep_room`, None = deep): a head that is unsure cuts less than the median, so
           doubt leaves music in;
-    bins where the input and the clean target both sit at the log floor count in neither.
-    total = w_main * main + w_head * (noise + room + tone)."""
+    bins where the input and the clean target both sit at the log floor count in neither;
+    hold  the Tone head's mean |gain| on the examples with no colouration (a tone target of 0 in every band:
+          clean, noise-only, room-only), weighted tone_hold outside the annealed head weight: once the head terms
+          are annealed to 0.3 the main term alone let the head colour noise-only clips (mel2mel_nrt steps
+          43k-57k: its error there rose from 0.19 to 0.40 log2 units and the noise condition scored above the
+          input), because a noise-lifted long-term balance looks like a treble lift.
+    total = w_main * main + w_head * (noise + room + tone) + tone_hold * hold."""
     import torch
     L = net.lookahead
     x, y = b["deg"], b["clean"]
@@ -299,6 +304,10 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_ski
     k = min(tone_skip, gt.shape[1] - 1)
     l_tone = (gt[:, k:] - b["tone"][:, None, :]).abs().mean()
     total = w_main * main + w_head * (l_noise + l_room + l_tone)
+    if tone_hold:
+        plain = (b["tone"].abs().amax(dim=1) < 1e-3).float()  # (B,)
+        hold = (gt[:, k:].abs().mean(dim=(1, 2)) * plain).sum() / plain.sum().clamp(min=1.0)
+        total = total + tone_hold * hold
     return total, main, (l_noise, l_room, l_tone)
 
 
@@ -517,7 +526,8 @@ def cmd_train(a):
         bn = shards.batch(rng, a.batch, a.frames)
         b = {k: torch.from_numpy(v).to(dev) for k, v in bn.items() if k != "cond"}
         w_main, w_head = loss_weights(step, a)
-        loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep, deep_room=a.deep_room)
+        loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep, deep_room=a.deep_room,
+                                     tone_hold=a.tone_hold)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -591,6 +601,8 @@ def main():
                    help="on resume: switch the running means' warm-up on (new models have it)")
     t.add_argument("--deep-room", type=float, default=1.25,
                    help="the same for the Room head (its smoothed target is rarely 0 inside a room)")
+    t.add_argument("--tone-hold", type=float, default=1.0,
+                   help="weight of the Tone head's |gain| on examples with no colouration (not annealed)")
     t.add_argument("--warm-steps", type=int, default=2000, help="steps on the head targets alone (a fresh model)")
     t.add_argument("--anneal-steps", type=int, default=20000, help="head terms' weight 1 -> --head-final over these")
     t.add_argument("--head-final", type=float, default=0.3)

@@ -944,6 +944,63 @@ static void test_model_controls(LilvWorld *w) {
     free(y);
 }
 
+/* A refiner (train/refiner.py) whose test gate passed: the plugin runs mode 2 with it (no
+ * fallback to mode 1), matching the engine in any block size, and keeps mode 1's stereo image
+ * and level (R = 0.5 L stays 6.02 dB apart; level within 0.5 dB of mode 1); the refiner that
+ * changes nothing gives mode 1 exactly. */
+static void test_refiner(LilvWorld *w) {
+    char link[128], abs[1024];
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    const char *models[2] = {"tests/golden/engine_refiner_small.safetensors",
+                             "tests/golden/engine_refiner_id.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        if (!model_dir[0] || !realpath(models[i], abs)) return;
+        unlink(link);
+        CHECK(symlink(abs, link) == 0, "%s as the test model", models[i]);
+        if (i == 0) {
+            test_invariance(w, 48000, 2, MENHANCE_MODE_MEL2MEL_VOCODER);
+            test_invariance(w, 44100, 1, MENHANCE_MODE_MEL2MEL_VOCODER);
+        }
+        const int rate = 48000, n = 2 * rate;
+        float *x = make_signal(rate, n, 1), *xs = malloc(sizeof(float) * 2 * n);
+        float *y[2] = {calloc((size_t)n * 2, sizeof(float)), calloc((size_t)n * 2, sizeof(float))};
+        for (int t = 0; t < n; t++)
+            xs[t] = x[t], xs[n + t] = 0.5f * x[t];
+        for (int mode = 1; mode <= 2; mode++) {
+            Controls k = controls_default();
+            k.mode = (float)mode;
+            RunSpec rs = {rate, 2, HOST_FEATURES_FULL, 480, 0, 1, k, NULL};
+            int lc;
+            run_plugin(w, &rs, xs, n, y[mode - 1], &lc, NULL);
+        }
+        double el[2] = {0}, er[2] = {0};
+        for (int mode = 0; mode < 2; mode++)
+            for (int t = rate; t < n; t++) {
+                el[mode] += (double)y[mode][t] * y[mode][t];
+                er[mode] += (double)y[mode][n + t] * y[mode][n + t];
+            }
+        const double r1 = 10 * log10((el[0] + 1e-30) / (er[0] + 1e-30)),
+                     r2 = 10 * log10((el[1] + 1e-30) / (er[1] + 1e-30)),
+                     lvl = 10 * log10((el[1] + er[1] + 1e-30) / (el[0] + er[0] + 1e-30));
+        const double d = max_diff(y[0], y[1], (size_t)n * 2);
+        printf("plugin, %s: mode 2 L-R %.3f dB (mode 1 %.3f), level %+.3f dB, max diff %.3g\n",
+               models[i] + 13, r2, r1, lvl, d);
+        CHECK(el[0] > 1.0 && fabs(r2 - r1) < 0.5 && fabs(lvl) < 0.5,
+              "%s: mode 2 L-R %.3f dB (mode 1 %.3f), level %+.3f dB", models[i], r2, r1, lvl);
+        if (i == 0)
+            CHECK(d > 1e-5, "small refiner: mode 2 is mode 1 (max diff %g)", d);
+        else
+            CHECK(d == 0.0, "identity refiner: mode 2 differs from mode 1 by %g", d);
+        free(x);
+        free(xs);
+        free(y[0]);
+        free(y[1]);
+    }
+    unlink(link);
+    if (realpath("tests/golden/engine_voc.safetensors", abs))
+        CHECK(symlink(abs, link) == 0, "relink");
+}
+
 static void remove_test_model(void) {
     if (!model_dir[0]) return;
     char link[128];
@@ -989,6 +1046,7 @@ int main(void) {
     test_presets(w);
     test_maker(w);
     test_model_controls(w);
+    test_refiner(w);
     test_reactivate(w, 1.0f, 1.0f);
     test_reactivate(w, 1.0f, 0.0f); /* dry */
     test_reactivate(w, 0.0f, 1.0f); /* bypassed */

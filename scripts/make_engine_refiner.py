@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Writes tests/golden/engine_refiner_id.safetensors and engine_refiner_small.safetensors: engine_voc's tiny
+noise/room/tone Mel2Mel (scripts/make_engine_model.py's architecture and weight scale) plus a tiny mode-2 refiner
+(train/refiner.py: causal DiffWave, x0 = mode 1 + correction, steps 5, 2, 0), each carrying a passed *test*
+vocoder gate ("vocoder_gate": {"passed": true, "test": ...}) so the engine runs it in mode 2:
+  _id     the refiner as training starts it: its correction is exactly 0, so mode 2 must give mode 1 bit
+          for bit (engine alignment, stereo image, level);
+  _small  the same with the correction's output projection at random weights 0.02 x N(0, 1): a refiner
+          that changes the sound a little, for the stereo image and level checks.
+Deterministic (fixed seeds); needs torch (run once, outputs committed)."""
+import json
+import os
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "train"))
+from diffwave import diffwave_tensors  # noqa: E402
+from export import mel2mel_tensors, save_file  # noqa: E402
+from models import FRONTEND, Mel2MelNRT  # noqa: E402
+from refiner import Refiner  # noqa: E402
+
+torch.manual_seed(5)
+m2m = Mel2MelNRT(channels=8, dilations=(1, 2), lookahead=2, norm_mean=-6.0, norm_scale=0.25,
+                 n_basis=4, local_ch=2)
+with torch.no_grad():
+    for p in m2m.parameters():
+        p.copy_(0.1 * torch.randn_like(p))
+for name, scale in (("engine_refiner_id", 0.0), ("engine_refiner_small", 0.02)):
+    torch.manual_seed(11)
+    ref = Refiner(layers=3, channels=8, cycle=3, embed_dim=16)
+    with torch.no_grad():
+        for n, p in ref.dw.named_parameters():
+            if not n.startswith("output_projection"):
+                p.copy_(0.1 * torch.randn_like(p))
+        ref.dw.output_projection.weight.copy_(scale * torch.randn_like(ref.dw.output_projection.weight))
+    tensors = mel2mel_tensors(m2m)
+    tensors.update(diffwave_tensors(ref.dw))
+    meta = {"mel2mel": json.dumps(m2m.hparams()), "diffwave": json.dumps(ref.dw.hparams()),
+            "refiner": json.dumps({"steps": list(ref.steps)}),
+            "vocoder_gate": json.dumps({"passed": True, "test": "a test gate: random weights, never shipped"}),
+            "frontend": json.dumps(FRONTEND), "format": "menhance-1",
+            "golden": "scripts/make_engine_refiner.py (random weights, correction x %g)" % scale}
+    out = os.path.join(ROOT, "tests", "golden", name + ".safetensors")
+    save_file(tensors, out, meta)
+    print("wrote", out, os.path.getsize(out), "bytes")
