@@ -34,6 +34,13 @@ printf '%s\n' "$out" | grep -E '^FAIL|violations'
 add_summary "$out" trap
 [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL' && { echo "FAIL trap: exit $rc"; fail=$((fail + 1)); }
 
+# 1b. the same, short, with a refiner whose test gate passed swapped in (mode 2 runs it)
+out=$(MENHANCE_TEST_MODEL=$PWD/tests/golden/engine_refiner_small.safetensors \
+      LD_PRELOAD=$B/rt_trap.so "$B/rt_host" short 2>&1); rc=$?
+printf '%s\n' "$out" | grep -E '^FAIL|violations' | sed 's/^/refiner: /'
+add_summary "$out" trap-refiner
+[ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL' && { echo "FAIL trap, refiner: exit $rc"; fail=$((fail + 1)); }
+
 # 2. RealtimeSanitizer
 if [ -x "$B/rt_host_rtsan" ]; then
   out=$(RTSAN_OPTIONS=halt_on_error=false "$B/rt_host_rtsan" 2>&1); rc=$?
