@@ -10,7 +10,7 @@ EVAL_ARGS ?=
 
 .PHONY: fetch-data fetch-val render-midi train-mel2mel export-mel2mel eval-deps test-train eval-tables
 
-TEST_PROGS += train/test_degrade.py
+TEST_PROGS += train/test_degrade.py train/test_vocoder_gate.py
 
 eval-deps:
 	@MENHANCE_EXTRA_DEPS="$(TRAIN_DEPS)" sh scripts/deps.sh
@@ -34,6 +34,19 @@ eval: eval-deps $(BUILDDIR)/menhance
 	@[ -f data/lists/midi_val.tsv ] || $(PY_TRAIN) train/render_midi.py --val
 	$(PY_TRAIN) train/eval.py --cli $(BUILDDIR)/menhance --out $(BUILDDIR)/eval.json \
 		--workdir $(BUILDDIR)/eval $(EVAL_ARGS)
+
+# The mode-2 quality gate: make eval's clips through GATE_MODEL (a Mel2Mel + DiffWave refiner file) in
+# mode 1 and mode 2, then train/vocoder_gate.py writes the verdict ("vocoder_gate" metadata) into the file;
+# the engine offers mode 2 as ready only when it says passed.
+GATE_MODEL ?= models/menhance.safetensors
+.PHONY: gate-vocoder
+gate-vocoder: eval-deps $(BUILDDIR)/menhance
+	@[ -d data/48k/val ] && [ -d data/48k/noise ] || sh train/fetch_data.sh --val-only
+	@[ -f data/lists/midi_val.tsv ] || $(PY_TRAIN) train/render_midi.py --val
+	$(PY_TRAIN) train/eval.py --cli $(BUILDDIR)/menhance --model $(GATE_MODEL) --vocoder-model $(GATE_MODEL) \
+		--methods mel2mel_phase,mel2mel_diffwave --no-gl --diffwave "" --rock-clips 0 \
+		--out $(BUILDDIR)/eval_gate.json --workdir $(BUILDDIR)/eval_gate
+	$(PY_TRAIN) train/vocoder_gate.py $(BUILDDIR)/eval_gate.json --write $(GATE_MODEL)
 
 # The model card's tables from build/eval.json (EVAL_BEFORE=an earlier eval.json adds its default-mode column).
 EVAL_BEFORE ?=

@@ -389,7 +389,10 @@ def main():
                                  # the same with the model's full cut range (Max attenuation bounds it;
                                  # the default 6 dB is the gentle classical setting)
                                  ("mel2mel_phase_30db", ["-m", "mel2mel", "--max-atten", "30"] + cli_model_args),
-                                 ("mel2mel_diffwave", ["-m", "vocoder", "--model", a.vocoder_model, "--strict"])):
+                                 # mode 2 measured even before its gate passed (train/vocoder_gate.py decides
+                                 # the gate from this); --strict: never mode 1 in its place
+                                 ("mel2mel_diffwave", ["-m", "vocoder", "--model", a.vocoder_model, "--strict",
+                                                       "--experimental-vocoder"])):
                 if method not in a.methods.split(","):
                     continue
                 if method.startswith("mel2mel_phase") and not cli_model_args:
