@@ -45,6 +45,17 @@ bench: all $(BUILDDIR)/menhance-bench
 	else echo "bench: bench-nn cannot run here (no target or no source yet); engine modes only"; fi
 	/usr/bin/python3 scripts/merge_bench.py --build $(BUILDDIR) --out $(BUILDDIR)/bench.json
 
+# Mode 2's cost with a refiner of the training defaults (train/refiner.py: 12 layers, 32 channels, 3 steps;
+# untrained, which costs what a trained one does) on the shipped Mel2Mel: issue 18's budget is a real-time
+# factor of 0.25 at 48 kHz stereo.  Needs python3-torch.
+.PHONY: bench-refiner
+bench-refiner: all $(BUILDDIR)/menhance-bench
+	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_refiner.py export --fresh \
+	    $(BUILDDIR)/refiner_fresh.safetensors
+	/usr/bin/python3 train/combine.py $(BUILDDIR)/bench_refiner.safetensors models/mel2mel_nrt.safetensors \
+	    $(BUILDDIR)/refiner_fresh.safetensors
+	$(BUILDDIR)/menhance-bench --out $(BUILDDIR)/bench_refiner.json --model $(BUILDDIR)/bench_refiner.safetensors
+
 # Signal generator and file measurer for tests/test_cli.sh.
 $(BUILDDIR)/tests/cli_probe: tools/cli_probe.c
 	@mkdir -p $(dir $@)

@@ -191,13 +191,19 @@ def cmd_train(a):
 def cmd_export(a):
     import torch
     from refiner import Refiner, export_refiner
-    st = torch.load(a.ckpt, map_location="cpu")
-    hp = dict(st["hparams"])
-    net = Refiner(layers=hp["layers"], channels=hp["channels"], cycle=hp["cycle"], n_mels=hp["n_mels"],
-                  embed_dim=hp["embed_dim"], steps=hp["refine_steps"])
-    net.load_state_dict(st["model"])
-    card = {"steps": st["step"], "train_hours": round(st["seconds"] / 3600, 3),
-            "hardware": "%s, torch %s" % (platform.processor() or "x86-64", torch.__version__)}
+    if a.fresh:
+        # the training defaults, untrained (a correction of exactly 0: mode 1 bit for bit): what a trained
+        # refiner costs to run (make bench-refiner), never a product
+        net = Refiner(layers=a.layers, channels=a.channels, cycle=a.cycle)
+        card = {"steps": 0, "train_hours": 0.0, "note": "untrained: for timing only"}
+    else:
+        st = torch.load(a.ckpt, map_location="cpu")
+        hp = dict(st["hparams"])
+        net = Refiner(layers=hp["layers"], channels=hp["channels"], cycle=hp["cycle"], n_mels=hp["n_mels"],
+                      embed_dim=hp["embed_dim"], steps=hp["refine_steps"])
+        net.load_state_dict(st["model"])
+        card = {"steps": st["step"], "train_hours": round(st["seconds"] / 3600, 3),
+                "hardware": "%s, torch %s" % (platform.processor() or "x86-64", torch.__version__)}
     export_refiner(net, a.path, extra_meta={"training": json.dumps(card)})
     log("exported %s: %s" % (a.path, card))
 
@@ -230,6 +236,10 @@ def main():
     e = sub.add_parser("export")
     e.add_argument("path")
     e.add_argument("--ckpt", default=CKPT)
+    e.add_argument("--fresh", action="store_true", help="an untrained refiner (timing only), no checkpoint")
+    e.add_argument("--layers", type=int, default=12)
+    e.add_argument("--channels", type=int, default=32)
+    e.add_argument("--cycle", type=int, default=6)
     a = ap.parse_args()
     {"cache": cmd_cache, "train": cmd_train, "export": cmd_export}[a.cmd](a)
 
