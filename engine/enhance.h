@@ -57,7 +57,7 @@ int enhance_latency(const enhance *h);
 void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
                      menhance_model *model);
 /* After enhance_process: what the model's gains say of the band above 8 kHz for the hop it just
- * produced.  gain: linear, <= 1 (the top mel bands' mean gain in dB, cuts only); share: 0..1,
+ * put out (made one call earlier: ENHANCE_OUTPUT_DELAY).  gain: linear, <= 1 (the top mel bands' mean gain in dB, cuts only); share: 0..1,
  * how far the model's gains are mixed in (0 in classical mode or without model output), i.e.
  * how much of the high band should follow gain rather than the classical tracker. */
 void enhance_hiband(const enhance *h, float *gain, float *share);
