@@ -72,6 +72,21 @@ train-mel2mel: eval-deps
 	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS) $(TRAIN_ARGS); \
 	kill $$! 2>/dev/null; true
 
+# The mode-2 refiner (train/train_refiner.py): a pair builder (mode 1 of the shipped Mel2Mel) on one core,
+# the trainer on the other; resumes models/ckpt/refiner.pt.  TRAIN_HOURS, TRAIN_ARGS as above.
+.PHONY: train-refiner export-refiner
+train-refiner: eval-deps
+	$(PY_TRAIN) train/train_refiner.py cache --hours $(TRAIN_HOURS) > data/refiner_cache.out 2>&1 & \
+	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_refiner.py train --hours $(TRAIN_HOURS) \
+	    $(TRAIN_ARGS); kill $$! 2>/dev/null; true
+
+# The refiner checkpoint with the shipped Mel2Mel -> build/menhance_refiner.safetensors (a candidate model
+# file: `make gate-vocoder GATE_MODEL=build/menhance_refiner.safetensors` measures and gates it).
+export-refiner:
+	$(PY_TRAIN) train/train_refiner.py export $(BUILDDIR)/refiner.safetensors
+	$(PY_TRAIN) train/combine.py $(BUILDDIR)/menhance_refiner.safetensors models/mel2mel_nrt.safetensors \
+	    $(BUILDDIR)/refiner.safetensors
+
 # The checkpoint's weight average -> models/mel2mel_nrt.safetensors, and the default model file
 # models/menhance.safetensors (that Mel2Mel + the shipped DiffWave).
 export-mel2mel:

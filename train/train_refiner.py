@@ -5,7 +5,10 @@
                                            the Mel2Mel and mode 1's gains (mode1()), with its clean music
                                            and the cleaned log-mel; 16 kHz crops of CROP samples
     train_refiner.py train [--hours H]     resumes models/ckpt/refiner.pt (optimiser state included)
-                                           [--device cuda] on a lent GPU: same code, torch 2.x
+                                           [--device cuda] on a lent GPU: same code, torch 2.x; every
+                                           --ckpt-minutes (and on SIGTERM) a checkpoint and a monitor line:
+                                           the refiner against mode 1 itself on fixed held-out pairs
+                                           (validation music, held-out noise packages), per diet condition
     train_refiner.py export PATH           the checkpoint as a model file (refiner.export_refiner)
 
 A pair is (m, clean, mel): m mode 1's waveform, clean the diet's clean target, mel the Mel2Mel's cleaned
@@ -34,7 +37,8 @@ from data import DATA  # noqa: E402
 ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(DATA, "cache_ref")
 CKPT = os.path.join(ROOT, "models", "ckpt", "refiner.pt")
-M2M_CKPT = os.path.join(ROOT, "models", "ckpt", "mel2mel_nrt.pt")
+# the shipped Mel2Mel (mode 1 as users get it); a training checkpoint (.pt) also works
+M2M_CKPT = os.path.join(ROOT, "models", "mel2mel_nrt.safetensors")
 CROP = 16384            # 1.024 s at 16 kHz: 64 frames
 MAX_LIFT_DB = 12.0      # the engine's MODEL_MAX_BOOST_DB
 MAX_ATTEN_DB = (6.0, 12.0, 20.0, 30.0)
@@ -49,14 +53,9 @@ def log(msg, path=None):
 
 
 def load_mel2mel(path=M2M_CKPT):
-    """The Mel2Mel the refiner follows: the checkpoint's weight average."""
-    import torch
-    from models import mel2mel_from_hparams
-    st = torch.load(path, map_location="cpu")
-    net = mel2mel_from_hparams(st["hparams"])
-    net.load_state_dict(st.get("ema", st["model"]))
-    net.eval()
-    return net
+    """The Mel2Mel the refiner follows: an exported file, or a checkpoint's weight average."""
+    from eval import load_net
+    return load_net(path)
 
 
 def mode1(net, fe, deg, max_atten_db):
@@ -84,13 +83,17 @@ def mode1(net, fe, deg, max_atten_db):
     return m.numpy(), cl[:, :T].transpose(1, 2).numpy()
 
 
-def render(rng, n, net, fe, music, noise, speech):
-    """n pairs -> dict of float16 m, clean (n, CROP), mel (n, 128, CROP // 256), float32 atten (n,)."""
-    from degrade import make_diet_pair
+def render(rng, n, net, fe, music, noise, speech, conditions=None):
+    """n pairs -> dict of float16 m, clean (n, CROP), mel (n, 128, CROP // 256), float32 atten (n,), uint8
+    cond (n,) (degrade.DIET_NAMES index); conditions: the diet condition of each pair in turn (None: drawn)."""
+    from degrade import DIET_NAMES, make_diet_pair
     deg = np.zeros((n, CROP), np.float32)
     clean = np.zeros((n, CROP), np.float32)
+    cond = np.zeros(n, np.uint8)
     for i in range(n):
-        d, c, _ = make_diet_pair(rng, music, noise, speech, CROP, 16000)
+        want = None if conditions is None else conditions[i % len(conditions)]
+        d, c, name = make_diet_pair(rng, music, noise, speech, CROP, 16000, condition=want)
+        cond[i] = DIET_NAMES.index(name)
         g = 10 ** (rng.uniform(-30.0, 0.0) / 20.0)  # a stream is never peak-normalised
         deg[i], clean[i] = d * g, c * g
     atten = rng.choice(MAX_ATTEN_DB, n).astype(np.float32)
@@ -100,7 +103,56 @@ def render(rng, n, net, fe, music, noise, speech):
         ms.append(m)
         mels.append(mel)
     return {"m": np.concatenate(ms).astype(np.float16), "clean": clean.astype(np.float16),
-            "mel": np.concatenate(mels).astype(np.float16), "atten": atten}
+            "mel": np.concatenate(mels).astype(np.float16), "atten": atten, "cond": cond}
+
+
+def val_pairs(cache, mel2mel, per_cond=8, seed=4321):
+    """Fixed monitoring pairs: validation music, held-out noise packages, every diet condition per_cond
+    times (render's dict), made once per Mel2Mel file and kept in the cache."""
+    from degrade import DIET_NAMES
+    tag = os.path.splitext(os.path.basename(mel2mel))[0]
+    p = os.path.join(cache, "val_%s_%d_%d.npz" % (tag, per_cond, seed))
+    if not os.path.exists(p):
+        from data import AudioPool
+        from models import MelFrontEnd
+        from train_mel2mel import noise_pools
+        music = AudioPool("music_val", "16k")
+        noise, _ = noise_pools("val")
+        conds = [c for c in DIET_NAMES for _ in range(per_cond)]
+        pairs = render(np.random.default_rng(seed), len(conds), load_mel2mel(mel2mel), MelFrontEnd(), music,
+                       noise, None, conditions=conds)
+        os.makedirs(cache, exist_ok=True)
+        np.savez(p + ".tmp.npz", **pairs)
+        os.replace(p + ".tmp.npz", p)
+    z = np.load(p)
+    return {k: z[k] for k in z.files}
+
+
+def monitor(net, v, device):
+    """Per diet condition on the monitoring pairs: (refiner L1 + MR-STFT, mode 1's), the refiner's output
+    from a fixed start noise (refiner.refine), both against the clean music; and the count of pairs it
+    made worse than mode 1 by more than 2 %."""
+    import torch
+    from degrade import DIET_NAMES
+    from refiner import mr_stft, refine
+    g = torch.Generator().manual_seed(99)
+    out = {}
+    for ci, name in enumerate(DIET_NAMES):
+        idx = np.where(v["cond"] == ci)[0]
+        if not len(idx):
+            continue
+        r_err, m_err = [], []
+        for i in idx:
+            m = torch.from_numpy(v["m"][i:i + 1].astype(np.float32))
+            c = torch.from_numpy(v["clean"][i:i + 1].astype(np.float32))
+            mel = torch.from_numpy(v["mel"][i:i + 1].astype(np.float32))
+            eps = torch.randn(m.shape, generator=g)
+            y = refine(net, m.to(device), mel.to(device), eps=eps.to(device)).cpu()
+            r_err.append(float((y - c).abs().mean() + mr_stft(y, c)))
+            m_err.append(float((m - c).abs().mean() + mr_stft(m, c)))
+        out[name] = (float(np.mean(r_err)), float(np.mean(m_err)),
+                     int(sum(r > 1.02 * q for r, q in zip(r_err, m_err))), len(idx))
+    return out
 
 
 def cmd_cache(a):
@@ -131,8 +183,14 @@ def cmd_cache(a):
         shard += 1
 
 
-def load_shards(cache):
-    paths = sorted(glob.glob(os.path.join(cache, "shard_*.npz")))
+def load_shards(cache, wait_s=0.0):
+    """Every shard in the cache, concatenated; waits up to wait_s for a first one (a builder just started)."""
+    t_end = time.time() + wait_s
+    while True:
+        paths = sorted(glob.glob(os.path.join(cache, "shard_*.npz")))
+        if paths or time.time() >= t_end:
+            break
+        time.sleep(10)
     if not paths:
         raise SystemExit("train_refiner: no pairs in %s (run: train_refiner.py cache)" % cache)
     z = [np.load(p) for p in paths]
@@ -144,7 +202,9 @@ def cmd_train(a):
     from refiner import Refiner, refiner_loss
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
-    data = load_shards(a.cache)
+    import signal
+    data = load_shards(a.cache, wait_s=600)
+    val = val_pairs(a.cache, a.mel2mel)
     ckpt = a.ckpt
     logp = ckpt.replace(".pt", "_log.txt")
     net = Refiner(layers=a.layers, channels=a.channels, cycle=a.cycle).to(dev)
@@ -164,7 +224,31 @@ def cmd_train(a):
     t_end = time.time() + a.hours * 3600
     run0 = time.time()
     avg = None
-    while time.time() < t_end and (a.steps <= 0 or step < a.steps):
+    hist = st.get("history", []) if os.path.exists(ckpt) else []
+
+    def save():
+        os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+        tmp = ckpt + ".tmp"
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+                    "hparams": net.hparams(), "history": hist, "mel2mel": os.path.basename(a.mel2mel)}, tmp)
+        os.replace(tmp, ckpt)
+
+    def checkpoint():
+        net.eval()
+        res = monitor(net, val, dev)
+        net.train()
+        hist.append({"step": step, "hours": seconds / 3600, "val": res})
+        save()
+        log("step %d monitor (refiner / mode 1: L1 + MR-STFT against clean, pairs worse than mode 1 >2%%): %s" % (
+            step, "  ".join("%s %.4f/%.4f %d/%d" % (k, *v) for k, v in res.items())), logp)
+
+    # SIGTERM ends the run at the next step with a checkpoint
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    if step == 0:
+        checkpoint()  # the untrained refiner: mode 1 itself
+    t_ckpt = t_refresh = time.time()
+    while time.time() < t_end and (a.steps <= 0 or step < a.steps) and not stop:
         t0 = time.time()
         idx = rng.integers(0, len(data["m"]), a.batch)
         b = {k: torch.from_numpy(data[k][idx].astype(np.float32)).to(dev) for k in ("m", "clean", "mel")}
@@ -179,11 +263,13 @@ def cmd_train(a):
         if step % a.log_every == 0:
             log("step %d loss %.4f (L1 %.4f MR-STFT %.4f) avg %.4f %.3f s/step" % (
                 step, loss.item(), l1.item(), st_.item(), avg, time.time() - t0), logp)
-    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
-    tmp = ckpt + ".tmp"
-    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                "hparams": net.hparams()}, tmp)
-    os.replace(tmp, ckpt)
+        if time.time() - t_ckpt > a.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+        if time.time() - t_refresh > 600:
+            data = load_shards(a.cache)  # the builder's newer pairs
+            t_refresh = time.time()
+    checkpoint()
     log("stopped at step %d (%.2f h trained, this run %.2f h)" % (step, seconds / 3600,
                                                                   (time.time() - run0) / 3600), logp)
 
@@ -233,6 +319,8 @@ def main():
     t.add_argument("--log-every", type=int, default=25)
     t.add_argument("--cache", default=CACHE)
     t.add_argument("--ckpt", default=CKPT)
+    t.add_argument("--ckpt-minutes", type=float, default=15.0)
+    t.add_argument("--mel2mel", default=M2M_CKPT, help="the Mel2Mel of the monitoring pairs (as the cache's)")
     e = sub.add_parser("export")
     e.add_argument("path")
     e.add_argument("--ckpt", default=CKPT)
