@@ -31,6 +31,7 @@ fetch-val: eval-deps
 # Objective evaluation of every output path; writes build/eval.json (see train/eval.py).
 eval: eval-deps $(BUILDDIR)/menhance
 	@[ -d data/48k/val ] && [ -d data/48k/noise ] || sh train/fetch_data.sh --val-only
+	@sh train/fetch_irs.sh
 	@[ -f data/lists/midi_val.tsv ] || $(PY_TRAIN) train/render_midi.py --val
 	$(PY_TRAIN) train/eval.py --cli $(BUILDDIR)/menhance --out $(BUILDDIR)/eval.json \
 		--workdir $(BUILDDIR)/eval $(EVAL_ARGS)

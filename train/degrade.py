@@ -645,16 +645,42 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
 
 
 # ---------------------------------------------------------------- evaluation sets
-EVAL_CONDITIONS = ("noise", "reverb", "eq", "full", "phone", "clean")
+EVAL_CONDITIONS = ("noise", "reverb", "eq", "full", "phone", "clean", "cabinet")
+# Real speaker / cabinet responses for the "cabinet" condition (train/fetch_irs.sh; evaluation only).
+EVAL_IR_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ir", "rakarrack")
 
 
-def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=None, noise_pool=None):
+def eval_cabinets(fs, ir_dir=None):
+    """The "cabinet" condition's responses: every WAV in ir_dir (EVAL_IR_DIR), resampled to fs, cut to start
+    at its peak (the colouration without the file's pre-delay, so the recording stays aligned with its
+    reference).  Raises FileNotFoundError when there are none (train/fetch_irs.sh fetches them)."""
+    import glob
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+    paths = sorted(glob.glob(os.path.join(ir_dir or EVAL_IR_DIR, "*.wav")))
+    if not paths:
+        raise FileNotFoundError("no responses in %s (run train/fetch_irs.sh)" % (ir_dir or EVAL_IR_DIR))
+    out = []
+    for p in paths:
+        r, h = wavfile.read(p)
+        h = (h.astype(np.float64) / (32768.0 if h.dtype == np.int16 else 1.0)).reshape(len(h), -1)[:, 0]
+        if r != fs:
+            g = np.gcd(int(r), int(fs))
+            h = resample_poly(h, fs // g, int(r) // g)
+        out.append(h[int(np.argmax(np.abs(h))):])
+    return out
+
+
+def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=None, noise_pool=None,
+                  cabinets=None):
     """Fixed evaluation set: a list of dicts {name, clean, degraded, fs, params} (mono float64 at fs).
 
     Conditions (DESIGN section 1): 'clean' = the music untouched (how far does a method move good audio);
     'noise' = ambient noise only at SNR 5/15/25 dB (clips cycle through them);
     'reverb' = synthetic RIR only at DRR 0/3/6 dB; 'eq' = mic EQ only; 'full' = the whole reference chain;
-    'phone' (extra) = full chain plus phone colouration and AGC. Every degraded condition ends with the 35 Hz
+    'phone' (extra) = full chain plus phone colouration and AGC; 'cabinet' (extra) = the music through a real
+    speaker or cabinet response (eval_cabinets; clip k takes response k mod their count), at the clean music's
+    power: a colouration from outside the training generator. Every degraded condition ends with the 35 Hz
     high-pass (applied to its clean reference too) and peak normalisation to 0.95, like the reference. Clip k of every condition uses the same music excerpt,
     so conditions compare on the same material. Clean music comes from data/48k/val (the 35 validation files),
     noise from data/48k/noise (only the packages in VAL_NOISE_PACKAGES: training never hears them)."""
@@ -662,6 +688,8 @@ def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=No
         music = _eval_music(fs)
     if noise_pool is None and condition in ("noise", "full", "phone"):
         noise_pool = _eval_noise(fs)
+    if cabinets is None and condition == "cabinet":
+        cabinets = eval_cabinets(fs)
     n = int(seconds * fs)
     pre = fs // 2
     out = []
@@ -692,6 +720,12 @@ def make_eval_set(condition, seed=1, n_clips=40, seconds=6.0, fs=48000, music=No
             kw["agc_on"] = True
         if condition == "clean":
             y, c = clean, clean
+        elif condition == "cabinet":
+            h = cabinets[k % len(cabinets)]
+            params["response"] = k % len(cabinets)
+            y = signal.fftconvolve(clean, h)[: len(clean)]
+            y = highpass35(y * np.sqrt(power(clean) / (power(y) + 1e-20)), fs)
+            c = highpass35(clean, fs)
         else:
             y, c = degrade(crng, clean, fs, normalise=False, **kw)
             # every degraded input went through the 35 Hz high-pass: the reference holds nothing below it

@@ -2,8 +2,9 @@
 """`make eval`: objective evaluation of every output path against the clean validation music.
 
 Builds the fixed evaluation sets (degrade.make_eval_set, seed 1: N clips of S seconds from the 35 validation
-files at 48 kHz mono, conditions clean / noise / reverb / eq / full / phone; noise from packages training never
-hears), plus a rock/guitar group (the held-out MIDI package rendered with distorted guitars by
+files at 48 kHz mono, conditions clean / noise / reverb / eq / full / phone / cabinet; noise from packages
+training never hears; cabinet: real speaker and cabinet responses from rakarrack, train/fetch_irs.sh, which the
+training generator never uses), plus a rock/guitar group (the held-out MIDI package rendered with distorted guitars by
 render_midi.py --val, reported under "rock"), writes the degraded clips to build/eval/,
 runs the C command line (build/menhance) on them, and scores
 
@@ -298,7 +299,7 @@ def main():
     ap.add_argument("--clips", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--conditions", default="clean,noise,reverb,eq,full,phone")
+    ap.add_argument("--conditions", default="clean,noise,reverb,eq,full,phone,cabinet")
     ap.add_argument("--rock-clips", type=int, default=16,
                     help="clips per condition from the held-out MIDI rock renders (render_midi.py --val), reported "
                          "separately; 0 to skip")
@@ -501,6 +502,10 @@ def main():
             if c in conds and m in conds[c]:
                 tg["default_%s_ratio" % c] = round(conds[c][m]["logmel_l1"] / conds[c]["input"]["logmel_l1"], 3)
                 tg["default_%s_le_%g" % (c, bar)] = tg["default_%s_ratio" % c] <= bar
+        # real colourations from outside the generator: reported next to eq, no bar of their own
+        if "cabinet" in conds and m in conds["cabinet"]:
+            tg["default_cabinet_ratio"] = round(conds["cabinet"][m]["logmel_l1"] /
+                                                conds["cabinet"]["input"]["logmel_l1"], 3)
         if "clean" in conds and m in conds["clean"]:
             tg["default_clean_le_0.05"] = conds["clean"][m]["logmel_l1"] <= 0.05
     if "noise" in conds and "classical" in conds["noise"]:

@@ -125,4 +125,46 @@ for seed in range(12):
     check(y.shape == x.shape and np.all(np.isfinite(y)) and abs(d1k) < 1.0,
           "source colour seed %d: 1 kHz moved %.2f dB" % (seed, d1k))
 
+# The "cabinet" evaluation condition: a response from a file, its pre-delay cut, the music's power kept,
+# reproducible, and the clean reference untouched but for the 35 Hz high-pass (synthetic responses in a
+# temporary folder: the real ones, train/fetch_irs.sh, are not needed here).
+import tempfile  # noqa: E402
+from scipy.io import wavfile  # noqa: E402
+
+
+class OnePiece:
+    files = ["tone.wav"]
+
+    def __len__(self):
+        return 1
+
+    def excerpt(self, rng, n, index=None):
+        t = np.arange(n) / 48000
+        return 0.2 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.sin(2 * np.pi * 3000 * t)
+
+
+with tempfile.TemporaryDirectory() as d:
+    h = np.zeros(2205)
+    h[100] = 1.0
+    h[101:] = 0.3 * np.exp(-np.arange(2104) / 200.0) * np.sin(np.arange(2104) * 0.7)
+    wavfile.write(os.path.join(d, "a.wav"), 44100, (h * 20000).astype(np.int16))  # 16-bit, as rakarrack's
+    wavfile.write(os.path.join(d, "b.wav"), 48000, np.r_[np.zeros(50), 0.5, np.zeros(400)].astype(np.float32))
+    cab = D.eval_cabinets(48000, d)
+    check(len(cab) == 2 and abs(cab[0][0]) == np.max(np.abs(cab[0])) and len(cab[1]) == 401 and len(cab[0]) > 2000,
+          "eval_cabinets: two responses, each starting at its peak, the 44.1 kHz one resampled")
+    s1 = D.make_eval_set("cabinet", n_clips=2, seconds=1.0, music=OnePiece(), cabinets=cab)
+    s2 = D.make_eval_set("cabinet", n_clips=2, seconds=1.0, music=OnePiece(), cabinets=cab)
+    check(all(np.array_equal(x["degraded"], y["degraded"]) for x, y in zip(s1, s2)), "cabinet set reproducible")
+    check([c["params"]["response"] for c in s1] == [0, 1], "cabinet clips cycle through the responses")
+    # a pure delta at 48 kHz (b.wav) leaves the music as it was: the degraded clip is its reference
+    check(np.allclose(s1[1]["degraded"], s1[1]["clean"], atol=1e-6), "a delta response changes nothing")
+    check(not np.allclose(s1[0]["degraded"], s1[0]["clean"], atol=1e-3), "a coloured response colours")
+    p_in, p_out = D.power(s1[0]["clean"]), D.power(s1[0]["degraded"])
+    check(abs(10 * np.log10(p_out / p_in)) < 0.5, "cabinet keeps the music's power (%.2f dB)" %
+          (10 * np.log10(p_out / p_in)))
+try:
+    D.eval_cabinets(48000, "/nonexistent")
+    check(False, "eval_cabinets without responses must raise")
+except FileNotFoundError:
+    check(True, "")
 check.finish()
