@@ -252,6 +252,10 @@ def cmd_train(a):
         t0 = time.time()
         idx = rng.integers(0, len(data["m"]), a.batch)
         b = {k: torch.from_numpy(data[k][idx].astype(np.float32)).to(dev) for k in ("m", "clean", "mel")}
+        # a linear warm-up: the correction starts at exactly 0, and the first full-rate Adam steps gave it
+        # enough random output to move clean music 6x further than mode 1 (monitor, 3 steps at 2e-4)
+        for grp in opt.param_groups:
+            grp["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
         loss, l1, st_ = refiner_loss(net, b["m"], b["clean"], b["mel"], generator=g)
         opt.zero_grad()
         loss.backward()
@@ -313,6 +317,7 @@ def main():
     t.add_argument("--channels", type=int, default=32)
     t.add_argument("--cycle", type=int, default=6)
     t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--warmup", type=int, default=1000, help="steps of linear learning-rate warm-up")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--device", default="cpu")
     t.add_argument("--seed", type=int, default=5)
