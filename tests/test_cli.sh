@@ -583,6 +583,8 @@ check "-o - redirected to a file" run 0 "$MH" -q --mode classical "$T/so.wav" -o
 cp "$T/out" "$T/so_redirected.wav"
 check "-o - redirected: the same samples" eq "$("$PROBE" diff "$T/so_file.wav" "$T/so_redirected.wav" | cut -d' ' -f1)" 0
 check "-o - with two inputs: usage error" run 2 "$MH" -q "$T/so.wav" "$T/so.wav" -o -
+check "--spectrogram - with -o -: usage error" run 2 "$MH" -q "$T/so.wav" --spectrogram - -o -
+check "--spectrogram - with -o -: says why" grep_err "cannot both go to standard output"
 "$PROBE" gen "$T/so.flac" 48000 2 1.0 music pcm24
 "$MH" -q --mode classical "$T/so.flac" -o - >"$T/so_flac_redir" 2>/dev/null
 check "-o - from FLAC into a file: a WAV" eq "$("$PROBE" info "$T/so_flac_redir" | cut -d' ' -f4)" wav

@@ -409,6 +409,11 @@ static int parse_options(int argc, char **argv, cli_options *o, int *first_input
         fprintf(stderr, "menhance: --no-model and --model contradict each other\n");
         return EXIT_USAGE;
     }
+    if (o->spectrogram && !strcmp(o->spectrogram, "-") && !strcmp(o->output, "-")) {
+        fprintf(stderr, "menhance: the spectrogram and the output cannot both go to standard "
+                        "output\n");
+        return EXIT_USAGE;
+    }
     if (offline_opt && !o->offline) {
         fprintf(stderr,
                 "menhance: --mel2mel, --vocoder, --steps and --griffin-lim need --offline\n");
