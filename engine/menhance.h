@@ -140,8 +140,8 @@ int menhance_default_model_path(char *buf, size_t len);
 menhance_model *menhance_swap_model(menhance *e, menhance_model *m);
 menhance_model *menhance_collect_model(menhance *e);
 
-/* Offline reference path (the CLI's `--offline`): best quality, not real time,
- * the way the reference system ran (DESIGN.md section 1).
+/* Offline reference path (the CLI's `--offline`): the way the reference system ran (DESIGN.md
+ * section 1), for comparison; not real time.
  *
  *   host audio -> mono 16 kHz (channel average, speexdsp quality 10, delay removed exactly)
  *   -> centre-framed log2-mel (stft_power_offline + mel_log, the training front end)
@@ -150,12 +150,15 @@ menhance_model *menhance_collect_model(menhance *e);
  *      grow with the clip)
  *   -> DiffWave (full 50-step training schedule by default, its fast schedule, or N steps
  *      respaced from the training schedule) or Griffin-Lim
- *   -> back to the host rate, the input's length and channel count (mono result in every
- *      channel), aligned sample for sample with the input; where a channel of the input is
- *      digital silence (away from its sound by more than the analysis can smear), so is the
- *      output.
+ *   -> back to the host rate, the input's length, aligned sample for sample with the input,
+ *      and into each channel as the live mode 2 does: the mono result takes the place of the
+ *      channels' common 16 kHz part, each channel at its own level, each keeping its own
+ *      difference from that part (the stereo image) and its own band above 8 kHz, denoised as
+ *      the live high band is (engine/hiband.c, default strength and Max attenuation); where a
+ *      channel of the input is digital silence (away from its sound by more than the analysis
+ *      can smear), so is the output.
  *
- * The whole clip is held in memory (about 12 bytes per host sample and channel plus
+ * The whole clip is held in memory (about 24 bytes per host sample and channel plus
  * about 14 kB per 16 ms mel frame for Griffin-Lim). */
 typedef struct menhance_offline menhance_offline;
 

@@ -10,6 +10,7 @@
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
 #include "dsp/griffinlim.h"
+#include "engine/hiband.h"
 #include "engine/vocoder_gate.h"
 
 #include <cjson/cJSON.h>
@@ -535,6 +536,94 @@ static int run_diffwave(menhance_offline *o, const float *mel, int T, float *y, 
  * result would fill a silent channel.  Each output sample is kept while its channel's input
  * has sound within SMEAR_S (one 1023-sample analysis frame at 16 kHz plus the resamplers'
  * filters), faded out over FADE_S beyond that, and exactly zero further away. */
+/* The vocoded 16 kHz mono result v (at the host rate) into each channel, as the live engine's
+ * mode 2 does (engine/enhance.c vocode()): each channel keeps its own difference from the
+ * channels' common 16 kHz part and takes v at its own level, and keeps its own band above 8 kHz,
+ * denoised as the live path denoises it (engine/hiband.c at the default strength and Max
+ * attenuation):
+ *     out_c = lo_c - k_c m + r_c v + hiband(x_c - lo_c)
+ * with lo_c the channel through the 16 kHz round trip (what the 16 kHz path carries, aligned
+ * with v), m the channels' mean of lo_c, and k_c, r_c the channel's level over m's and over the
+ * channels' mean level per 16 ms block (interpolated across it; 0 for a silent channel).  A
+ * vocoder that gave back m would give back the input.  Returns 0, or -1 out of memory. */
+static int keep_channels_and_band(const float *in, long frames, int C, int rate, const float *v,
+                                  float *out) {
+    const long B = (long)rate * HOP / OFFLINE_RATE; /* one 16 kHz hop at the host rate */
+    long n16 = 0;
+    float *lo = malloc(sizeof *lo * (size_t)frames * C), *x = malloc(sizeof *x * (size_t)frames);
+    float *m = calloc((size_t)frames, sizeof *m);
+    float *hi[8] = {NULL};
+    int rc = lo && x && m ? 0 : -1;
+    for (int c = 0; c < C && rc == 0; c++) {
+        for (long i = 0; i < frames; i++)
+            x[i] = in[(size_t)i * C + c];
+        float *x16 = offline_to_model_rate(x, frames, 1, rate, &n16);
+        float *l = lo + (size_t)c * frames;
+        rc = x16 && !offline_from_model_rate(x16, n16, rate, 1, frames, l) ? 0 : -1;
+        free(x16);
+        hi[c] = malloc(sizeof(float) * (size_t)frames);
+        if (rc || !hi[c]) {
+            rc = -1;
+            break;
+        }
+        for (long i = 0; i < frames; i++) {
+            hi[c][i] = x[i] - l[i];
+            m[i] += l[i] / (float)C;
+        }
+    }
+    /* the band above 8 kHz: stereo-linked in pairs, as the live engine links its two channels */
+    for (int c = 0; c < C && rc == 0; c += 2) {
+        const int w = C - c >= 2 ? 2 : 1;
+        hiband *hb = hiband_create(rate, w);
+        menhance_params p;
+        menhance_params_default(&p);
+        if (!hb) {
+            rc = -1;
+            break;
+        }
+        hiband_set(hb, p.strength, p.max_atten_db);
+        for (long i0 = 0; i0 < frames; i0 += 4096) {
+            const int n = (int)(frames - i0 < 4096 ? frames - i0 : 4096);
+            float *blk[2] = {hi[c] + i0, w == 2 ? hi[c + 1] + i0 : NULL};
+            hiband_process(hb, blk, n);
+        }
+        hiband_destroy(hb);
+    }
+    float k0[8], r0[8];
+    for (long b0 = 0; b0 < frames && rc == 0; b0 += B) {
+        const long n = frames - b0 < B ? frames - b0 : B;
+        double em = 0.0, ec[8] = {0.0}, emean = 0.0;
+        for (long i = b0; i < b0 + n; i++) {
+            em += (double)m[i] * m[i];
+            for (int c = 0; c < C; c++)
+                ec[c] += (double)lo[(size_t)c * frames + i] * lo[(size_t)c * frames + i];
+        }
+        for (int c = 0; c < C; c++)
+            emean += ec[c] / C;
+        for (int c = 0; c < C; c++) {
+            double k = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (em + 1e-12));
+            double r = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (emean + 1e-12));
+            if (ec[c] == 0.0) k = r = 0.0;
+            const float k1 = (float)(k < 2.0 ? k : 2.0), r1 = (float)r;
+            if (b0 == 0) k0[c] = k1, r0[c] = r1;
+            for (long i = b0; i < b0 + n; i++) {
+                const float a = (float)(i - b0 + 1) / (float)n;
+                const float kk = k0[c] + (k1 - k0[c]) * a, rr = r0[c] + (r1 - r0[c]) * a;
+                out[(size_t)i * C + c] =
+                    lo[(size_t)c * frames + i] - kk * m[i] + rr * v[i] + hi[c][i];
+            }
+            k0[c] = k1;
+            r0[c] = r1;
+        }
+    }
+    for (int c = 0; c < C; c++)
+        free(hi[c]);
+    free(lo);
+    free(x);
+    free(m);
+    return rc;
+}
+
 static int keep_digital_silence(const float *in, long frames, int channels, int rate, float *out) {
     static const double SMEAR_S = 0.040, FADE_S = 0.010;
     const long smear = (long)ceil(SMEAR_S * rate), fade = (long)ceil(FADE_S * rate);
@@ -572,7 +661,7 @@ int menhance_offline_process(menhance_offline *o, const float *in, long frames, 
         return -1;
     }
     long n16 = 0;
-    float *x = NULL, *power = NULL, *logmel = NULL, *clean = NULL, *y = NULL;
+    float *x = NULL, *power = NULL, *logmel = NULL, *clean = NULL, *y = NULL, *v = NULL;
     stft *st = NULL;
     mel *mb = NULL;
     int rc = -1;
@@ -634,7 +723,10 @@ int menhance_offline_process(menhance_offline *o, const float *in, long frames, 
                                  &pr, err, errlen)) {
         goto done;
     }
-    if (offline_from_model_rate(y, n, rate, channels, frames, out)) goto oom;
+    /* the vocoded result at the host rate, then into each channel with its own band above 8 kHz */
+    v = malloc(sizeof *v * (size_t)frames);
+    if (!v || offline_from_model_rate(y, n, rate, 1, frames, v)) goto oom;
+    if (keep_channels_and_band(in, frames, channels, rate, v, out)) goto oom;
     if (keep_digital_silence(in, frames, channels, rate, out)) goto oom;
     o->ceiling_gain_db = o->keep_peaks ? 0.0 : lower_to_ceiling(out, (long long)frames * channels);
     rc = 0;
@@ -647,6 +739,7 @@ done:
     free(logmel);
     free(clean);
     free(y);
+    free(v);
     stft_destroy(st);
     mel_destroy(mb);
     return rc;
