@@ -350,7 +350,23 @@ menhance_offline *menhance_offline_create(const menhance_offline_config *cfg, ch
             if (voc_path) goto fail;
             o->voc_file = NULL; /* the default model is unreadable: Griffin-Lim below */
         }
-        if (o->voc_file && !st_meta(o->voc_file, "diffwave")) {
+        if (o->voc_file && st_meta(o->voc_file, "refiner")) {
+            /* A refiner (train/refiner.py) corrects mode 1's waveform; started from noise, as this
+             * path runs a vocoder, it would make noise.  Mode 2 of the live engine runs it. */
+            if (voc_path) {
+                set_err(err, errlen,
+                        "%s holds a mode-2 refiner, not a vocoder from the mel (live mode 2 "
+                        "runs it: --mode vocoder)",
+                        voc_path);
+                goto fail;
+            }
+            if (o->voc_file != o->m2m_file) st_close(o->voc_file);
+            o->voc_file = NULL;
+            snprintf(reason, sizeof reason,
+                     "the DiffWave in %s is a mode-2 refiner (--mode vocoder runs it), not a "
+                     "vocoder from the mel",
+                     src);
+        } else if (o->voc_file && !st_meta(o->voc_file, "diffwave")) {
             if (voc_path) {
                 set_err(err, errlen, "%s holds no DiffWave vocoder (no \"diffwave\" metadata)",
                         voc_path);
@@ -360,8 +376,9 @@ menhance_offline *menhance_offline_create(const menhance_offline_config *cfg, ch
             o->voc_file = NULL;
         }
         if (!o->voc_file) {
-            snprintf(reason, sizeof reason, "no DiffWave vocoder in %s",
-                     src ? src : "the default model (none found)");
+            if (!reason[0])
+                snprintf(reason, sizeof reason, "no DiffWave vocoder in %s",
+                         src ? src : "the default model (none found)");
         } else {
             /* A wrong file or --steps is an error whether or not the vocoder then runs. */
             if (o->voc_file != o->m2m_file && check_frontend(o->voc_file, src, err, errlen))

@@ -97,6 +97,16 @@ check "--steps 10: finite, not silent" audible "$T/s10.flac"
 check "--steps 51 refused for a 50-step model" run 3 "$MH" --offline --mel2mel "$VOC" --steps 51 "$T/st.wav" -o "$T/s51.wav"
 check "--steps 51: says why" grep_err "trained with 50 steps"
 check "--steps 51: no output" absent "$T/s51.wav"
+# ---- a mode-2 refiner is not a vocoder from the mel: the offline path does not start it from noise ----
+RID=$G/engine_refiner_small.safetensors
+check "refiner model: runs with Griffin-Lim" run 0 "$MH" --offline --mel2mel "$RID" "$T/mono48.flac" -o "$T/rf.wav"
+check "refiner model: says why" grep_err "is a mode-2 refiner"
+check "refiner model: Griffin-Lim" grep_err "using Griffin-Lim"
+check "refiner model: length" same_shape "$T/mono48.flac" "$T/rf.wav"
+check "refiner model, --strict: exit 3" run 3 "$MH" --offline --strict --mel2mel "$RID" "$T/mono48.flac" -o "$T/rf2.wav"
+check "refiner model, --strict: no output" absent "$T/rf2.wav"
+check "refiner as --vocoder: exit 3" run 3 "$MH" --offline --vocoder "$RID" --mel2mel "$M2M" "$T/mono48.flac" -o "$T/rf3.wav"
+check "refiner as --vocoder: says why" grep_err "holds a mode-2 refiner"
 check "separate --vocoder file" run 0 "$MH" -q --offline --experimental-vocoder --mel2mel "$M2M" --vocoder "$VOC" --steps 6 "$T/mono48.flac" -o "$T/sv.wav"
 check "separate --vocoder: length" same_shape "$T/mono48.flac" "$T/sv.wav"
 
