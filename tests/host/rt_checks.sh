@@ -10,7 +10,7 @@
 #      worker messages sit 4 bytes off an 8-byte boundary (the worker API promises no
 #      alignment).
 # Prints "rt_checks: N passed, N failed" and exits nonzero on failure.
-B=${MENHANCE_BUILDDIR:-build}/tests/host
+B=$(cd "${MENHANCE_BUILDDIR:-build}" && pwd)/tests/host  # absolute: lilv wants absolute bundle paths
 pass=0
 fail=0
 # A model is swapped in through the worker mid-run: the engine tests' tiny model, with no
