@@ -18,7 +18,7 @@ eval-deps:
 # The training losses' self-tests: Mel2Mel and the mode-2 refiner (need torch, hence not part of
 # make test).
 test-train: eval-deps
-	@sh tests/run.sh train/test_train.py train/test_refiner.py
+	@sh tests/run.sh train/test_train.py train/test_refiner.py train/test_vocoder_gate.py
 
 # Everything in shared/data/*.tsv (~7 GB of .debs, ~35 h of audio; resumable).
 fetch-data: eval-deps
