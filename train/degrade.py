@@ -553,7 +553,8 @@ def early_part(h, fs, ms=EARLY_MS):
     return e
 
 
-def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=None, pre=None, parts=False):
+def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=None, pre=None, parts=False,
+                   late=False):
     """One (degraded, clean_target, condition) example of the training diet, n samples at fs, mono.
     Conditions: clean (degraded = clean), noise (ambient or babble, SNR U(0, 35) dB), reverb (synthetic room,
     T60 log-U(0.15, 3) s with higher bands decaying faster, DRR U(-5, 15) dB), eq (random_eq), two (two of
@@ -570,7 +571,10 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     then leaves), and on the clean target alone (coloured: only the colouration, no noise, no room).  Every
     version gets the same EQ, phone colouration, AGC gain curve (computed on the degraded signal), high-pass
     and scale; the codec runs on the degraded signal only (its artefacts count as noise).  These give the
-    Noise / Room / Tone heads their targets (train_mel2mel.py head_targets, clip_tone_target)."""
+    Noise / Room / Tone heads their targets (train_mel2mel.py head_targets, clip_tone_target).  With late=True
+    as well, a 7th element: the same without the noise and with only the room response's late part
+    (rir - early_part; zeros without a room), so that dry = early + late: the Room target can then be taken
+    on the expected powers, early / (early + late), without the interference of the two."""
     if condition is None:
         condition = diet_condition(rng)
     if pre is None:
@@ -579,6 +583,7 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
     clean = music.excerpt(rng, m).astype(np.float64)
     if rng.random() < P_SOURCE_COLOUR:
         clean = source_colour(rng, clean, fs)
+    lt = np.zeros_like(clean)
     if condition == "clean":
         y = c = dry = early = col = clean
     else:
@@ -600,8 +605,10 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
             rir = synth_rir(rng, fs, drr_db=rng.uniform(-5.0, 15.0), materials=True)
             y = reverb(y, rir)
             if parts:
+                eh = early_part(rir, fs)
+                lt = reverb(dry, rir - eh)
                 dry = reverb(dry, rir)
-                early = reverb(early, early_part(rir, fs))
+                early = reverb(early, eh)
             d = int(np.argmax(np.abs(rir)))
             if d:
                 c = np.concatenate([np.zeros(d), c[:-d]])
@@ -611,13 +618,13 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
         def same(f):
             """f(rng, x) applied alike to every version: one seed, replayed."""
             seed = int(rng.integers(2 ** 62))
-            return [f(np.random.default_rng(seed), v) for v in (y, dry, early, col)] if parts else \
-                [f(np.random.default_rng(seed), y), dry, early, col]
+            return [f(np.random.default_rng(seed), v) for v in (y, dry, early, col, lt)] if parts else \
+                [f(np.random.default_rng(seed), y), dry, early, col, lt]
 
         if "eq" in stages:
-            y, dry, early, col = same(lambda r_, v: random_eq(r_, v, fs))
+            y, dry, early, col, lt = same(lambda r_, v: random_eq(r_, v, fs))
         if condition == "phone":
-            y, dry, early, col = same(lambda r_, v: phone_mic(r_, v, fs))
+            y, dry, early, col, lt = same(lambda r_, v: phone_mic(r_, v, fs))
             r = rng.random()
             if r < 0.45:
                 z = opus_codec(rng, y, fs, bitrate=int(rng.choice([12, 16, 20, 24, 32])))
@@ -629,18 +636,19 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
                 y = z
             if rng.random() < 0.7:
                 ag = agc_gain(rng, y, fs)
-                y, dry, early, col = y * ag, dry * ag, early * ag, col * ag
+                y, dry, early, col, lt = y * ag, dry * ag, early * ag, col * ag, lt * ag
         y = highpass35(y, fs)
         # the target gets the same 35 Hz high-pass: what the chain removes below the music's band is not
         # to be restored (a model that learns to lift the lowest mel band boosts rumble and DC)
         c = highpass35(c, fs)
         if parts:
-            dry, early, col = highpass35(dry, fs), highpass35(early, fs), highpass35(col, fs)
-    y, c, dry, early, col = y[pre:], c[pre:], dry[pre:], early[pre:], col[pre:]
+            dry, early, col, lt = highpass35(dry, fs), highpass35(early, fs), highpass35(col, fs), highpass35(lt, fs)
+    y, c, dry, early, col, lt = y[pre:], c[pre:], dry[pre:], early[pre:], col[pre:], lt[pre:]
     g = 0.95 / (np.max(np.abs(y)) + 1e-9)
     if parts:
-        return ((y * g).astype(np.float32), (c * g).astype(np.float32), condition, (dry * g).astype(np.float32),
-                (early * g).astype(np.float32), (col * g).astype(np.float32))
+        out = ((y * g).astype(np.float32), (c * g).astype(np.float32), condition, (dry * g).astype(np.float32),
+               (early * g).astype(np.float32), (col * g).astype(np.float32))
+        return out + ((lt * g).astype(np.float32),) if late else out
     return (y * g).astype(np.float32), (c * g).astype(np.float32), condition
 
 

@@ -151,6 +151,32 @@ for cond in ("clean", "noise", "reverb", "eq", "full", "phone"):
           "eq": np.allclose(dry, y) and np.allclose(early, dry) and np.allclose(col, y)}.get(
               cond, not np.allclose(dry, y))
     check(same and ok, "%s: parts consistent (same pair with and without parts %s)" % (cond, same))
+# The late-only render: the same pair (the random stream is not touched), dry = early + late where there is a
+# room (every stage after it is linear or one gain), no late part without one.
+for cond in ("clean", "noise", "reverb", "eq", "full", "phone"):
+    rng = np.random.default_rng(4)
+    a = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond, parts=True)
+    rng = np.random.default_rng(4)
+    b7 = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition=cond, parts=True, late=True)
+    same = len(b7) == 7 and all(np.array_equal(u, v) for u, v in zip(a, b7) if isinstance(u, np.ndarray))
+    lt = b7[6]
+    if cond in ("reverb", "full", "phone"):
+        err = float(np.max(np.abs(b7[4] + lt - b7[3])))
+        ok = err < 1e-4 and float(np.abs(lt).max()) > 1e-3
+    else:
+        err, ok = float(np.abs(lt).max()), float(np.abs(lt).max()) == 0.0
+    check(same and ok, "%s: late part (same pair %s, |early + late - dry| or |late| %.2g)" % (cond, same, err))
+# With the late render, the Room target is the early share of early + late on the averaged powers: equal
+# powers give -1 (half), a late part at the floor gives 0.
+nt, rt = head_targets(full(-2.0), full(-3.0), full(-4.0), late=full(-4.0))
+check(abs(float(rt.mean()) + 1.0) < 1e-5, "room target with late: equal early and late -> %.4f, want -1" %
+      float(rt.mean()))
+nt, rt = head_targets(full(-2.0), full(-3.0), full(-4.0), late=full(LOG_FLOOR))
+check(abs(float(rt.mean())) < 1e-3, "room target with late at the floor -> %.4f, want 0" % float(rt.mean()))
+nt, rt = head_targets(alt * 0, alt * 0, alt, late=alt)
+check(abs(float(rt[:, 4:-4, 4:-4].mean()) + 1.0) < 1e-4,
+      "room target with late: interference-free even where early swings (%.4f)" % float(rt[:, 4:-4, 4:-4].mean()))
+
 # A noise-only pair: the dry version is the chain without the noise, so the degraded minus dry is the noise.
 rng = np.random.default_rng(5)
 y, c, _, dry, early, col = D.make_diet_pair(rng, Pool(), NoisePool(), None, 16000, condition="noise", parts=True)

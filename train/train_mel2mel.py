@@ -111,15 +111,15 @@ def clip_tone_target(clean, coloured):
 
 
 def render_pairs(rng, n, music, noise, speech, fe, conditions=None):
-    """n diet examples -> dict of float16 log2-mels deg, clean, dry, early (n, FRAMES, 128), tone (n, 128) and
-    cond (n,) uint8."""
+    """n diet examples -> dict of float16 log2-mels deg, clean, dry, early, late (n, FRAMES, 128), tone (n, 128)
+    and cond (n,) uint8."""
     from degrade import DIET_NAMES, make_diet_pair
-    w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early", "coloured")}
+    w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early", "coloured", "late")}
     cond = np.zeros(n, np.uint8)
     for i in range(n):
         c = None if conditions is None else conditions[i % len(conditions)]
-        w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i], w["coloured"][i] = make_diet_pair(
-            rng, music, noise, speech, CLIP, 16000, condition=c, parts=True)
+        (w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i], w["coloured"][i],
+         w["late"][i]) = make_diet_pair(rng, music, noise, speech, CLIP, 16000, condition=c, parts=True, late=True)
         cond[i] = DIET_NAMES.index(name)
     out = {k: np.concatenate([log_mel_np(v[i:i + 50], fe) for i in range(0, n, 50)]) for k, v in w.items()}
     out["tone"] = np.stack([clip_tone_target(out["clean"][i], out["coloured"][i])
@@ -184,7 +184,14 @@ def val_pairs(per_cond=12, seed=1234):
 
 
 # ------------------------------------------------------------------ trainer
-MEL_KEYS = ("deg", "clean", "dry", "early")
+MEL_KEYS = ("deg", "clean", "dry", "early", "late")
+
+
+def late_from(dry, early):
+    """For shards cached before the late-only render: the late part's log2 power as dry's power less early's
+    (their interference left in), floored; float16 like the cache."""
+    d, e = dry.astype(np.float32), early.astype(np.float32)
+    return np.log2(np.maximum(np.exp2(d) - np.exp2(e), 2.0 ** LOG_FLOOR)).astype(np.float16)
 
 
 class ShardSet:
@@ -203,7 +210,10 @@ class ShardSet:
             if p not in self.loaded:
                 try:
                     z = np.load(p)
-                    self.loaded[p] = {k: z[k] for k in MEL_KEYS + ("tone", "cond")}
+                    sh = {k: z[k] for k in MEL_KEYS + ("tone", "cond") if k in z.files}
+                    if "late" not in sh:
+                        sh["late"] = late_from(sh["dry"], sh["early"])
+                    self.loaded[p] = sh
                     changed = True
                 except Exception:
                     pass  # being written
@@ -216,7 +226,7 @@ class ShardSet:
         return 0 if self.arr is None else self.arr["deg"].shape[0]
 
     def batch(self, rng, B, T, level_db=(-40.0, 0.0)):
-        """B random crops of T frames at a random level each: dict of deg, clean, dry, early (B, T, F), tone
+        """B random crops of T frames at a random level each: dict of deg, clean, dry, early, late (B, T, F), tone
         (B, F), cond (B,).  The cache holds log2(max(mel, FLOOR)) at 0 dB; a cut of g < 0 log2 units gives
         max(v + g, LOG_FLOOR), which is exact: a band that was at the floor before the cut is at the floor after
         it."""
@@ -250,16 +260,23 @@ def _smooth_power(v, size):
     return torch.log2(torch.clamp(F.avg_pool2d(p, (kt, kf), stride=1)[:, 0], min=1e-30))
 
 
-def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH):
+def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None):
     """The Noise and Room heads' targets (log2 power units, clamped to [-30 dB, 0]): noise = dry - degraded (what
     removing the additive noise takes), room = early - dry (what removing the late reverberation then takes),
-    each power averaged over room_smooth (frames, bands) first.  Why smoothed: per bin, early - dry swings
+    each power averaged over room_smooth (frames, bands) first.  With the late-only render (late: its log2-mel),
+    room = early - log2(early + late) on those averaged powers: the expected share of the early sound, which
+    is what a gain on magnitudes can reach, with the early/late interference gone at the source rather than
+    only averaged down.  Why smoothed: per bin, early - dry swings
     +-1.5 log2 units with the interference of the tail and the early sound (measured on the monitor's reverb
     clips: 10 % of bins have early louder than dry), which no magnitude input predicts; the box average keeps
     the late energy's share (the expected cut) and drops most of that swing.  None for no smoothing.
     All (B, T, F) tensors at the same level; clean examples give 0 for both."""
     import torch
-    if room_smooth:
+    if late is not None:
+        se = _smooth_power(early, room_smooth or (1, 1))
+        sl = _smooth_power(late, room_smooth or (1, 1))
+        room = se - torch.log2(torch.exp2(se) + torch.exp2(sl))
+    elif room_smooth:
         room = _smooth_power(early, room_smooth) - _smooth_power(dry, room_smooth)
     else:
         room = early - dry
@@ -286,7 +303,7 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_ski
     L = net.lookahead
     x, y = b["deg"], b["clean"]
     out, (_, _, gt), (gn, gr) = net(x, return_raw=True)  # noise and room: their raw z (models.one_sided_cut)
-    nt, rt = head_targets(x, b["dry"], b["early"])
+    nt, rt = head_targets(x, b["dry"], b["early"], late=b.get("late"))
     if L:
         out, gn, gr, gt = out[:, L:], gn[:, L:], gr[:, L:], gt[:, L:]
         x, y, nt, rt = x[:, :-L], y[:, :-L], nt[:, :-L], rt[:, :-L]
@@ -331,7 +348,9 @@ def evaluate(net, v):
     net.eval()
     res = {}
     with torch.no_grad():
-        b = {k: torch.from_numpy(v[k]) for k in MEL_KEYS + ("tone",)}
+        # the monitoring pairs' Room target stays the one they were made with (no late render in the
+        # val file): its history stays comparable across the change of training target
+        b = {k: torch.from_numpy(v[k]) for k in MEL_KEYS + ("tone",) if k in v}
         outs, gs = [], []
         for i in range(0, b["deg"].shape[0], 16):
             o, g = net(b["deg"][i:i + 16], return_heads=True)
