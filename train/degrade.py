@@ -466,9 +466,12 @@ def synthetic_noise(rng, n, fs):
     and rumble to hiss) and a random broad bump; then, each with its own chance, a slow level modulation
     (0.5 prob.: 0.05-3 Hz, 3-15 dB deep: wind, traffic, surf, crowds), crackle (0.25: 20-2000 sparse
     clicks per second of random colour: rain, fire, vinyl, handling) and mains hum (0.3: 50 or 60 Hz with
-    2-10 decaying harmonics).  Adds noise types no recording in the lists has, so the network meets
-    noise that changes over time, not only steady hiss, and learns what is not music from more than 88
-    files of game ambience."""
+    2-10 decaying harmonics), a machine's whine (0.25: 1-3 partials whose pitch wanders) and events (0.3:
+    bursts of coloured noise with sharp attacks and exponential decays).  Adds noise types no recording in
+    the lists has, so the network meets noise that changes over time, not only steady hiss, and learns what
+    is not music from more than 88 files of game ambience: on the training noise the network scores 0.87 x
+    the input's log-mel L1 and makes no clip worse, on the held-out noise packages 1.06 x with 4 of 12 worse
+    (mel2mel_nrt step 65,930), so its noise decisions do not yet generalise."""
     t = np.arange(n) / fs
 
     def coloured(x):
@@ -496,6 +499,32 @@ def synthetic_noise(rng, n, fs):
         hum = sum(rng.uniform(0.3, 1.0) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi))
                   for k in range(1, int(rng.integers(2, 11))) if f0 * k < 0.45 * fs)
         y = y / np.sqrt(power(y)) + hum / np.sqrt(power(hum)) * 10.0 ** (rng.uniform(-6, 12) / 20.0)
+    if rng.random() < 0.25:
+        # a machine: a fan or motor's whine, 1-3 partials of 100-4000 Hz whose pitch wanders slowly
+        # (+-0.2-3 %), over the broadband noise
+        f0 = float(np.exp(rng.uniform(np.log(100.0), np.log(4000.0))))
+        dev = rng.uniform(0.002, 0.03) * np.sin(2 * np.pi * rng.uniform(0.05, 1.0) * t + rng.uniform(0, 2 * np.pi))
+        ph = 2 * np.pi * np.cumsum(f0 * (1.0 + dev)) / fs
+        wh = sum(rng.uniform(0.2, 1.0) * np.sin(k * ph + rng.uniform(0, 2 * np.pi))
+                 for k in range(1, int(rng.integers(2, 5))) if f0 * k < 0.45 * fs)
+        if np.ndim(wh):
+            y = y / np.sqrt(power(y)) + wh / np.sqrt(power(wh)) * 10.0 ** (rng.uniform(-10, 6) / 20.0)
+    if rng.random() < 0.3:
+        # events: 0.3-6 bursts a second of coloured noise, each 10-400 ms with a sharp attack and an
+        # exponential decay (footsteps, clatter, doors, coughs, handling), 0-15 dB above the bed
+        ev = np.zeros(n)
+        k = 0
+        while True:
+            k += int(fs * rng.exponential(1.0 / rng.uniform(0.3, 6.0)))
+            if k >= n:
+                break
+            d = int(fs * np.exp(rng.uniform(np.log(0.01), np.log(0.4))))
+            m = min(d * 4, n - k)
+            env = np.exp(-np.arange(m) / max(1, d)) * 10.0 ** (rng.uniform(-12, 0) / 20.0)
+            ev[k:k + m] += env * rng.standard_normal(m)
+        if power(ev) > 0:
+            ev = coloured(ev)
+            y = y / np.sqrt(power(y)) + ev / np.sqrt(power(ev)) * 10.0 ** (rng.uniform(0, 15) / 20.0)
     return y
 
 
@@ -596,7 +625,7 @@ def make_diet_pair(rng, music, noise_pool, speech_pool, n, fs=16000, condition=N
             r = rng.random()
             if speech_pool is not None and r < 0.2:
                 nz = babble(rng, speech_pool, m, fs, speech_pool.rate)
-            elif r > 0.75:
+            elif r > 0.65:
                 nz = synthetic_noise(rng, m, fs)
             else:
                 nz = noise_pool.excerpt(rng, m).astype(np.float64)
