@@ -67,7 +67,11 @@
 /* Digital-silence gate ramp: short enough to end in silence, long enough not to click. */
 #define GATE_RAMP_S 0.005f
 /* Reach of one 16 kHz output sample into the 16 kHz input, either way: the STFT window
- * (1023) backwards, the stage's latency (1279) forwards, rounded up. */
+ * (1023) backwards, the phase path's look-ahead forwards (the stage's latency less its pure
+ * one-hop output delay: 1279), rounded up.  Mode 2's refiner reaches about 100 samples
+ * further (its conditioner's look-ahead); the silence gate may trim that reach at the first
+ * samples of a sound after digital silence, where the refiner's change is scaled by a channel
+ * level near zero anyway. */
 #define SPAN16 (ENHANCE_NFFT + ENHANCE_LOOKAHEAD * ENHANCE_HOP + 32)
 /* The worker polls for chunks instead of being woken for each one: waking a sleeping thread
  * is a futex syscall, which the audio thread must not make in steady state.  A 2 ms poll

@@ -122,10 +122,11 @@ struct enhance {
     float pend[MAX_CH][ENHANCE_HOP], pend_mid[ENHANCE_HOP];
     float mid_last;                 /* the last sample of the common part made last hop */
     float cring[3][ENHANCE_MELS];   /* the model's cleaned mels of the last three hops */
+    float clast[ENHANCE_MELS];      /* the last cleaned mel (a vocoder fading out without one) */
     int cvalid;                     /* how many of them in a row are real */
     float hi_pend_gain, hi_pend_share; /* the high band's verdict for the hop that waits */
-    /* Vocoder path: running while wanted or fading out; its output is delayed by vdelay so
-     * it lands on the same samples as the phase path's. */
+    /* Vocoder path: running while wanted or fading out; its output goes through the line
+     * vline so that it lands on the same samples as the phase path's. */
     int voc_running, voc_frames;
     float voc_w;
     float vline[ENHANCE_VOCODER_MAX_LOOKAHEAD + 2 * ENHANCE_HOP];
@@ -231,6 +232,8 @@ void enhance_reset(enhance *h) {
     memset(h->pend_mid, 0, sizeof h->pend_mid);
     h->mid_last = 0.0f;
     h->cvalid = 0;
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        h->clast[b] = log2f(MEL_LOG_FLOOR);
     h->effective_mode = MENHANCE_MODE_CLASSICAL;
     h->voc_running = 0;
     h->voc_w = 0.0f;
@@ -265,6 +268,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
             h->mvalid[k] = 0;
         h->mfed = 0;
         h->mframes = 0;
+        h->cvalid = 0; /* the refiner's ring holds the old model's mels */
         if (m) model_reset(m);
         h->pinned = NULL;
     }
@@ -346,8 +350,8 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         memcpy(prior + 1, cur_mid, sizeof(float) * (ENHANCE_HOP - 1));
         model_refine_frame(m, h->cring[(h->frame + 1) % 3], prior, v);
         delay = ENHANCE_REFINER_MAX_LOOKAHEAD - model_vocoder_latency(m);
-        /* the hop that leaves at the stream's second hop is the first it refined (its first
-         * sample is the last one of the hop before the stream began, a real one) */
+        /* the hop that leaves at the stream's second call is the first one refined (the
+         * stream's first prior sample is the last one of the hop before it began, a real one) */
         warm_after = 1;
     } else {
         model_vocoder_frame(m, clean, v);
@@ -393,7 +397,8 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         if (ec[c] == 0.0) k = r = 0.0;
         k1[c] = (float)(k < 2.0 ? k : 2.0);
         r1[c] = (float)r;
-        if (h->voc_frames <= 1) h->vk[c] = k1[c], h->vr[c] = r1[c];
+        /* ... the whole hop, not from the last hop's level on */
+        if (h->voc_frames <= 1 || ec[c] == 0.0) h->vk[c] = k1[c], h->vr[c] = r1[c];
     }
     for (int t = 0; t < ENHANCE_HOP; t++) {
         float a = (float)(t + 1) / ENHANCE_HOP, w = w0 + (w1 - w0) * a;
@@ -569,6 +574,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         model_set_strength(model, k);
     }
     int have_model = model_frame(h, model, now, clean);
+    if (have_model)
+        memcpy(h->clast, clean, sizeof clean);
+    else
+        memcpy(clean, h->clast, sizeof clean); /* read only by a vocoder fading out */
     learn_noise(h, p, model, now);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;
     /* A stream that starts in a model mode passes the input untouched until the model has

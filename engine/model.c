@@ -50,7 +50,8 @@ static int refiner_steps(const st_file *f, int *steps, char *why, size_t len) {
     if (n < 1 || n > MODEL_MAX_REFINE_STEPS) n = -1;
     for (int k = 0; n > 0 && k < n; k++) {
         const cJSON *v = cJSON_GetArrayItem(a, k);
-        if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.0 && v->valuedouble < 1e6) ||
+            v->valuedouble != (int)v->valuedouble) {
             n = -1;
             break;
         }
@@ -212,12 +213,15 @@ int model_vocoder_is_refiner(const menhance_model *m) {
     return m && m->dws && m->refiner;
 }
 
+/* The streams are sized for one frame per call, so these calls cannot fail; silence if they did. */
 void model_vocoder_frame(menhance_model *m, const float *logmel, float *out) {
-    nn_diffwave_stream_process(m->dws, logmel, 1, out);
+    if (nn_diffwave_stream_process(m->dws, logmel, 1, out) < 0)
+        memset(out, 0, sizeof(float) * ENHANCE_HOP);
 }
 
 void model_refine_frame(menhance_model *m, const float *logmel, const float *prior, float *out) {
-    nn_diffwave_stream_process_prior(m->dws, logmel, prior, 1, out);
+    if (nn_diffwave_stream_process_prior(m->dws, logmel, prior, 1, out) < 0)
+        memset(out, 0, sizeof(float) * ENHANCE_HOP);
 }
 
 /* A fixed seed: a synchronous run must give the same audio every time. */

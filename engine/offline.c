@@ -548,11 +548,6 @@ static int run_diffwave(menhance_offline *o, const float *mel, int T, float *y, 
     return rc < 0 ? -1 : 0;
 }
 
-/* Digital silence in a channel (exact zeros: a muted channel, silence an editor inserted)
- * is nothing to enhance, yet a vocoder or Mel2Mel turns its mel floor into noise, and the mono
- * result would fill a silent channel.  Each output sample is kept while its channel's input
- * has sound within SMEAR_S (one 1023-sample analysis frame at 16 kHz plus the resamplers'
- * filters), faded out over FADE_S beyond that, and exactly zero further away. */
 /* The vocoded 16 kHz mono result v (at the host rate) into each channel, as the live engine's
  * mode 2 does (engine/enhance.c vocode()): each channel keeps its own difference from the
  * channels' common 16 kHz part and takes v at its own level, and keeps its own band above 8 kHz,
@@ -641,6 +636,11 @@ static int keep_channels_and_band(const float *in, long frames, int C, int rate,
     return rc;
 }
 
+/* Digital silence in a channel (exact zeros: a muted channel, silence an editor inserted)
+ * is nothing to enhance, yet a vocoder or Mel2Mel turns its mel floor into noise, and the mono
+ * result would fill a silent channel.  Each output sample is kept while its channel's input
+ * has sound within SMEAR_S (one 1023-sample analysis frame at 16 kHz plus the resamplers'
+ * filters), faded out over FADE_S beyond that, and exactly zero further away. */
 static int keep_digital_silence(const float *in, long frames, int channels, int rate, float *out) {
     static const double SMEAR_S = 0.040, FADE_S = 0.010;
     const long smear = (long)ceil(SMEAR_S * rate), fade = (long)ceil(FADE_S * rate);

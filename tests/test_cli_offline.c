@@ -364,8 +364,6 @@ static void test_whole_path(void) {
     free(out);
 }
 
-/* Digital silence stays silent per channel; sound keeps its output within the smear, then a
- * short fade, then exact zeros. */
 /* Power of channel c of interleaved x at frequency f (one DFT bin, Hann window). */
 static double tone_power(const float *x, long n, int ch, int c, int rate, double f) {
     double re = 0.0, im = 0.0;
@@ -410,6 +408,8 @@ static void test_full_band(void) {
     free(out);
 }
 
+/* Digital silence stays silent per channel; sound keeps its output within the smear, then a
+ * short fade, then exact zeros. */
 static void test_digital_silence(void) {
     const int rate = 48000, ch = 2;
     const long frames = rate, a = 10000, b = 20000;
