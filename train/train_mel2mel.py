@@ -275,7 +275,10 @@ def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None):
     if late is not None:
         se = _smooth_power(early, room_smooth or (1, 1))
         sl = _smooth_power(late, room_smooth or (1, 1))
-        room = se - torch.log2(torch.exp2(se) + torch.exp2(sl))
+        # the log floor is no late energy: without a room (late all floor) the target is exactly 0, not the
+        # -1 of "early at the floor plus late at the floor" in quiet bins
+        pl = torch.clamp(torch.exp2(sl) - 2.0 ** LOG_FLOOR, min=0.0)
+        room = se - torch.log2(torch.exp2(se) + pl)
     elif room_smooth:
         room = _smooth_power(early, room_smooth) - _smooth_power(dry, room_smooth)
     else:
