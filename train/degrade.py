@@ -698,8 +698,12 @@ def eval_cabinets(fs, ir_dir=None):
     if not paths:
         raise FileNotFoundError("no responses in %s (run train/fetch_irs.sh)" % (ir_dir or EVAL_IR_DIR))
     out = []
+    import warnings
     for p in paths:
-        r, h = wavfile.read(p)
+        with warnings.catch_warnings():
+            # rakarrack's files carry a non-audio chunk scipy skips (and says so)
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)
+            r, h = wavfile.read(p)
         h = (h.astype(np.float64) / (32768.0 if h.dtype == np.int16 else 1.0)).reshape(len(h), -1)[:, 0]
         if r != fs:
             g = np.gcd(int(r), int(fs))
