@@ -9,6 +9,7 @@
 #include "dsp/mel.h"
 #include "dsp/stft.h"
 #include "dsp/tonal.h"
+#include "engine/channel_levels.h"
 #include "engine/frontend_eq.h"
 #include "engine/model.h"
 
@@ -383,23 +384,12 @@ static void vocode(enhance *h, menhance_model *m, int want, const float *clean, 
         for (int c = 0; c < C; c++)
             ec[c] += (double)out[c][t] * out[c][t];
     }
-    double emean = 0.0;
-    for (int c = 0; c < C; c++)
-        emean += ec[c] / C;
     float k1[MAX_CH], r1[MAX_CH];
-    for (int c = 0; c < C; c++) {
-        /* bounded: a channel far louder than the common part (opposite channels) is not
-         * driven by it; silence everywhere is 1 */
-        double k = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (em + 1e-12));
-        double r = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (emean + 1e-12));
-        /* a channel that is digital silence in mode 1 stays so (a refiner's correction of
-         * silence, a vocoder's noise floor) */
-        if (ec[c] == 0.0) k = r = 0.0;
-        k1[c] = (float)(k < 2.0 ? k : 2.0);
-        r1[c] = (float)r;
-        /* ... the whole hop, not from the last hop's level on */
+    channel_levels(ec, em, C, k1, r1);
+    for (int c = 0; c < C; c++)
+        /* a channel that is digital silence in mode 1 stays so for the whole hop (a refiner's
+         * correction of silence, a vocoder's noise floor), not from the last hop's level on */
         if (h->voc_frames <= 1 || ec[c] == 0.0) h->vk[c] = k1[c], h->vr[c] = r1[c];
-    }
     for (int t = 0; t < ENHANCE_HOP; t++) {
         float a = (float)(t + 1) / ENHANCE_HOP, w = w0 + (w1 - w0) * a;
         for (int c = 0; c < C; c++) {

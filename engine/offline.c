@@ -10,6 +10,7 @@
 #include "nn/mel2mel.h"
 #include "nn/safetensors.h"
 #include "dsp/griffinlim.h"
+#include "engine/channel_levels.h"
 #include "engine/hiband.h"
 #include "engine/vocoder_gate.h"
 
@@ -604,28 +605,24 @@ static int keep_channels_and_band(const float *in, long frames, int C, int rate,
     float k0[8], r0[8];
     for (long b0 = 0; b0 < frames && rc == 0; b0 += B) {
         const long n = frames - b0 < B ? frames - b0 : B;
-        double em = 0.0, ec[8] = {0.0}, emean = 0.0;
+        double em = 0.0, ec[8] = {0.0};
         for (long i = b0; i < b0 + n; i++) {
             em += (double)m[i] * m[i];
             for (int c = 0; c < C; c++)
                 ec[c] += (double)lo[(size_t)c * frames + i] * lo[(size_t)c * frames + i];
         }
-        for (int c = 0; c < C; c++)
-            emean += ec[c] / C;
+        float k1[8], r1[8];
+        channel_levels(ec, em, C, k1, r1);
         for (int c = 0; c < C; c++) {
-            double k = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (em + 1e-12));
-            double r = C == 1 ? 1.0 : sqrt((ec[c] + 1e-12) / (emean + 1e-12));
-            if (ec[c] == 0.0) k = r = 0.0;
-            const float k1 = (float)(k < 2.0 ? k : 2.0), r1 = (float)r;
-            if (b0 == 0) k0[c] = k1, r0[c] = r1;
+            if (b0 == 0) k0[c] = k1[c], r0[c] = r1[c];
             for (long i = b0; i < b0 + n; i++) {
                 const float a = (float)(i - b0 + 1) / (float)n;
-                const float kk = k0[c] + (k1 - k0[c]) * a, rr = r0[c] + (r1 - r0[c]) * a;
+                const float kk = k0[c] + (k1[c] - k0[c]) * a, rr = r0[c] + (r1[c] - r0[c]) * a;
                 out[(size_t)i * C + c] =
                     lo[(size_t)c * frames + i] - kk * m[i] + rr * v[i] + hi[c][i];
             }
-            k0[c] = k1;
-            r0[c] = r1;
+            k0[c] = k1[c];
+            r0[c] = r1[c];
         }
     }
     for (int c = 0; c < C; c++)
