@@ -64,6 +64,11 @@ _Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the e
 #define TONAL_LONG_S 2.0f
 #define GUARD_FULL 0.8f
 #define GUARD_NONE 0.3f
+/* The classical suppressor's verdict as the network's input (enhance_classical_feature) is
+ * taken at fixed settings, whatever the user's Strength and Max attenuation: the network is
+ * trained on it.  30 dB is the network's own deepest cut (train/models.py cut_db). */
+#define FEATURE_STRENGTH 1.0f
+#define FEATURE_ATTEN_DB 30.0f
 /* First frame whose analysis window holds no samples from before the start. */
 #define STFT_FULL ((ENHANCE_NFFT + ENHANCE_HOP - 1) / ENHANCE_HOP - 1)
 
@@ -72,6 +77,8 @@ struct enhance {
     stft *st[MAX_CH];
     mel *mel;
     denoise *dn;
+    denoise *dnf; /* the same tracker at the feature's fixed settings */
+    float feat[ENHANCE_MELS]; /* enhance_classical_feature of the newest frame */
     /* Spectra and noisy log-mels of the last HIST frames: gains for frame f - LA are only
      * known at frame f. */
     float re[MAX_CH][HIST][BINS], im[MAX_CH][HIST][BINS];
@@ -110,6 +117,7 @@ struct enhance {
     unsigned held_version;
     const menhance_model *pinned; /* the model the held floor (or its absence) was given to */
     float mlast[ENHANCE_MELS];    /* the last real frame the model was given */
+    float flast[ENHANCE_MELS];    /* and its classical feature */
     int blo[ENHANCE_MELS], bhi[ENHANCE_MELS]; /* nonzero range of each mel filter */
     const float *filt;
     float ehop[EHOP];          /* linked energy of each input hop, by frame */
@@ -148,8 +156,9 @@ enhance *enhance_create(int channels) {
         h->st[c] = stft_create(ENHANCE_NFFT, ENHANCE_HOP);
     h->mel = mel_create(ENHANCE_RATE, ENHANCE_NFFT, ENHANCE_MELS, 0.0f, 8000.0f);
     h->dn = denoise_create(ENHANCE_MELS, (float)ENHANCE_RATE / ENHANCE_HOP);
+    h->dnf = denoise_create(ENHANCE_MELS, (float)ENHANCE_RATE / ENHANCE_HOP);
     h->ton = tonal_create(BINS, (float)ENHANCE_RATE / ENHANCE_HOP);
-    int ok = h->mel && h->dn && h->ton;
+    int ok = h->mel && h->dn && h->dnf && h->ton;
     for (int c = 0; c < channels; c++)
         ok = ok && h->st[c];
     if (!ok) {
@@ -177,6 +186,7 @@ enhance *enhance_create(int channels) {
     h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
     h->a_long = expf(-(float)ENHANCE_HOP / (TONAL_LONG_S * ENHANCE_RATE));
     h->dc = biquad_hp1(ENHANCE_RATE, ENHANCE_DC_HZ);
+    denoise_set(h->dnf, FEATURE_STRENGTH, FEATURE_ATTEN_DB);
     enhance_reset(h);
     return h;
 }
@@ -187,6 +197,7 @@ void enhance_destroy(enhance *h) {
         stft_destroy(h->st[c]);
     mel_destroy(h->mel);
     denoise_destroy(h->dn);
+    denoise_destroy(h->dnf);
     tonal_destroy(h->ton);
     free(h);
 }
@@ -199,8 +210,14 @@ void enhance_reset(enhance *h) {
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
+    denoise_reset(h->dnf);
     /* the held floor is the user's, not history */
-    if (h->held) denoise_hold(h->dn, h->held_profile);
+    if (h->held) {
+        denoise_hold(h->dn, h->held_profile);
+        denoise_hold(h->dnf, h->held_profile);
+    }
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        h->feat[b] = 0.0f;
     h->learning = 0;
     tonal_reset(h->ton);
     h->primed = 0;
@@ -292,6 +309,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     const float *x = h->logmel_m[slot_now];
     if (h->frame >= STFT_FULL && !at_floor(x)) {
         memcpy(h->mlast, x, sizeof h->mlast);
+        memcpy(h->flast, h->feat, sizeof h->flast);
         h->mfed = 1;
         if (h->mframes < TONE_WARMUP_FRAMES) h->mframes++;
     }
@@ -299,7 +317,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         h->mvalid[slot_now] = 0;
         return 0;
     }
-    h->mvalid[slot_now] = model_mel2mel_frame(m, h->mlast, dst);
+    h->mvalid[slot_now] = model_mel2mel_frame(m, h->mlast, h->flast, dst);
     /* Output for frame f - la arrived now; frame f - LA's arrived LA - la frames ago. */
     int back = (slot_now - (LA - la) + HIST) % HIST;
     if (!h->mvalid[back]) return 0;
@@ -443,6 +461,22 @@ static float guard(float tonal_share) {
     return u > 1.0f ? 1.0f : (u < 0.0f ? 0.0f : u);
 }
 
+/* The network's view of the classical suppressor (enhance_classical_feature): the feature
+ * tracker's gain for the newest frame with the per-frame tonal guard the classical path applies,
+ * in log2 power units.  Before the STFT window is full the tracker has learnt nothing: 0. */
+static void classical_feature(enhance *h, int now) {
+    float g[ENHANCE_MELS];
+    denoise_process_guided(h->dnf, h->melpow, h->obs, g);
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        const float u = guard(fmaxf(h->tband[now][b], h->tslow[b]));
+        h->feat[b] = 2.0f * u * log2f(fmaxf(g[b], 1e-6f));
+    }
+}
+
+void enhance_classical_feature(const enhance *h, float *out) {
+    memcpy(out, h->feat, sizeof h->feat);
+}
+
 static int onset_at(const enhance *h, long long k) {
     if (k < 1) return 0;
     float e = h->ehop[k % EHOP], prev = h->ehop[(k - 1) % EHOP];
@@ -453,6 +487,7 @@ void enhance_hold_noise(enhance *h, const float *profile) {
     h->held = profile != NULL;
     if (profile) memcpy(h->held_profile, profile, sizeof h->held_profile);
     denoise_hold(h->dn, profile);
+    denoise_hold(h->dnf, profile);
     h->pinned = NULL; /* model_frame gives the network the new floor (or none) */
     h->held_version++;
 }
@@ -550,6 +585,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
 
     denoise_set(h->dn, p->strength, p->max_atten_db);
     denoise_process_guided(h->dn, h->melpow, h->obs, h->gcl[now]);
+    classical_feature(h, now);
 
     /* Model gains in log2 amplitude: cut no deeper than the user's limit, lift at most
      * MODEL_MAX_BOOST_DB, and leave content that has held steady for seconds alone in
@@ -676,16 +712,22 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
 
 int enhance_prime_begin(enhance *h) {
     enhance_reset(h);
+    if (denoise_prime_begin(h->dnf)) return -1;
     return denoise_prime_begin(h->dn);
 }
 
 void enhance_prime_end(enhance *h) {
     denoise_prime_end(h->dn);
+    denoise_prime_end(h->dnf);
 }
 
 void enhance_take_noise(enhance *dst, const enhance *src) {
     denoise_take_noise(dst->dn, src->dn);
-    if (dst->held) denoise_hold(dst->dn, dst->held_profile); /* the user's floor wins */
+    denoise_take_noise(dst->dnf, src->dnf);
+    if (dst->held) { /* the user's floor wins */
+        denoise_hold(dst->dn, dst->held_profile);
+        denoise_hold(dst->dnf, dst->held_profile);
+    }
     /* With a known floor the start needs no tonal caution: levels decide at once. */
     tonal_reset_noise(dst->ton);
     for (int b = 0; b < ENHANCE_MELS; b++)

@@ -73,6 +73,13 @@ void enhance_hold_noise(enhance *h, const float *profile);
 /* The held floor: 1 and profile filled, or 0 (tracking).  *version (may be NULL) changes
  * whenever the held floor does (learnt, set or cleared). */
 int enhance_noise_profile(const enhance *h, float *profile, unsigned *version);
+/* The classical suppressor's verdict on the newest frame, as a network input (issue 16: the hybrid
+ * RNNoise and PercepNet use, where the network learns when to trust a classical estimate):
+ * ENHANCE_MELS values, the log2 power gain (<= 0; 1 = 3.01 dB) of the band-wise Wiener tracker
+ * (dsp/denoise.h) run at fixed settings (strength 1, 30 dB deepest cut), weakened in bands of
+ * steady partials as the classical path weakens its own gains.  The user's Strength and Max
+ * attenuation do not change it; a held or primed floor does.  Real-time safe. */
+void enhance_classical_feature(const enhance *h, float *out);
 /* Mode actually in effect (a model mode without a model runs classical). */
 int enhance_effective_mode(const enhance *h);
 /* Noise priming (not real-time safe): prime_begin resets h and starts recording what its

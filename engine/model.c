@@ -179,8 +179,8 @@ int model_lookahead(const menhance_model *m) {
     return nn_mel2mel_lookahead(m->m2m);
 }
 
-int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean) {
-    nn_m2m_stream_process(m->stream, logmel, 1, clean);
+int model_mel2mel_frame(menhance_model *m, const float *logmel, const float *cf, float *clean) {
+    nn_m2m_stream_process_cf(m->stream, logmel, cf, 1, clean);
     return ++m->frames > nn_mel2mel_lookahead(m->m2m);
 }
 

@@ -3,9 +3,10 @@
 #define MENHANCE_MODEL_H
 #include "engine/menhance.h"
 
-/* Cleans one frame of log2-mel (ENHANCE_MELS values).  Returns 1 and writes the cleaned
+/* Cleans one frame of log2-mel (ENHANCE_MELS values); cf: the same frame's classical feature
+ * (enhance_classical_feature), read by models that take it.  Returns 1 and writes the cleaned
  * frame that belongs to the input frame model_lookahead() frames ago, or 0 while warming up. */
-int model_mel2mel_frame(menhance_model *m, const float *logmel, float *clean);
+int model_mel2mel_frame(menhance_model *m, const float *logmel, const float *cf, float *clean);
 int model_lookahead(const menhance_model *m);
 /* Strengths of a noise/room/tone model's heads (noise, room, tone) for the frames that follow;
  * ignored by models without heads.  Real-time safe. */

@@ -4,6 +4,7 @@
 #include "dsp/mel.h"
 #include "dsp/resample.h"
 #include "dsp/stft.h"
+#include "engine/features.h"
 #include "engine/frontend_eq.h"
 #include "engine/menhance.h"
 #include "nn/diffwave.h"
@@ -472,11 +473,12 @@ static int resnet_window(nn_m2m_offline *r, const float *in, int n, float *out, 
 /* Streaming models run over the whole clip (exact, memory linear in T).  The resnet normalises
  * over whatever it sees, so long clips go in windows whose outputs are crossfaded (linear
  * ramps over the overlap, weights normalised to one). */
-static int run_mel2mel(menhance_offline *o, const float *in, int T, float *out, span_progress *pr) {
+static int run_mel2mel(menhance_offline *o, const float *in, const float *cf, int T, float *out,
+                       span_progress *pr) {
     const nn_mel2mel *net = o->m2m;
     if (nn_mel2mel_streaming(net)) {
         nn_m2m_offline *r = nn_m2m_offline_create(net, T);
-        int rc = r ? nn_m2m_offline_process(r, in, T, out) : -1;
+        int rc = r ? nn_m2m_offline_process_cf(r, in, cf, T, out) : -1;
         nn_m2m_offline_destroy(r);
         report(pr, 1.0);
         return rc;
@@ -675,7 +677,7 @@ int menhance_offline_process(menhance_offline *o, const float *in, long frames, 
         return -1;
     }
     long n16 = 0;
-    float *x = NULL, *power = NULL, *logmel = NULL, *clean = NULL, *y = NULL, *v = NULL;
+    float *x = NULL, *power = NULL, *logmel = NULL, *clean = NULL, *y = NULL, *v = NULL, *cf = NULL;
     stft *st = NULL;
     mel *mb = NULL;
     int rc = -1;
@@ -722,7 +724,16 @@ int menhance_offline_process(menhance_offline *o, const float *in, long frames, 
     pr.lo = 0.0;
     pr.hi = o->m2m ? (nn_mel2mel_streaming(o->m2m) ? 0.01 : 0.1) : 0.0;
     if (o->m2m) {
-        if (run_mel2mel(o, logmel, T, clean, &pr)) {
+        /* a model that reads the classical suppressor's gain gets it as the live engine computes
+         * it, on the same (unequalised) signal */
+        if (nn_mel2mel_classical_input(o->m2m)) {
+            if (!(cf = malloc(sizeof *cf * (size_t)T * N_MELS))) goto oom;
+            if (features_classical_centred(x, n, cf) != T) {
+                set_err(err, errlen, "offline: classical feature failed (out of memory?)");
+                goto done;
+            }
+        }
+        if (run_mel2mel(o, logmel, cf, T, clean, &pr)) {
             set_err(err, errlen, "offline: Mel2Mel failed (out of memory?)");
             goto done;
         }
@@ -751,6 +762,7 @@ done:
     free(x);
     free(power);
     free(logmel);
+    free(cf);
     free(clean);
     free(y);
     free(v);

@@ -89,3 +89,11 @@ $(BUILDDIR)/tests/test_cli_offline: engine/offline.c engine/offline.h dsp/griffi
 .PHONY: test-large
 test-large: $(BUILDDIR)/menhance
 	@sh tests/run.sh tests/test_cli_large.sh
+
+# The engine's per-frame features as a shared library for the trainers (train/cfeatures.py): the
+# network learns from exactly what the engine computes.
+FEATURES_LIB := $(BUILDDIR)/libmenhance_features.so
+all: $(FEATURES_LIB)
+$(FEATURES_LIB): $(BUILDDIR)/obj/tools/features_lib.o $(LIB)
+	$(CC) $(CFLAGS) -shared $< $(LIB) $(DEPLIBS) -o $@
+-include $(BUILDDIR)/obj/tools/features_lib.d

@@ -44,11 +44,13 @@ struct nn_mel2mel {
     /* nrt: the gain trunk with a fourth input feature (long-term tonal balance against the
      * corpus) and three heads instead of g_wout: noise and room (n_mels one-sided cuts each),
      * tone (nbasis coefficients, averaged over time, spread by the basis) */
-    int nin, nbasis; /* input features (3 gain, 4 nrt); tone basis functions */
+    int nin, nbasis; /* input features (3 gain, 4 nrt, 5 nrt with classical_input); tone basis
+                      * functions */
+    int cin;         /* nrt: the fifth feature, the classical suppressor's log2 gain, is read */
     int fwarm;       /* nrt: running means start as plain averages (train/models.py warmup_alpha) */
     float tone_lim, lt_alpha, tone_alpha;
     float *h_w[M2M_HEADS], *h_b[M2M_HEADS], *basis, *tilt;
-    /* nrt's frequency-local branch (lch = 0: none): causal (time, band) convs 3x5 (4 -> lch) and
+    /* nrt's frequency-local branch (lch = 0: none): causal (time, band) convs 3x5 (nin -> lch) and
      * 3x3 with time dilation ldil (lch -> lch), then 1x1 (lch -> 2: noise, room), as PyTorch
      * stores them ([out][in][kt][kf]) */
     int lch, ldil;
@@ -331,12 +333,13 @@ static int load_gain(loader *L, const cJSON *hp) {
                 json_int(L, hp, "n_basis", 16, 2, M2M_MAX_BASIS, &n->nbasis) ||
                 json_float(L, hp, "lt_alpha", 1.0 / 512.0, 1e-6, 1.0, &n->lt_alpha) ||
                 json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha) ||
-                json_int(L, hp, "feature_warmup", 0, 0, 1, &n->fwarm)))
+                json_int(L, hp, "feature_warmup", 0, 0, 1, &n->fwarm) ||
+                json_int(L, hp, "classical_input", 0, 0, 1, &n->cin)))
         return -1;
     n->lift = (float)(lift_db / M2M_DB_PER_LOG2);
     n->cut = (float)(cut_db / M2M_DB_PER_LOG2);
     n->tone_lim = (float)(tone_db / M2M_DB_PER_LOG2);
-    n->nin = nrt ? 4 : 3;
+    n->nin = nrt ? 4 + n->cin : 3;
     const int F = n->n_mels, C = n->gch, kt = n->kt, K = n->nbasis;
     if (!(n->g_win = conv1d_weight_t(L, "conv_in.weight", C, n->nin * F, 1)) ||
         !(n->g_bin = bias_copy(L, "conv_in.bias", C)))
@@ -381,7 +384,7 @@ static int load_gain(loader *L, const cJSON *hp) {
     memcpy(n->basis, basis, (size_t)K * F * sizeof *n->basis);
     const int H = n->lch;
     if (H) {
-        int64_t s1[4] = {H, 4, 3, 5}, s2[4] = {H, H, 3, 3}, so[4] = {2, H, 1, 1}, sb[1] = {H},
+        int64_t s1[4] = {H, n->nin, 3, 5}, s2[4] = {H, H, 3, 3}, so[4] = {2, H, 1, 1}, sb[1] = {H},
                 sbo[1] = {2};
         if (!(n->l1w = tensor_copy(L, "local1.weight", 4, s1)) ||
             !(n->l1b = tensor_copy(L, "local1.bias", 1, sb)) ||
@@ -391,12 +394,13 @@ static int load_gain(loader *L, const cJSON *hp) {
             !(n->lob = tensor_copy(L, "local_out.bias", 1, sbo)))
             return -1;
     }
-    n->macs = 4.0 * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F + (double)C * K +
-              (double)K * F + (double)F * (4 * H * 15 + H * H * 9 + 2 * H);
+    n->macs = (double)n->nin * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F +
+              (double)C * K + (double)K * F + (double)F * (n->nin * H * 15 + H * H * 9 + 2 * H);
     snprintf(n->desc, sizeof n->desc,
-             "Mel2Mel noise/room/tone: %d channels, %d blocks, local branch %d, lookahead %d, "
+             "Mel2Mel noise/room/tone%s: %d channels, %d blocks, local branch %d, lookahead %d, "
              "cuts to -%.0f dB, tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
-             C, n->nblk, n->lch, n->lookahead, cut_db, tone_db, K, n->params, n->macs / 1e6);
+             n->cin ? " (classical input)" : "", C, n->nblk, n->lch, n->lookahead, cut_db, tone_db,
+             K, n->params, n->macs / 1e6);
     return 0;
 }
 
@@ -550,7 +554,7 @@ struct nn_m2m_stream {
     /* nrt: long-term band means, the tone coefficients' running average, the last frame's
      * per-head gains (noise, room, tone; n_mels each) and the heads' strengths */
     float *glt, *gtc, *gheads, strength[M2M_HEADS];
-    /* nrt's local branch: the last 3 frames of the four features ([slot][feature][band]) and the
+    /* nrt's local branch: the last 3 frames of the nin features ([slot][feature][band]) and the
      * last 2 * ldil + 1 frames of its first layer ([slot][channel][band]); its z (2 x n_mels) */
     float *lu, *lv, *lz;
     int lu_pos, lv_pos;
@@ -594,7 +598,7 @@ static void gain_reset(nn_m2m_stream *s) {
         memset(s->gtc, 0, (size_t)n->nbasis * sizeof(float));
         memset(s->gheads, 0, (size_t)M2M_HEADS * n->n_mels * sizeof(float));
         if (n->lch) {
-            memset(s->lu, 0, 3 * 4 * (size_t)n->n_mels * sizeof(float));
+            memset(s->lu, 0, 3 * (size_t)n->nin * n->n_mels * sizeof(float));
             memset(s->lv, 0, (size_t)(2 * n->ldil + 1) * n->lch * n->n_mels * sizeof(float));
         }
         s->lu_pos = s->lv_pos = 0;
@@ -616,7 +620,7 @@ static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
         fail |= !(s->gtc = malloc((size_t)n->nbasis * sizeof(float)));
         fail |= !(s->gheads = malloc((size_t)M2M_HEADS * F * sizeof(float)));
         if (n->lch) {
-            fail |= !(s->lu = malloc(3 * 4 * (size_t)F * sizeof(float)));
+            fail |= !(s->lu = malloc(3 * (size_t)n->nin * F * sizeof(float)));
             fail |= !(s->lv = malloc((size_t)(2 * n->ldil + 1) * n->lch * F * sizeof(float)));
             fail |= !(s->lz = malloc(2 * (size_t)F * sizeof(float)));
         }
@@ -666,21 +670,21 @@ static float one_sided_cut(float z, float cut) {
 }
 
 /* nrt's frequency-local branch for the newest frame (train/models.py Mel2MelNRT.heads, one time
- * step): the four features u (4 x n_mels, as gu) -> s->lz (noise z, room z; n_mels each). */
+ * step): the features u (nin x n_mels, as gu) -> s->lz (noise z, room z; n_mels each). */
 static void nrt_local(nn_m2m_stream *s, const float *u) {
     const nn_mel2mel *n = s->net;
-    const int F = n->n_mels, H = n->lch, d = n->ldil, cap = 2 * d + 1;
-    memcpy(s->lu + (size_t)s->lu_pos * 4 * F, u, 4 * (size_t)F * sizeof *u);
+    const int F = n->n_mels, H = n->lch, d = n->ldil, cap = 2 * d + 1, NI = n->nin;
+    memcpy(s->lu + (size_t)s->lu_pos * NI * F, u, (size_t)NI * F * sizeof *u);
     float *v = s->lv + (size_t)s->lv_pos * H * F;
     /* layer 1: tap j reads the frame 2 - j back; band offset q - 2 */
     for (int o = 0; o < H; o++)
         for (int f = 0; f < F; f++) {
             float acc = n->l1b[o];
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < NI; i++)
                 for (int j = 0; j < 3; j++) {
                     const float *row =
-                        s->lu + (size_t)((s->lu_pos - (2 - j) + 3) % 3) * 4 * F + i * F;
-                    const float *w = n->l1w + (((size_t)o * 4 + i) * 3 + j) * 5;
+                        s->lu + (size_t)((s->lu_pos - (2 - j) + 3) % 3) * NI * F + i * F;
+                    const float *w = n->l1w + (((size_t)o * NI + i) * 3 + j) * 5;
                     for (int q = 0; q < 5; q++) {
                         int b = f + q - 2;
                         if (b >= 0 && b < F) acc += w[q] * row[b];
@@ -739,8 +743,9 @@ static void nrt_heads(nn_m2m_stream *s, const float *a) {
 }
 
 /* One frame of the gain network (train/models.py Mel2MelGain.forward and Mel2MelNRT.forward,
- * one time step). */
-static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
+ * one time step); cf: the frame's classical feature (n_mels values, NULL: 0 dB), read by
+ * classical_input models only. */
+static void gain_frame(nn_m2m_stream *s, const float *x, const float *cf, float *out) {
     const nn_mel2mel *n = s->net;
     const int F = n->n_mels, C = n->gch, kt = n->kt, nrt = n->arch == ARCH_NRT;
     if (!s->gstarted) {
@@ -777,6 +782,12 @@ static void gain_frame(nn_m2m_stream *s, const float *x, float *out) {
         mean /= (float)F;
         for (int f = 0; f < F; f++)
             s->gu[3 * F + f] = (s->glt[f] - mean - n->tilt[f]) * n->scale;
+        if (n->cin)
+            for (int f = 0; f < F; f++) {
+                /* a gain, <= 0 by construction; anything else is a caller's error, read as 0 dB */
+                float g = cf ? cf[f] : 0.0f;
+                s->gu[4 * F + f] = (g < 0.0f && g > -1e3f ? g : 0.0f) * n->scale;
+            }
     }
     float *h = s->gh, *a = s->ga, *z = s->gz;
     matvec_t(n->g_win, n->g_bin, s->gu, n->nin * F, C, h, 0);
@@ -856,9 +867,18 @@ void nn_m2m_stream_reset(nn_m2m_stream *s) {
 }
 
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out) {
+    nn_m2m_stream_process_cf(s, in, NULL, n, out);
+}
+
+void nn_m2m_stream_process_cf(nn_m2m_stream *s, const float *in, const float *cf, int n,
+                              float *out) {
     const int F = s->net->n_mels;
     for (int t = 0; t < n; t++)
-        gain_frame(s, in + (size_t)t * F, out + (size_t)t * F);
+        gain_frame(s, in + (size_t)t * F, cf ? cf + (size_t)t * F : NULL, out + (size_t)t * F);
+}
+
+int nn_mel2mel_classical_input(const nn_mel2mel *n) {
+    return n->arch == ARCH_NRT && n->cin;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -968,6 +988,11 @@ static void resnet_run(nn_m2m_offline *o, const float *in, int T, float *out) {
 }
 
 int nn_m2m_offline_process(nn_m2m_offline *o, const float *in, int T, float *out) {
+    return nn_m2m_offline_process_cf(o, in, NULL, T, out);
+}
+
+int nn_m2m_offline_process_cf(nn_m2m_offline *o, const float *in, const float *cf, int T,
+                              float *out) {
     if (!o || T < 1 || T > o->max_frames) return -1;
     const nn_mel2mel *n = o->net;
     if (n->arch == ARCH_RESNET) {
@@ -976,10 +1001,11 @@ int nn_m2m_offline_process(nn_m2m_offline *o, const float *in, int T, float *out
     }
     const int F = n->n_mels, L = n->lookahead;
     nn_m2m_stream_reset(o->stream);
-    nn_m2m_stream_process(o->stream, in, T, o->full);
+    nn_m2m_stream_process_cf(o->stream, in, cf, T, o->full);
     for (int k = 0; k < L; k++)
-        nn_m2m_stream_process(o->stream, in + (size_t)(T - 1) * F, 1,
-                              o->full + (size_t)(T + k) * F);
+        nn_m2m_stream_process_cf(o->stream, in + (size_t)(T - 1) * F,
+                                 cf ? cf + (size_t)(T - 1) * F : NULL, 1,
+                                 o->full + (size_t)(T + k) * F);
     memcpy(out, o->full + (size_t)L * F, (size_t)T * F * sizeof *out);
     return 0;
 }

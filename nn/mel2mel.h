@@ -53,6 +53,14 @@ void nn_m2m_stream_reset(nn_m2m_stream *s);
 /* in, out: n frames (n >= 0, any size); out[t] estimates the clean frame t - lookahead of
  * the stream.  Real-time safe.  in and out may not overlap. */
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out);
+/* As nn_m2m_stream_process, with cf: n frames of the classical suppressor's log2 power gain per band
+ * (engine/enhance.h enhance_classical_feature; values <= 0, anything else read as 0), the fifth
+ * input of "nrt" models with classical_input (nn_mel2mel_classical_input); NULL reads 0 dB; other
+ * models ignore it.  Real-time safe. */
+void nn_m2m_stream_process_cf(nn_m2m_stream *s, const float *in, const float *cf, int n,
+                              float *out);
+/* 1 when the model reads the classical suppressor's gain (nn_m2m_stream_process_cf), else 0. */
+int nn_mel2mel_classical_input(const nn_mel2mel *net);
 /* "nrt" only (ignored otherwise): the frames that follow are x + k_noise * g_noise + k_room *
  * g_room + k_tone * g_tone, strength = {k_noise, k_room, k_tone} (1 = as trained, 0 = that head
  * off, 2 = twice its gain in log power).  Kept across reset; 1, 1, 1 after create.  Real-time
@@ -78,4 +86,8 @@ void nn_m2m_stream_pin_floor(nn_m2m_stream *s, const float *floor);
 nn_m2m_offline *nn_m2m_offline_create(const nn_mel2mel *net, int max_frames);
 void nn_m2m_offline_destroy(nn_m2m_offline *o);
 int nn_m2m_offline_process(nn_m2m_offline *o, const float *in, int T, float *out);
+/* As nn_m2m_offline_process with the classical feature cf (T x n_mels, or NULL), as
+ * nn_m2m_stream_process_cf. */
+int nn_m2m_offline_process_cf(nn_m2m_offline *o, const float *in, const float *cf, int T,
+                              float *out);
 #endif

@@ -256,7 +256,7 @@ static void test_resnet_windows(void) {
         for (int m = 0; m < N_MELS; m++)
             in[t * N_MELS + m] = (float)(-8.0 + 3.0 * sin(0.05 * t + 0.1 * m) - 0.02 * m);
     span_progress pr = {0};
-    CHECK(run_mel2mel(o, in, T, out, &pr) == 0, "windowed resnet runs");
+    CHECK(run_mel2mel(o, in, NULL, T, out, &pr) == 0, "windowed resnet runs");
     nn_m2m_offline *r = nn_m2m_offline_create(o->m2m, W);
     nn_m2m_offline_process(r, in, W, y0);               /* window [0, 128) */
     nn_m2m_offline_process(r, in + 96 * N_MELS, W, y1); /* window [96, 224) */

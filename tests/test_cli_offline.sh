@@ -97,6 +97,18 @@ check "--steps 10: finite, not silent" audible "$T/s10.flac"
 check "--steps 51 refused for a 50-step model" run 3 "$MH" --offline --mel2mel "$VOC" --steps 51 "$T/st.wav" -o "$T/s51.wav"
 check "--steps 51: says why" grep_err "trained with 50 steps"
 check "--steps 51: no output" absent "$T/s51.wav"
+# ---- a Mel2Mel that reads the classical suppressor's gain gets it offline as it does live ----
+# (engine_classical: its Noise head is that feature; steady noise is cut once the tracker's window is full)
+"$PROBE" gen "$T/hiss.wav" 16000 1 6 noise:0.03
+check "classical input offline: runs" run 0 "$MH" --offline --mel2mel "$G/engine_classical.safetensors" "$T/hiss.wav" -o "$T/cl.wav"
+check "classical input offline: described" grep_err "classical input"
+check "identity offline: runs" run 0 "$MH" -q --offline --mel2mel "$G/engine_identity.safetensors" "$T/hiss.wav" -o "$T/cl0.wav"
+cut_db() { # cut_db A B: 20 log10(rms A / rms B) below -6 dB (whole clip, the tracker fading in over 1.5 s included)
+  a=$("$PROBE" rms "$1")
+  b=$("$PROBE" rms "$2")
+  awk -v a="$a" -v b="$b" 'BEGIN { d = 20 * log(a / b) / log(10); if (d < -6) exit 0; print "  (" d " dB)"; exit 1 }'
+}
+check "classical input offline: steady noise cut by more than 6 dB" cut_db "$T/cl.wav" "$T/cl0.wav"
 # ---- a mode-2 refiner is not a vocoder from the mel: the offline path does not start it from noise ----
 RID=$G/engine_refiner_small.safetensors
 check "refiner model: runs with Griffin-Lim" run 0 "$MH" --offline --mel2mel "$RID" "$T/mono48.flac" -o "$T/rf.wav"

@@ -524,6 +524,62 @@ static void test_tone_warmup(void) {
     free(x);
 }
 
+/* A model that reads the classical suppressor's gain gets it from the engine (engine/enhance.c
+ * classical_feature): with engine_classical (its Noise head is that feature, nothing else) steady
+ * noise is cut deep once the tracker's 1.5 s window is full, as the classical path cuts it; the
+ * Noise control scales the cut (0: none); the user's Strength and the classical path's own Max
+ * attenuation do not reach the feature; a held tone is left alone (the feature's tonal guard). */
+static void test_classical_input(void) {
+    const int rate = 16000, n = rate * 6;
+    float *x = malloc(sizeof(float) * n), *tone = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) {
+        x[i] = (float)(0.02 * sig_gauss());
+        tone[i] = (float)(0.3 * sin(2.0 * M_PI * 1000.0 * i / rate) + 0.0005 * sig_gauss());
+    }
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    p.room = 0.0f;
+    p.tone = 0.0f;
+    p.max_atten_db = 40.0f;
+    const char *path = "tests/golden/engine_classical.safetensors";
+    float cut[3];
+    const float noise_k[3] = {1.0f, 0.5f, 0.0f};
+    for (int k = 0; k < 3; k++) {
+        p.noise = noise_k[k];
+        float *y = sig_run(rate, &p, load(path), x, n, 512, 0);
+        cut[k] = y ? mid_band_change_between(x, y, n, 3.0 / 6, 1.0) : 99.0f;
+        free(y);
+    }
+    CHECK(cut[0] < -8.0f, "classical input, steady noise after 3 s: %+.2f dB, want below -8", cut[0]);
+    CHECK(fabsf(cut[1] - 0.5f * cut[0]) < 1.0f, "Noise 0.5: %+.2f dB, want half of %+.2f", cut[1],
+          cut[0]);
+    CHECK(fabsf(cut[2]) < 0.3f, "Noise 0: %+.2f dB, want 0", cut[2]);
+    /* Strength is the classical path's control, not the feature's */
+    p.noise = 1.0f;
+    p.strength = 0.2f;
+    float *y = sig_run(rate, &p, load(path), x, n, 512, 0);
+    float weak = y ? mid_band_change_between(x, y, n, 3.0 / 6, 1.0) : 99.0f;
+    free(y);
+    CHECK(fabsf(weak - cut[0]) < 0.3f, "Strength 0.2 changed the feature: %+.2f dB against %+.2f", weak,
+          cut[0]);
+    p.strength = 1.0f;
+    /* the tone's band keeps its level (the feature's tonal guard) */
+    y = sig_run(rate, &p, load(path), tone, n, 512, 0);
+    double ei = 0.0, eo = 0.0;
+    for (int i = n / 2; y && i < n; i++) {
+        ei += (double)tone[i] * tone[i];
+        eo += (double)y[i] * y[i];
+    }
+    float tone_db = y ? (float)(10.0 * log10(eo / ei)) : 99.0f;
+    CHECK(fabsf(tone_db) < 1.0f, "held 1 kHz tone through the classical input: %+.2f dB", tone_db);
+    printf("classical input: steady noise %+.2f dB (Noise 0.5 %+.2f, 0 %+.2f, Strength 0.2 %+.2f), "
+           "held tone %+.2f dB\n", cut[0], cut[1], cut[2], weak, tone_db);
+    free(y);
+    free(x);
+    free(tone);
+}
+
 /* Runs x (mono, 16 kHz) through e in blocks of 512 with learn_noise on for the samples in
  * [learn_from, learn_to); returns the output, latency removed. */
 static float *run_learning(menhance *e, menhance_params *p, const float *x, int n, int learn_from,
@@ -1165,6 +1221,7 @@ int main(void) {
     test_model_hiband();
     test_model_controls();
     test_tone_warmup();
+    test_classical_input();
     test_learn_noise();
     test_listen_removed();
     test_shipped_controls();

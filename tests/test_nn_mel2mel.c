@@ -408,7 +408,91 @@ static void test_metadata_mismatch(const char *name, const char *unused_tensor) 
     free(bytes);
 }
 
+/* "nrt" with classical_input: the fifth feature (the classical suppressor's gain, golden.cf) against
+ * PyTorch whole, chunked and offline; the output depends on it (NULL reads 0 dB, the same as zeros);
+ * models without the input ignore cf. */
+static void test_classical_golden(const char *name) {
+    golden g;
+    if (golden_open(&g, GOLDEN_DIR, name) == 0) {
+        const int T = g.T, F = g.F, L = nn_mel2mel_lookahead(g.net);
+        const size_t N = (size_t)T * F;
+        char err[256] = "";
+        int64_t shape[ST_MAX_DIMS] = {T, F};
+        const float *cf = st_tensor_f32(g.f, "golden.cf", 2, shape, err, sizeof err);
+        shape[0] = 3;
+        const float *k = st_tensor_f32(g.f, "golden.strength", 1, shape, err, sizeof err);
+        shape[0] = T;
+        const float *ys = st_tensor_f32(g.f, "golden.output_strength", 2, shape, err, sizeof err);
+        CHECK(cf && k && ys, "%s: golden tensors: %s", name, err);
+        CHECK(nn_mel2mel_classical_input(g.net) == 1, "%s: classical input not reported", name);
+        CHECK(strstr(nn_mel2mel_describe(g.net), "classical input") != NULL, "%s: describe: %s",
+              name, nn_mel2mel_describe(g.net));
+        nn_m2m_stream *s = nn_m2m_stream_create(g.net);
+        float *y = calloc(N, sizeof *y), *y2 = calloc(N, sizeof *y2), *zero = calloc(N, sizeof *zero);
+        if (cf && k && ys && s && y && y2 && zero) {
+            nn_m2m_stream_process_cf(s, g.in, cf, T, y);
+            double e = rel_err(y, g.out, N);
+            CHECK(e < 1e-4, "%s vs PyTorch: rel err %.3g", name, e);
+            printf("%s (%s): rel err %.2e\n", name, nn_mel2mel_describe(g.net), e);
+            /* chunked: the feature travels with its frames */
+            nn_m2m_stream_reset(s);
+            for (int t = 0, n = 1; t < T; t += n, n = n % 7 + 1) {
+                int m = n < T - t ? n : T - t;
+                nn_m2m_stream_process_cf(s, g.in + (size_t)t * F, cf + (size_t)t * F, m,
+                                         y2 + (size_t)t * F);
+            }
+            CHECK(rel_err(y2, y, N) <= 1e-6, "%s: chunked differs from whole", name);
+            nn_m2m_stream_set_strength(s, k);
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_process_cf(s, g.in, cf, T, y2);
+            CHECK(rel_err(y2, ys, N) < 1e-4, "%s: strengths vs PyTorch", name);
+            const float one[3] = {1.0f, 1.0f, 1.0f};
+            nn_m2m_stream_set_strength(s, one);
+            /* the feature matters, and NULL is 0 dB */
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_process_cf(s, g.in, NULL, T, y2);
+            CHECK(rel_err(y2, y, N) > 1e-3, "%s: output does not depend on the feature", name);
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_process_cf(s, g.in, zero, T, y);
+            CHECK(!memcmp(y, y2, N * sizeof *y), "%s: NULL feature differs from 0 dB", name);
+            nn_m2m_stream_reset(s);
+            nn_m2m_stream_process(s, g.in, T, y);
+            CHECK(!memcmp(y, y2, N * sizeof *y), "%s: process() differs from a NULL feature", name);
+            /* offline: aligned by the look-ahead, feature included */
+            nn_m2m_offline *o = nn_m2m_offline_create(g.net, T);
+            CHECK(o && nn_m2m_offline_process_cf(o, g.in, cf, T, y2) == 0, "%s: offline", name);
+            CHECK(rel_err(y2, g.out + (size_t)L * F, (size_t)(T - L) * F) <= 1e-4,
+                  "%s: offline with the feature not aligned", name);
+            nn_m2m_offline_destroy(o);
+        }
+        free(y);
+        free(y2);
+        free(zero);
+        nn_m2m_stream_destroy(s);
+    }
+    golden_close(&g);
+    /* a model without the input ignores the feature */
+    if (golden_open(&g, GOLDEN_DIR, "nn_m2m_nrt_w.safetensors") == 0) {
+        const size_t N = (size_t)g.T * g.F;
+        CHECK(nn_mel2mel_classical_input(g.net) == 0, "nrt_w reports a classical input");
+        nn_m2m_stream *s = nn_m2m_stream_create(g.net);
+        float *y = calloc(N, sizeof *y), *cf = malloc(N * sizeof *cf);
+        if (s && y && cf) {
+            for (size_t i = 0; i < N; i++)
+                cf[i] = -5.0f;
+            nn_m2m_stream_process_cf(s, g.in, cf, g.T, y);
+            CHECK(!memcmp(y, g.out, N * sizeof *y) || rel_err(y, g.out, N) < 1e-4,
+                  "nrt_w: the feature changed a model that does not read it");
+        }
+        free(y);
+        free(cf);
+        nn_m2m_stream_destroy(s);
+    }
+    golden_close(&g);
+}
+
 int main(void) {
+    test_classical_golden("nn_m2m_nrt_c.safetensors");
     test_metadata_mismatch("nn_m2m_gain_small.safetensors", "mel2mel.blocks.2.");
     test_resnet_golden(GOLDEN_DIR, "nn_m2m_resnet_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_small.safetensors");

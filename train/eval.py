@@ -157,14 +157,24 @@ def load_net(path):
     return net
 
 
-def run_net(net, logmel):
+def run_net(net, logmel, wav=None):
     """log2-mel (T, 128) -> cleaned log2-mel aligned with the input frames (the look-ahead removed by feeding
-    `lookahead` extra frames of the last frame and dropping the first outputs)."""
+    `lookahead` extra frames of the last frame and dropping the first outputs).  wav: the 16 kHz waveform the
+    log-mel is of, for a model that reads the classical suppressor's gain (cfeatures.classical_feature; a
+    ValueError without it)."""
     import torch
     L = net.lookahead
     x = np.concatenate([logmel, np.repeat(logmel[-1:], L, axis=0)]) if L else logmel
+    kw = {}
+    if getattr(net, "classical_input", 0):
+        if wav is None:
+            raise ValueError("run_net: this model reads the classical feature; pass the waveform")
+        from cfeatures import classical_feature
+        cf = classical_feature(wav)[:len(logmel)]
+        cf = np.concatenate([cf, np.repeat(cf[-1:], L, axis=0)]) if L else cf
+        kw["cf"] = torch.from_numpy(cf)[None]
     with torch.no_grad():
-        y = net(torch.from_numpy(x.astype(np.float32))[None])[0].numpy()
+        y = net(torch.from_numpy(x.astype(np.float32))[None], **kw)[0].numpy()
     return y[L:]
 
 
@@ -438,7 +448,7 @@ def main():
             rows["mel2mel_net"], rows["mel2mel_gl"] = [], []
             for i, (c, r) in enumerate(zip(clips, refs)):
                 ref16, deg16, lr = r["ref16"], r["deg16"], r["lr"]
-                y = run_net(net, M.logmel(r["deg16_train"]))
+                y = run_net(net, M.logmel(r["deg16_train"]), r["deg16_train"])
                 # against the clean clip through the same soxr front end: the network's top bands carry
                 # soxr's edge, which resample_poly's reference lacks (up to 2 log2 units at 7.7-8 kHz)
                 rows["mel2mel_net"].append(dict(logmel_l1=float(np.mean(np.abs(y - r["lr_train"])))))
@@ -453,7 +463,7 @@ def main():
                 rows["mel2mel_diffwave_py"] = []
                 for i, (c, r) in enumerate(zip(clips[:a.gl_clips], refs)):
                     ref16, lr = r["ref16"], r["lr"]
-                    w = run_diffwave(dw, run_net(net, M.logmel(r["deg16_train"])), len(ref16), i)
+                    w = run_diffwave(dw, run_net(net, M.logmel(r["deg16_train"]), r["deg16_train"]), len(ref16), i)
                     rows["mel2mel_diffwave_py"].append(dict(logmel_l1=float(np.mean(np.abs(M.logmel(w) - lr))),
                                                             mrstft=M.mrstft(w, ref16), sisdr=None))
         if cond == "full" and not a.no_gl and group == "all":

@@ -6,9 +6,11 @@
     tests/golden/nn_m2m_nrt_small.safetensors      Mel2MelNRT 16 channels, dilations 1/2/4, 6 basis, local 5, L 2
     tests/golden/nn_m2m_nrt_b.safetensors          Mel2MelNRT 8 channels, dilations 3/1, kt 2, local 3 dil 2, L 0
     tests/golden/nn_m2m_nrt_w.safetensors          as nrt_small with feature_warmup (running means start as averages)
+    tests/golden/nn_m2m_nrt_c.safetensors          as nrt_small with feature_warmup, reading the classical suppressor's gain (golden.cf)
     tests/golden/engine_cut.safetensors            Mel2MelGain that cuts every band by ~30 dB (engine tests)
     tests/golden/engine_identity.safetensors       Mel2MelGain with 0 dB in every band (engine tests)
     tests/golden/engine_nrt.safetensors            Mel2MelNRT: noise -9, room -6, tone +4 dB everywhere (engine tests)
+    tests/golden/engine_classical.safetensors      Mel2MelNRT whose Noise head is the classical feature (engine tests)
     tests/fuzz/corpus/*                             tiny valid model files and truncations
 
 Each golden file is a normal model file plus "golden.input" (T x 128 log2-mel) and
@@ -60,16 +62,32 @@ def clip(T, n_mels, seed):
     return x
 
 
+def classical_clip(T, n_mels, seed):
+    """A classical-suppressor-gain-like input (log2 power gains <= 0): deep cuts in some bands and frames, 0 dB
+    in others (whole bands of steady partials, the first frames)."""
+    g = torch.Generator().manual_seed(seed)
+    cf = torch.clamp(-4.0 + 3.0 * torch.randn(T, n_mels, generator=g), -9.97, 0.0)
+    cf[:, ::5] = 0.0
+    cf[:3] = 0.0
+    return cf
+
+
 def write_golden(net, path, T, seed):
     net.eval()
     x = clip(T, net.n_mels, seed)
     extra = {"golden.input": x.numpy()}
+    cf = None
+    if getattr(net, "classical_input", 0):
+        cf = classical_clip(T, net.n_mels, seed + 1)
+        extra["golden.cf"] = cf.numpy()
+        cf = cf[None]
+    kw = {"cf": cf} if cf is not None else {}
     with torch.no_grad():
-        y = net(x[None])[0]
+        y = net(x[None], **kw)[0]
         if isinstance(net, Mel2MelNRT):
             k = (0.0, 2.0, 0.5)
             extra["golden.strength"] = np.array(k, np.float32)
-            extra["golden.output_strength"] = net(x[None], strength=k)[0].numpy()
+            extra["golden.output_strength"] = net(x[None], strength=k, **kw)[0].numpy()
     extra["golden.output"] = y.numpy()
     export_mel2mel(net, path, extra_meta={"golden": "train/golden.py seed %d" % seed}, extra_tensors=extra)
     print("%-50s %7d bytes, output max |y| %.3f" % (os.path.relpath(path, ROOT),
@@ -148,7 +166,9 @@ def main():
                                       lt_alpha=0.05, tone_alpha=0.2, local_ch=3, local_dil=2), 7),
                            ("w", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6, norm_mean=-6.0,
                                       norm_scale=0.3, local_ch=5, ema_alpha=0.05, lt_alpha=0.01,
-                                      feature_warmup=1), 8)):
+                                      feature_warmup=1), 8),
+                           ("c", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6, norm_mean=-6.0,
+                                      norm_scale=0.3, local_ch=5, feature_warmup=1, classical_input=1), 9)):
         nrt = Mel2MelNRT(**kw)
         randomize(nrt, seed)
         with torch.no_grad():
@@ -167,6 +187,7 @@ def main():
                    extra_meta={"golden": "train/golden.py: cuts every band by ~30 dB"})
     engine_identity(gdir)
     engine_nrt(gdir)
+    engine_classical(gdir)
     fuzz_corpus(os.path.join(ROOT, "tests", "fuzz", "corpus"))
 
 
@@ -188,6 +209,22 @@ def engine_nrt(gdir):
         net.tone_out.bias.fill_(lim * math.atanh(4.0 / net.tone_db))
     export_mel2mel(net, os.path.join(gdir, "engine_nrt.safetensors"),
                    extra_meta={"golden": "train/golden.py: noise -9 dB, room -6 dB, tone +4 dB in every band"})
+
+
+def engine_classical(gdir):
+    """A noise/room/tone Mel2Mel whose Noise head is the classical feature it is given and nothing else: the
+    local branch passes the feature of the newest frame through (layer 1: -cf * norm_scale, layer 2: itself,
+    output: z_noise = cf), every other weight zero.  The engine tests check that the engine feeds the feature
+    (its cut is the classical suppressor's) and that the Noise control scales it."""
+    net = Mel2MelNRT(channels=4, dilations=(1,), lookahead=2, local_ch=1, classical_input=1)
+    with torch.no_grad():
+        for prm in net.parameters():
+            prm.zero_()
+        net.local1.weight[0, 4, 2, 2] = -1.0  # feature plane, the newest frame (tap 2), the band itself
+        net.local2.weight[0, 0, 2, 1] = 1.0
+        net.local_out.weight[0, 0, 0, 0] = -1.0 / net.norm_scale
+    export_mel2mel(net, os.path.join(gdir, "engine_classical.safetensors"),
+                   extra_meta={"golden": "train/golden.py: the Noise head is the classical feature"})
 
 
 def engine_identity(gdir):

@@ -348,10 +348,13 @@ class Mel2MelNRT(nn.Module):
 
     The trunk is Mel2MelGain's: per frame the log2-mel, its running band mean (EMA ema_alpha), its noise-floor
     tracker (floor_rise) -- all as (v - norm_mean) * norm_scale -- and the long-term tonal balance against the
-    corpus (long_term_feature, times norm_scale), 4 * n_mels channels -> 1x1 conv to `channels` -> residual
+    corpus (long_term_feature, times norm_scale), and with classical_input the classical suppressor's own log2
+    gain of the frame (the engine's enhance_classical_feature via cfeatures.classical_feature, times norm_scale:
+    the RNNoise / PercepNet hybrid, the network learns where to trust it), n_feat * n_mels channels (n_feat 4
+    or 5) -> 1x1 conv to `channels` -> residual
     blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  A frequency-local branch
     (local_ch > 0) adds to the noise and room heads' z: two causal 2-D convs over (time, mel band), 3x5 and 3x3
-    with time dilation local_dil, on the same four features, weights shared by every band (the per-band SNR
+    with time dilation local_dil, on the same n_feat features, weights shared by every band (the per-band SNR
     and decay evidence a 128-channel trunk mixing all bands carries poorly), zero at the start.  noise/room are
     one_sided_cut(z) bounded by cut_db (z itself is what their loss sees); they start near 0 dB, tone at 0 dB.
     Cost per frame: macs_per_frame()."""
@@ -359,11 +362,13 @@ class Mel2MelNRT(nn.Module):
     def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
                  norm_mean=-6.0, norm_scale=0.25, n_mels=128, cut_db=30.0, tone_db=12.0, n_basis=16,
                  ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0,
-                 local_ch=12, local_dil=4, feature_warmup=0):
+                 local_ch=12, local_dil=4, feature_warmup=0, classical_input=0):
         super().__init__()
         if not 0 <= lookahead <= 8:
             raise ValueError("lookahead must be in 0..8")
         self.local_ch, self.local_dil = int(local_ch), int(local_dil)
+        self.classical_input = int(bool(classical_input))
+        self.n_feat = 4 + self.classical_input
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
         self.lookahead, self.kt, self.n_mels = int(lookahead), int(kt), int(n_mels)
         self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
@@ -372,7 +377,7 @@ class Mel2MelNRT(nn.Module):
         self.lt_alpha, self.tone_alpha = float(lt_alpha), float(tone_alpha)
         self.feature_warmup = int(feature_warmup)
         C = self.channels
-        self.conv_in = nn.Conv1d(4 * n_mels, C, 1, bias=True)
+        self.conv_in = nn.Conv1d(self.n_feat * n_mels, C, 1, bias=True)
         self.blocks = nn.ModuleList([_GainBlock(C, d, self.kt) for d in self.dilations])
         self.noise_out = nn.Conv1d(C, n_mels, 1, bias=True)
         self.room_out = nn.Conv1d(C, n_mels, 1, bias=True)
@@ -384,7 +389,7 @@ class Mel2MelNRT(nn.Module):
         nn.init.zeros_(self.tone_out.bias)
         if self.local_ch:
             H = self.local_ch
-            self.local1 = nn.Conv2d(4, H, (3, 5), bias=True)
+            self.local1 = nn.Conv2d(self.n_feat, H, (3, 5), bias=True)
             self.local2 = nn.Conv2d(H, H, (3, 3), dilation=(self.local_dil, 1), bias=True)
             self.local_out = nn.Conv2d(H, 2, 1, bias=True)
             nn.init.zeros_(self.local_out.weight)
@@ -399,31 +404,37 @@ class Mel2MelNRT(nn.Module):
                 "tone_db": self.tone_db, "n_basis": self.n_basis, "ema_alpha": self.ema_alpha,
                 "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha,
                 "local_ch": self.local_ch, "local_dil": self.local_dil,
-                "feature_warmup": self.feature_warmup}
+                "feature_warmup": self.feature_warmup, "classical_input": self.classical_input}
 
     def receptive_field(self):
         return sum((self.kt - 1) * d for d in self.dilations)
 
     def macs_per_frame(self):
         C, F_, K, H = self.channels, self.n_mels, self.n_basis, self.local_ch
-        local = F_ * (4 * H * 15 + H * H * 9 + 2 * H)
-        return 4 * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_ + local
+        local = F_ * (self.n_feat * H * 15 + H * H * 9 + 2 * H)
+        return self.n_feat * F_ * C + len(self.dilations) * (self.kt + 1) * C * C + 2 * C * F_ + C * K + K * F_ + local
 
-    def heads(self, x, raw=False):
+    def heads(self, x, raw=False, cf=None):
         """Per-head gains (noise, room, tone), each (B, T, n_mels) in log2 power units; [:, t] applies to
         x[:, t - lookahead].  raw=True also returns the noise and room heads' unbounded outputs z (the cut is
-        one_sided_cut(z)): ((noise, room, tone), (z_noise, z_room))."""
+        one_sided_cut(z)): ((noise, room, tone), (z_noise, z_room)).  cf (B, T, n_mels): the classical
+        suppressor's log2 gain of the same frames (cfeatures.classical_feature; required when classical_input,
+        ignored otherwise)."""
         m, f = context_features(x, self.ema_alpha, self.floor_rise, self.feature_warmup)
         lt = long_term_feature(x, self.lt_alpha, self.corpus_tilt, self.feature_warmup)
-        u = torch.cat([(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale,
-                       lt * self.norm_scale], dim=2).transpose(1, 2)  # (B, 4F, T)
+        parts = [(torch.cat([x, m, f], dim=2) - self.norm_mean) * self.norm_scale, lt * self.norm_scale]
+        if self.classical_input:
+            if cf is None or cf.shape != x.shape:
+                raise ValueError("this model reads the classical suppressor's gain: cf must be shaped as x")
+            parts.append(cf * self.norm_scale)
+        u = torch.cat(parts, dim=2).transpose(1, 2)  # (B, n_feat F, T)
         h = self.conv_in(u)
         if self.local_ch:
             # the frequency-local branch: per band, its own four features and its neighbours' over a few
             # frames (a per-band SNR and decay detector, weights shared by every band), added to the noise and
             # room heads' z; causal in time, zero-padded in frequency
             B, _, T = u.shape
-            v = u.view(B, 4, self.n_mels, T).transpose(2, 3)  # (B, 4, T, F)
+            v = u.view(B, self.n_feat, self.n_mels, T).transpose(2, 3)  # (B, n_feat, T, F)
             v = F.relu(self.local1(F.pad(v, (2, 2, 2, 0))))
             v = F.relu(self.local2(F.pad(v, (1, 1, 2 * self.local_dil, 0))))
             zl = self.local_out(v)  # (B, 2, T, F)
@@ -459,11 +470,12 @@ class Mel2MelNRT(nn.Module):
             return (g_noise, g_room, g_tone), (z_noise, z_room)
         return g_noise, g_room, g_tone
 
-    def forward(self, x, strength=(1.0, 1.0, 1.0), return_heads=False, return_raw=False):
-        """return_heads: (out, heads); return_raw: (out, heads, (z_noise, z_room)) (Mel2MelNRT.heads)."""
+    def forward(self, x, strength=(1.0, 1.0, 1.0), return_heads=False, return_raw=False, cf=None):
+        """return_heads: (out, heads); return_raw: (out, heads, (z_noise, z_room)) (Mel2MelNRT.heads); cf as
+        there."""
         L = self.lookahead
         xd = F.pad(x, (0, 0, L, 0), value=math.log2(FRONTEND["floor"]))[:, : x.shape[1]] if L > 0 else x
-        g, z = self.heads(x, raw=True)
+        g, z = self.heads(x, raw=True, cf=cf)
         out = xd + strength[0] * g[0] + strength[1] * g[1] + strength[2] * g[2]
         if return_raw:
             return out, g, z

@@ -55,4 +55,18 @@ with torch.no_grad():
     err_after = ((y3 - clean).abs().mean() + mr_stft(y3, clean)).item()
 check(err_after < 0.9 * err_before,
       "the sampler's output moves toward the clean (L1 + MR-STFT): %.3f -> %.3f" % (err_before, err_after))
+# The trainer's sub-crops keep each mel frame with the samples it describes (offsets are whole hops).
+import numpy as np  # noqa: E402
+from train_refiner import sub_crop  # noqa: E402
+N = 16384
+data = {"m": np.tile(np.arange(N, dtype=np.float16) % 2048, (3, 1)), "clean": np.zeros((3, N), np.float16),
+        "mel": np.tile(np.arange(N // 256, dtype=np.float16)[None, None, :], (3, 128, 1))}
+b = sub_crop(data, np.array([0, 1, 2, 1]), 4096, np.random.default_rng(2))
+shapes = b["m"].shape == (4, 4096) and b["mel"].shape == (4, 128, 16) and b["clean"].shape == (4, 4096)
+start_frames = b["mel"][:, 0, 0]
+aligned = all(int(b["m"][i, 0]) == (int(f) * 256) % 2048 and int(b["mel"][i, 0, -1]) == int(f) + 15
+              for i, f in enumerate(start_frames))
+check(shapes and aligned and b["m"].dtype == np.float32, "sub_crop: shapes, float32, mel frames aligned to samples")
+whole = sub_crop(data, np.array([2]), 0, np.random.default_rng(2))
+check(whole["m"].shape == (1, N), "sub_crop 0: the whole pairs")
 check.finish()

@@ -28,7 +28,7 @@ class Fixed(torch.nn.Module):
         super().__init__()
         self.g = (gn, gr, gt)
 
-    def forward(self, x, return_heads=False, return_raw=False):
+    def forward(self, x, return_heads=False, return_raw=False, cf=None):
         out = x + sum(self.g)
         if return_raw:
             return out, self.g, self.g[:2]

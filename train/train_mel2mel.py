@@ -45,7 +45,8 @@ DATA = os.path.join(ROOT, "data")
 CACHE = os.path.join(DATA, "cache3")
 CKPT_DIR = os.path.join(ROOT, "models", "ckpt")
 CLIP = 256 * 220  # 3.52 s at 16 kHz -> FRAMES frames
-FRAMES = 1 + CLIP // 256
+FRAMES = 1 + (CLIP - 1) // 256  # MelFrontEnd's frame count (1023-point STFT, centred)
+LEAD = 256 * 125  # 2.0 s rendered ahead of each cached clip (render_pairs): the classical feature's lead-in
 FLOOR = 1e-5
 LOG_FLOOR = math.log2(FLOOR)
 
@@ -110,21 +111,35 @@ def clip_tone_target(clean, coloured):
     return np.clip(lc - le, -TONE_LOG2, TONE_LOG2).astype(np.float32)
 
 
-def render_pairs(rng, n, music, noise, speech, fe, conditions=None):
-    """n diet examples -> dict of float16 log2-mels deg, clean, dry, early, late (n, FRAMES, 128), tone (n, 128)
-    and cond (n,) uint8."""
+def render_pairs(rng, n, music, noise, speech, fe, conditions=None, lead=LEAD):
+    """n diet examples -> dict of float16 log2-mels deg, clean, dry, early, late (n, FRAMES, 128), tone (n, 128),
+    cond (n,) uint8 and, with lead > 0, cf (n, FRAMES, 128) float16: the classical suppressor's log2 gain
+    (cfeatures.classical_feature) of the degraded clip.  Each example is rendered lead + CLIP samples long and the
+    last CLIP kept: the classical tracker needs its 1.5 s window to reach the depth it has in a running engine,
+    and a room's tail from before the crop is in the crop as it would be in a recording."""
     from degrade import DIET_NAMES, make_diet_pair
     w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early", "coloured", "late")}
     cond = np.zeros(n, np.uint8)
+    cf = np.zeros((n, FRAMES, 128), np.float32) if lead else None
+    if lead:
+        from cfeatures import classical_feature
     for i in range(n):
         c = None if conditions is None else conditions[i % len(conditions)]
-        (w["deg"][i], w["clean"][i], name, w["dry"][i], w["early"][i], w["coloured"][i],
-         w["late"][i]) = make_diet_pair(rng, music, noise, speech, CLIP, 16000, condition=c, parts=True, late=True)
+        parts = make_diet_pair(rng, music, noise, speech, lead + CLIP, 16000, condition=c, parts=True, late=True)
+        name = parts[2]
+        for k, v in zip(("deg", "clean", None, "dry", "early", "coloured", "late"), parts):
+            if k:
+                w[k][i] = v[lead:]
+        if lead:
+            # MelFrontEnd's frame t of the crop is centred on sample lead + 256 t of the whole render
+            cf[i] = classical_feature(parts[0])[lead // 256:lead // 256 + FRAMES]
         cond[i] = DIET_NAMES.index(name)
     out = {k: np.concatenate([log_mel_np(v[i:i + 50], fe) for i in range(0, n, 50)]) for k, v in w.items()}
     out["tone"] = np.stack([clip_tone_target(out["clean"][i], out["coloured"][i])
                             for i in range(n)])
     del out["coloured"]
+    if lead:
+        out["cf"] = cf
     out = {k: v.astype(np.float16) for k, v in out.items()}
     out["cond"] = cond
     return out
@@ -162,12 +177,13 @@ def cmd_cache(a):
 
 
 # ------------------------------------------------------------------ monitoring pairs (fixed)
-def val_pairs(per_cond=12, seed=1234):
+def val_pairs(per_cond=12, seed=1234, cf=False):
     """Fixed monitoring pairs (render_pairs' dict, float32): validation music, held-out noise packages, every
     diet condition per_cond times.  Only watched during training (the shipped checkpoint is the last one, never
-    picked on these)."""
+    picked on these).  cf: the set with the classical feature (rendered with render_pairs' lead-in, so its
+    clips differ from the set without, whose history goes back to the first NRT runs)."""
     from degrade import DIET_NAMES
-    p = os.path.join(CACHE, "val_%d_%d.npz" % (per_cond, seed))
+    p = os.path.join(CACHE, ("val_cf_%d_%d.npz" if cf else "val_%d_%d.npz") % (per_cond, seed))
     if not os.path.exists(p):
         from data import AudioPool
         from models import MelFrontEnd
@@ -175,7 +191,8 @@ def val_pairs(per_cond=12, seed=1234):
         music = AudioPool("music_val", "16k")
         noise, _ = noise_pools("val")
         conds = [c for c in DIET_NAMES for _ in range(per_cond)]
-        pairs = render_pairs(rng, len(conds), music, noise, None, MelFrontEnd(), conditions=conds)
+        pairs = render_pairs(rng, len(conds), music, noise, None, MelFrontEnd(), conditions=conds,
+                             lead=LEAD if cf else 0)
         os.makedirs(CACHE, exist_ok=True)
         np.savez(p + ".tmp.npz", **pairs)
         os.replace(p + ".tmp.npz", p)
@@ -195,9 +212,13 @@ def late_from(dry, early):
 
 
 class ShardSet:
-    def __init__(self):
+    """The cache's shards in memory.  need_cf: only shards with the classical feature (render_pairs' cf), and
+    batches carry it."""
+
+    def __init__(self, need_cf=False):
         self.loaded = {}
         self.arr = None
+        self.keys = MEL_KEYS + ("tone", "cond") + (("cf",) if need_cf else ())
 
     def refresh(self):
         paths = sorted(glob.glob(os.path.join(CACHE, "shard_*.npz")))
@@ -210,7 +231,9 @@ class ShardSet:
             if p not in self.loaded:
                 try:
                     z = np.load(p)
-                    sh = {k: z[k] for k in MEL_KEYS + ("tone", "cond") if k in z.files}
+                    if "cf" in self.keys and "cf" not in z.files:
+                        continue  # made before the classical feature
+                    sh = {k: z[k] for k in self.keys if k in z.files}
                     if "late" not in sh:
                         sh["late"] = late_from(sh["dry"], sh["early"])
                     self.loaded[p] = sh
@@ -219,7 +242,7 @@ class ShardSet:
                     pass  # being written
         if changed and self.loaded:
             self.arr = None  # free the old copy before building the new one
-            self.arr = {k: np.concatenate([v[k] for v in self.loaded.values()]) for k in MEL_KEYS + ("tone", "cond")}
+            self.arr = {k: np.concatenate([v[k] for v in self.loaded.values()]) for k in self.keys}
         return len(self.loaded)
 
     def size(self):
@@ -240,6 +263,9 @@ class ShardSet:
             out[k] = np.maximum(v + g, LOG_FLOOR)
         out["tone"] = A["tone"][idx].astype(np.float32)
         out["cond"] = A["cond"][idx]
+        if "cf" in A:
+            # a gain: the level does not move it (the tracker's Wiener rule is a ratio)
+            out["cf"] = np.stack([A["cf"][i, s:s + T] for i, s in zip(idx, st)]).astype(np.float32)
         return out
 
 
@@ -305,7 +331,8 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_ski
     import torch
     L = net.lookahead
     x, y = b["deg"], b["clean"]
-    out, (_, _, gt), (gn, gr) = net(x, return_raw=True)  # noise and room: their raw z (models.one_sided_cut)
+    # noise and room: their raw z (models.one_sided_cut)
+    out, (_, _, gt), (gn, gr) = net(x, return_raw=True, cf=b.get("cf"))
     nt, rt = head_targets(x, b["dry"], b["early"], late=b.get("late"))
     if L:
         out, gn, gr, gt = out[:, L:], gn[:, L:], gr[:, L:], gt[:, L:]
@@ -353,10 +380,10 @@ def evaluate(net, v):
     with torch.no_grad():
         # the monitoring pairs' Room target stays the one they were made with (no late render in the
         # val file): its history stays comparable across the change of training target
-        b = {k: torch.from_numpy(v[k]) for k in MEL_KEYS + ("tone",) if k in v}
+        b = {k: torch.from_numpy(v[k]) for k in MEL_KEYS + ("tone", "cf") if k in v}
         outs, gs = [], []
         for i in range(0, b["deg"].shape[0], 16):
-            o, g = net(b["deg"][i:i + 16], return_heads=True)
+            o, g = net(b["deg"][i:i + 16], return_heads=True, cf=b["cf"][i:i + 16] if "cf" in b else None)
             outs.append(o)
             gs.append(g)
         out = torch.cat(outs)
@@ -405,6 +432,32 @@ def warm_start(net, path):
     return st["step"]
 
 
+def widen_classical(state, old_hp):
+    """A checkpoint of a model without the classical input (models.Mel2MelNRT classical_input), made to read it:
+    conv_in's and the local branch's weights over the new feature start at 0, in the weights, their average and
+    their Adam moments, so the widened model computes exactly what the checkpoint did and learns from there."""
+    import torch
+    F = old_hp.get("n_mels", 128)
+
+    def grow(t, dim, n):
+        shape = list(t.shape)
+        shape[dim] = n
+        return torch.cat([t, torch.zeros(shape, dtype=t.dtype)], dim=dim)
+
+    widen = {"conv_in.weight": (1, F), "local1.weight": (1, 1)}
+    for key in ("model", "ema"):
+        sd = state.get(key)
+        for name, (dim, n) in widen.items():
+            if sd is not None and name in sd:
+                sd[name] = grow(sd[name], dim, n)
+    names = [n for n, _ in build_net(old_hp).named_parameters()]
+    for idx, st in state["opt"]["state"].items():
+        if names[idx] in widen:
+            dim, n = widen[names[idx]]
+            for m in ("exp_avg", "exp_avg_sq"):
+                st[m] = grow(st[m], dim, n)
+
+
 def cmd_train(a):
     import torch
     torch.set_num_threads(a.threads)
@@ -414,11 +467,14 @@ def cmd_train(a):
     name = a.name
     logp = os.path.join(CKPT_DIR, name + "_log.txt")
     last = os.path.join(CKPT_DIR, name + ".pt")
-    shards = ShardSet()
+    want_cf = bool(a.classical_input)
+    if os.path.exists(last) and not a.fresh:
+        want_cf = want_cf or bool(torch.load(last, map_location="cpu")["hparams"].get("classical_input"))
+    shards = ShardSet(need_cf=want_cf)
     while shards.refresh() == 0:
-        log("waiting for cache shards", logp)
+        log("waiting for cache shards%s" % (" with the classical feature" if want_cf else ""), logp)
         time.sleep(20)
-    val = val_pairs()
+    val = val_pairs(cf=want_cf)
     state = None
     warm_from = None
     if os.path.exists(last) and not a.fresh:
@@ -432,9 +488,14 @@ def cmd_train(a):
             # was 73 % its first frame (models.warmup_alpha); the weights adapt to the truer feature
             hp = dict(hp, feature_warmup=1)
             log("feature warm-up switched on (models.warmup_alpha)", logp)
+        if a.classical_input and hp.get("arch") == "nrt" and not hp.get("classical_input"):
+            # the classical suppressor's gain joins the inputs with zero weights: the model starts as it was
+            widen_classical(state, hp)
+            hp = dict(hp, classical_input=1)
+            log("classical input switched on (cfeatures.classical_feature, zero weights at first)", logp)
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
-        hp = dict(DEFAULT_MODEL, local_ch=a.local_ch)
+        hp = dict(DEFAULT_MODEL, local_ch=a.local_ch, classical_input=int(a.classical_input))
         src = os.path.join(CKPT_DIR, "mel2mel_gain.pt")
         if a.channels:
             hp["channels"] = int(a.channels)
@@ -496,6 +557,7 @@ def cmd_train(a):
             log("head %s re-initialised at step %d" % (head, step), logp)
     ema_params = list(ema.parameters())
     net_params = list(net.parameters())
+    widened = state is not None and hp.get("classical_input") and not state["hparams"].get("classical_input")
     log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; "
         "threads %d; device %s" % (
             json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(),
@@ -538,6 +600,9 @@ def cmd_train(a):
                     k, v[0], v[1], v[7], v[2], v[3], v[4], v[5], v[6], v[8], v[9], v[10])
                     for k, v in res.items())), logp)
 
+    if widened:
+        # the starting point on the new monitoring pairs: what the run is to be read against
+        checkpoint()
     # SIGTERM (kill, make's interrupt) ends the run at the next step with a checkpoint, so no work is lost.
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -633,6 +698,8 @@ def main():
     t.add_argument("--local-ch", type=int, default=12, help="channels of the frequency-local branch (new models, "
                    "and checkpoints from before it)")
     t.add_argument("--reinit-heads", default="", help="on resume: heads (noise,room,tone) to start afresh")
+    t.add_argument("--classical-input", action="store_true",
+                   help="the model reads the classical suppressor's gain (new models; on resume: widened to it)")
     t.add_argument("--fresh", action="store_true")
     e = sub.add_parser("export")
     e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_nrt.pt"))
