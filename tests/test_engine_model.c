@@ -11,6 +11,7 @@
 #include "dsp/biquad.h"
 #include "dsp/mel.h"
 #include "dsp/stft.h"
+#include "engine/features.h"
 #include "engine/menhance.h"
 #include "tests/check.h"
 #include "tests/signals.h"
@@ -899,6 +900,83 @@ static float *run_stereo(const char *path, int mode, const float *x, int n, floa
  * channel takes its change in the channel's own proportion.  One that changes the sound a
  * little keeps the stereo image (R = 0.5 L stays 6.02 dB apart, in phase; hard left leaves R
  * silent) and the level of mode 1 within 0.5 dB. */
+/* Which mel frame conditions which samples of the refiner's prior (engine/enhance.c vocode): with
+ * engine_refiner_mel (a Mel2Mel that changes nothing; a refiner whose correction is a function of
+ * one mel band of its conditioning frame, the same on every sample of the frame's span) mode 2 minus
+ * mode 1 is that function of the frame, steps at the hop boundaries, DC-blocked.  The engine's
+ * claim: the phase path's hops start at samples 256 j + 1 (latency removed), the refiner's prior is
+ * that hop one sample late, so its span is [256 j, 256 j + 256), conditioned on engine frame j + 1
+ * (the training framing's frame j, centred on sample 256 j), as in training.  A tone at the band's
+ * centre changes level at points that are not hop-aligned; the correction's jumps must fall on
+ * samples 256 j and follow the change of that frame's log-mel, not a neighbour's. */
+static void test_refiner_mel_alignment(void) {
+    const char *path = "tests/golden/engine_refiner_mel.safetensors";
+    const int rate = 16000, n = rate * 4, band = 24, K = n / 256;
+    float *x = malloc(sizeof(float) * n), *feat = malloc(sizeof(float) * K * 128),
+          *lm = malloc(sizeof(float) * K * 128);
+    float level = 0.1f;
+    for (int i = 0; i < n; i++) {
+        if (i % 1900 == 777) level = 0.03f + 0.27f * (float)((i / 1900 * 7919) % 100) / 100.0f;
+        x[i] = level * (float)sin(2.0 * M_PI * 440.0 * i / rate);
+    }
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    float *y1 = sig_run(rate, &p, load(path), x, n, 256, 0);
+    p.mode = MENHANCE_MODE_MEL2MEL_VOCODER;
+    float *y2 = sig_run(rate, &p, load(path), x, n, 256, 0);
+    CHECK(features_engine_frames(x, n, feat, lm, K) == K, "engine frames");
+    if (y1 && y2) {
+        /* 1: the correction steps only at samples 256 j + 1 */
+        int at1 = 0, big = 0;
+        double maxd = 0.0;
+        for (int i = rate / 2; i < n; i++)
+            maxd = fmax(maxd, fabs((double)(y2[i] - y1[i]) - (y2[i - 1] - y1[i - 1])));
+        for (int i = rate / 2; i < n; i++) {
+            double j = fabs((double)(y2[i] - y1[i]) - (y2[i - 1] - y1[i - 1]));
+            if (j > 0.2 * maxd) {
+                big++;
+                at1 += i % 256 == 0;
+            }
+        }
+        CHECK(maxd > 1e-3 && big >= 20 && at1 == big,
+              "refiner correction: %d of %d steps fall on samples 256 j (largest %.3g)", at1, big,
+              maxd);
+        /* 2: the step at 256 j follows engine frame j + 1's change of log-mel */
+        double c[3] = {0}, sj = 0, sjj = 0, sp[3] = {0}, spp[3] = {0}, sjp[3] = {0};
+        int m = 0;
+        for (int j = rate / 2 / 256 + 2; j + 3 < K && 256 * j + 1 < n; j++) {
+            int i = 256 * j;
+            double jump = (double)(y2[i] - y1[i]) - (y2[i - 1] - y1[i - 1]);
+            sj += jump;
+            sjj += jump * jump;
+            for (int s = 0; s < 3; s++) { /* shifts -1, 0, +1 frames */
+                int f = j + 1 + s - 1;
+                double pr = lm[f * 128 + band] - lm[(f - 1) * 128 + band];
+                sp[s] += pr;
+                spp[s] += pr * pr;
+                sjp[s] += jump * pr;
+            }
+            m++;
+        }
+        for (int s = 0; s < 3; s++)
+            c[s] = (m * sjp[s] - sj * sp[s]) /
+                   sqrt((m * sjj - sj * sj) * (m * spp[s] - sp[s] * sp[s]) + 1e-30);
+        CHECK(c[1] > 0.95 && c[1] > c[0] + 0.1 && c[1] > c[2] + 0.1,
+              "refiner conditioning: correlation with frame j + 1's mel change %.3f (frame j %.3f, "
+              "j + 2 %.3f)",
+              c[1], c[0], c[2]);
+        printf("refiner mel alignment: %d steps, all on 256 j: %s; correlation with the "
+               "expected frame %.3f (one frame early %.3f, late %.3f)\n",
+               big, at1 == big ? "yes" : "no", c[1], c[0], c[2]);
+    }
+    free(y1);
+    free(y2);
+    free(x);
+    free(feat);
+    free(lm);
+}
+
 static void test_refiner(void) {
     const char *id = "tests/golden/engine_refiner_id.safetensors",
                *small = "tests/golden/engine_refiner_small.safetensors";
@@ -1210,6 +1288,7 @@ int main(void) {
     test_vocoder_fallback();
     test_vocoder_stereo();
     test_refiner();
+    test_refiner_mel_alignment();
     test_modes();
     test_swap();
     test_bad_files();
