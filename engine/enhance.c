@@ -206,16 +206,20 @@ int enhance_latency(const enhance *h) {
     return stft_latency(h->st[0]) + LA * ENHANCE_HOP + ENHANCE_OUTPUT_DELAY;
 }
 
+/* Both band trackers (the classical path's and the network feature's) hold the same floor, or
+ * track again (NULL). */
+static void hold_trackers(enhance *h, const float *profile) {
+    denoise_hold(h->dn, profile);
+    denoise_hold(h->dnf, profile);
+}
+
 void enhance_reset(enhance *h) {
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
     denoise_reset(h->dnf);
     /* the held floor is the user's, not history */
-    if (h->held) {
-        denoise_hold(h->dn, h->held_profile);
-        denoise_hold(h->dnf, h->held_profile);
-    }
+    if (h->held) hold_trackers(h, h->held_profile);
     for (int b = 0; b < ENHANCE_MELS; b++)
         h->feat[b] = 0.0f;
     h->learning = 0;
@@ -486,8 +490,7 @@ static int onset_at(const enhance *h, long long k) {
 void enhance_hold_noise(enhance *h, const float *profile) {
     h->held = profile != NULL;
     if (profile) memcpy(h->held_profile, profile, sizeof h->held_profile);
-    denoise_hold(h->dn, profile);
-    denoise_hold(h->dnf, profile);
+    hold_trackers(h, profile);
     h->pinned = NULL; /* model_frame gives the network the new floor (or none) */
     h->held_version++;
 }
@@ -724,10 +727,7 @@ void enhance_prime_end(enhance *h) {
 void enhance_take_noise(enhance *dst, const enhance *src) {
     denoise_take_noise(dst->dn, src->dn);
     denoise_take_noise(dst->dnf, src->dnf);
-    if (dst->held) { /* the user's floor wins */
-        denoise_hold(dst->dn, dst->held_profile);
-        denoise_hold(dst->dnf, dst->held_profile);
-    }
+    if (dst->held) hold_trackers(dst, dst->held_profile); /* the user's floor wins */
     /* With a known floor the start needs no tonal caution: levels decide at once. */
     tonal_reset_noise(dst->ton);
     for (int b = 0; b < ENHANCE_MELS; b++)

@@ -26,6 +26,21 @@ from export import mel2mel_tensors, save_file  # noqa: E402
 from models import FRONTEND, Mel2MelNRT  # noqa: E402
 from refiner import Refiner  # noqa: E402
 
+
+
+def write(name, m2m, ref, gate_note, golden_note):
+    """tests/golden/<name>.safetensors: the Mel2Mel and the refiner with a passed *test* gate."""
+    tensors = mel2mel_tensors(m2m)
+    tensors.update(diffwave_tensors(ref.dw))
+    meta = {"mel2mel": json.dumps(m2m.hparams()), "diffwave": json.dumps(ref.dw.hparams()),
+            "refiner": json.dumps({"steps": list(ref.steps)}),
+            "vocoder_gate": json.dumps({"passed": True, "test": gate_note}),
+            "frontend": json.dumps(FRONTEND), "format": "menhance-1", "golden": golden_note}
+    out = os.path.join(ROOT, "tests", "golden", name + ".safetensors")
+    save_file(tensors, out, meta)
+    print("wrote", out, os.path.getsize(out), "bytes")
+
+
 torch.manual_seed(5)
 m2m = Mel2MelNRT(channels=8, dilations=(1, 2), lookahead=2, norm_mean=-6.0, norm_scale=0.25,
                  n_basis=4, local_ch=2)
@@ -40,16 +55,8 @@ for name, scale in (("engine_refiner_id", 0.0), ("engine_refiner_small", 0.02)):
             if not n.startswith("output_projection"):
                 p.copy_(0.1 * torch.randn_like(p))
         ref.dw.output_projection.weight.copy_(scale * torch.randn_like(ref.dw.output_projection.weight))
-    tensors = mel2mel_tensors(m2m)
-    tensors.update(diffwave_tensors(ref.dw))
-    meta = {"mel2mel": json.dumps(m2m.hparams()), "diffwave": json.dumps(ref.dw.hparams()),
-            "refiner": json.dumps({"steps": list(ref.steps)}),
-            "vocoder_gate": json.dumps({"passed": True, "test": "a test gate: random weights, never shipped"}),
-            "frontend": json.dumps(FRONTEND), "format": "menhance-1",
-            "golden": "scripts/make_engine_refiner.py (random weights, correction x %g)" % scale}
-    out = os.path.join(ROOT, "tests", "golden", name + ".safetensors")
-    save_file(tensors, out, meta)
-    print("wrote", out, os.path.getsize(out), "bytes")
+    write(name, m2m, ref, "a test gate: random weights, never shipped",
+          "scripts/make_engine_refiner.py (random weights, correction x %g)" % scale)
 
 # _mel: upsampler stages that repeat each frame 16 times (taps 8..23 of the centre mel row: output sample o
 # of a stage reads input o // 16 only), so sample o of the refiner's span reads frame o // 256 alone; layer 0's
@@ -73,16 +80,8 @@ with torch.no_grad():
     layer.output_projection.weight[C + 0, 0, 0] = 1.0
     ref.dw.skip_projection.weight[0, 0, 0] = 1.0
     ref.dw.output_projection.weight[0, 0, 0] = 0.5
-tensors = mel2mel_tensors(zero)
-tensors.update(diffwave_tensors(ref.dw))
-meta = {"mel2mel": json.dumps(zero.hparams()), "diffwave": json.dumps(ref.dw.hparams()),
-        "refiner": json.dumps({"steps": list(ref.steps)}),
-        "vocoder_gate": json.dumps({"passed": True, "test": "a test gate: hand-set weights, never shipped"}),
-        "frontend": json.dumps(FRONTEND), "format": "menhance-1",
-        "golden": "scripts/make_engine_refiner.py: correction = c(mel band %d of the conditioning frame)" % MEL_BAND}
-out = os.path.join(ROOT, "tests", "golden", "engine_refiner_mel.safetensors")
-save_file(tensors, out, meta)
-print("wrote", out, os.path.getsize(out), "bytes")
+write("engine_refiner_mel", zero, ref, "a test gate: hand-set weights, never shipped",
+      "scripts/make_engine_refiner.py: correction = c(mel band %d of the conditioning frame)" % MEL_BAND)
 # what the correction is, in PyTorch: c for a few constant mels (the C test only needs it to grow with the band)
 with torch.no_grad():
     for v in (4.0, 8.0, 12.0):

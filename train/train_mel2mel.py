@@ -467,18 +467,16 @@ def cmd_train(a):
     name = a.name
     logp = os.path.join(CKPT_DIR, name + "_log.txt")
     last = os.path.join(CKPT_DIR, name + ".pt")
-    want_cf = bool(a.classical_input)
-    if os.path.exists(last) and not a.fresh:
-        want_cf = want_cf or bool(torch.load(last, map_location="cpu")["hparams"].get("classical_input"))
+    state = torch.load(last, map_location="cpu") if os.path.exists(last) and not a.fresh else None
+    want_cf = bool(a.classical_input) or bool(state is not None and state["hparams"].get("classical_input"))
     shards = ShardSet(need_cf=want_cf)
     while shards.refresh() == 0:
         log("waiting for cache shards%s" % (" with the classical feature" if want_cf else ""), logp)
         time.sleep(20)
     val = val_pairs(cf=want_cf)
-    state = None
     warm_from = None
-    if os.path.exists(last) and not a.fresh:
-        state = torch.load(last, map_location="cpu")
+    widened = False
+    if state is not None:
         hp = state["hparams"]
         if hp.get("arch") == "nrt" and "local_ch" not in hp and a.local_ch:
             # a checkpoint from before the frequency-local branch: the branch joins it (zero output at first)
@@ -492,6 +490,7 @@ def cmd_train(a):
             # the classical suppressor's gain joins the inputs with zero weights: the model starts as it was
             widen_classical(state, hp)
             hp = dict(hp, classical_input=1)
+            widened = True
             log("classical input switched on (cfeatures.classical_feature, zero weights at first)", logp)
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
@@ -557,7 +556,6 @@ def cmd_train(a):
             log("head %s re-initialised at step %d" % (head, step), logp)
     ema_params = list(ema.parameters())
     net_params = list(net.parameters())
-    widened = state is not None and hp.get("classical_input") and not state["hparams"].get("classical_input")
     log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; "
         "threads %d; device %s" % (
             json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(),
