@@ -972,17 +972,30 @@ void menhance_process(menhance *e, const float *const *in, float *const *out, in
     }
 }
 
-/* A private synchronous classical twin of the engine runs the audio through exactly the path
- * the live trackers see (DC blocker, resampler, STFT, tonal split, high band), recording;
- * its learnt floor is then copied into this engine's trackers. */
+/* A private synchronous twin of the engine runs the audio through exactly the path the live
+ * trackers see (DC blocker, resampler, STFT, tonal split, high band), recording; its learnt
+ * floor is then copied into this engine's trackers.  With a noise/room/tone model the twin runs
+ * a twin of the model too (shared weights, its own state), and the Tone head's verdict on the
+ * audio is copied as well (enhance_take_tone). */
 int menhance_prime(menhance *e, const float *const *in, long long n) {
     if (!e || !in || n <= 0) return 0;
     menhance_config cfg = e->cfg;
     cfg.threaded = 0;
-    menhance *t = menhance_create(&cfg, NULL, NULL, 0);
-    if (!t) return -1;
+    int spin = 0;
+    while (!atomic_compare_exchange_weak(&e->busy, &spin, 2))
+        spin = 0;
+    menhance_model *own = e->active;
+    menhance_model *twin = model_heads(own) ? model_twin(own) : NULL;
+    atomic_store(&e->busy, 0);
+    if (model_heads(own) && !twin) return -1;
+    menhance *t = menhance_create(&cfg, twin, NULL, 0);
+    if (!t) {
+        menhance_model_free(twin);
+        return -1;
+    }
     menhance_params q = e->params;
-    q.mode = MENHANCE_MODE_CLASSICAL;
+    q.mode = twin ? MENHANCE_MODE_MEL2MEL : MENHANCE_MODE_CLASSICAL;
+    q.tone = 1.0f;
     q.enabled = 1;
     q.synchronous = 1;
     menhance_set_params(t, &q);
@@ -1007,10 +1020,11 @@ int menhance_prime(menhance *e, const float *const *in, long long n) {
         }
         enhance_prime_end(t->enh);
         hiband_prime_end(t->hb);
-        int spin = 0;
+        spin = 0;
         while (!atomic_compare_exchange_weak(&e->busy, &spin, 2))
             spin = 0;
         enhance_take_noise(e->enh, t->enh);
+        enhance_take_tone(e->enh, t->enh, e->active == own ? own : NULL);
         atomic_store(&e->busy, 0);
         hiband_take_noise(e->hb, t->hb);
         rc = 0;

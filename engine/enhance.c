@@ -107,6 +107,15 @@ struct enhance {
     int start;   /* since reset, no model output yet: a model mode passes the input untouched */
     int mfed;    /* the model has been given a real frame since its reset */
     int mframes; /* real frames the model has been given since its reset (to TONE_WARMUP_S) */
+    /* Tone priming (enhance_prime_begin/end, enhance_take_tone): while priming, the Tone head's
+     * verdicts summed with the warm-up's confidence as weight; then the verdict that stands in
+     * for the live one while the live one warms up, for the model it was learnt from. */
+    int priming;
+    double tsum[ENHANCE_MELS], twsum;
+    long tcount;
+    int tone_valid;
+    float tone_primed[ENHANCE_MELS];
+    const menhance_model *tone_for;
     /* Learn noise: sums over the learning turn's real frames (band powers; the network's floor
      * feature where it ran, else the log-mel), then the held floor and its version */
     int learning;
@@ -225,6 +234,8 @@ void enhance_reset(enhance *h) {
     h->learning = 0;
     tonal_reset(h->ton);
     h->primed = 0;
+    h->priming = 0;
+    h->tone_valid = 0;
     memset(h->re, 0, sizeof h->re);
     memset(h->im, 0, sizeof h->im);
     for (int k = 0; k < HIST; k++) {
@@ -327,6 +338,29 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     if (!h->mvalid[back]) return 0;
     memcpy(clean, h->mclean[back], sizeof(float) * ENHANCE_MELS);
     return 1;
+}
+
+/* The Tone verdict learnt ahead of time (enhance_take_tone) stands in for the live one while
+ * that warms up: the live Tone head runs at strength k * r (r = mframes / TONE_WARMUP_FRAMES,
+ * set before the frame), the primed verdict adds k * (1 - r).  While priming, the live verdicts
+ * are summed instead, each weighted by r: the head's later, better-informed verdicts count most. */
+static void prime_tone(enhance *h, const menhance_model *model, const enhance_params *p,
+                       float *clean) {
+    const float *heads = model_heads(model);
+    if (!heads) return;
+    const float r = (float)h->mframes / (float)TONE_WARMUP_FRAMES;
+    const float *tone = heads + 2 * ENHANCE_MELS;
+    if (h->priming) {
+        for (int b = 0; b < ENHANCE_MELS; b++)
+            h->tsum[b] += (double)r * tone[b];
+        h->twsum += r;
+        h->tcount++;
+        return;
+    }
+    if (!h->tone_valid || model != h->tone_for || r >= 1.0f) return;
+    const float k = (1.0f - r) * p->heads[2];
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        clean[b] += k * h->tone_primed[b];
 }
 
 /* Mode 2.  out: the channels' hop that leaves now (made one hop ago), mid: its common part (the
@@ -603,8 +637,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
         model_set_strength(model, k);
     }
     int have_model = model_frame(h, model, now, clean);
-    if (have_model)
+    if (have_model) {
+        prime_tone(h, model, p, clean);
         memcpy(h->clast, clean, sizeof clean);
+    }
     else
         memcpy(clean, h->clast, sizeof clean); /* read only by a vocoder fading out */
     learn_noise(h, p, model, now);
@@ -715,6 +751,10 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
 
 int enhance_prime_begin(enhance *h) {
     enhance_reset(h);
+    h->priming = 1;
+    memset(h->tsum, 0, sizeof h->tsum);
+    h->twsum = 0.0;
+    h->tcount = 0;
     if (denoise_prime_begin(h->dnf)) return -1;
     return denoise_prime_begin(h->dn);
 }
@@ -722,6 +762,21 @@ int enhance_prime_begin(enhance *h) {
 void enhance_prime_end(enhance *h) {
     denoise_prime_end(h->dn);
     denoise_prime_end(h->dnf);
+    h->priming = 0;
+    /* The weighted mean of the verdicts, as sure as the live warm-up would be after as much
+     * audio: a clip shorter than TONE_WARMUP_S gives a proportionally weaker verdict. */
+    if (h->twsum > 0.0) {
+        const double sure = fmin(1.0, (double)h->tcount / TONE_WARMUP_FRAMES);
+        for (int b = 0; b < ENHANCE_MELS; b++)
+            h->tone_primed[b] = (float)(h->tsum[b] / h->twsum * sure);
+        h->tone_valid = 1;
+    }
+}
+
+void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *model) {
+    dst->tone_valid = src->tone_valid && model;
+    memcpy(dst->tone_primed, src->tone_primed, sizeof dst->tone_primed);
+    dst->tone_for = model;
 }
 
 void enhance_take_noise(enhance *dst, const enhance *src) {

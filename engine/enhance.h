@@ -89,4 +89,9 @@ int enhance_effective_mode(const enhance *h);
 int enhance_prime_begin(enhance *h);
 void enhance_prime_end(enhance *h);
 void enhance_take_noise(enhance *dst, const enhance *src);
+/* Tone priming, alongside: where a noise/room/tone model ran while priming, prime_end keeps the
+ * Tone head's verdict on the audio given ahead of time; take_tone gives src's verdict to dst for
+ * `model` (dst's model, whose twin src ran), and dst applies it in place of the live verdict
+ * while that warms up (TONE_WARMUP_S), scaled by the Tone control.  Cleared by reset. */
+void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *model);
 #endif

@@ -111,12 +111,14 @@ void menhance_set_noise_profile(menhance *e, const float *profile);
 
 /* Primes the classical noise trackers (16 kHz mel bands and the high band) from audio given
  * ahead of time, so the suppressor treats the start of a file like the rest of it instead of
- * learning for 1.5 s first.  in: channels x n host-rate samples, typically the whole file or
+ * learning for 1.5 s first; with a noise/room/tone model, also the Tone correction, which then
+ * applies from the first frame instead of fading in over 4 s (engine/enhance.c TONE_WARMUP_S;
+ * docs/engine.md).  in: channels x n host-rate samples, typically the whole file or
  * its first 30 s; the noise floor installed per band is the 20th percentile of what the
  * tracker learns over that audio (tonal content is not learnt as noise).  Call after create
  * or reset and before the first menhance_process; it changes no audio history, latency or
  * alignment.  Not real-time safe (allocates, runs the analysis of the whole input: about
- * 1 % of a core's real time).  Returns 0, or -1 when out of memory (nothing changed).
+ * 1 % of a core's real time, 2-3 % with a noise/room/tone model).  Returns 0, or -1 when out of memory (nothing changed).
  * Without priming (live use) the suppression fades in as the trackers learn, at most
  * max_atten_db per 1.5 s of evidence, never in one step. */
 int menhance_prime(menhance *e, const float *const *in, long long n);

@@ -26,6 +26,7 @@ struct menhance_model {
     int dw_latency;
     int refiner;                   /* dws refines mode 1's waveform (metadata "refiner") */
     int refine_steps[MODEL_MAX_REFINE_STEPS];
+    int borrowed; /* m2m belongs to another model (model_twin) */
     char desc[768];
 };
 
@@ -163,9 +164,28 @@ void menhance_model_free(menhance_model *m) {
     nn_diffwave_stream_free(m->dws);
     nn_diffwave_free(m->dw);
     nn_m2m_stream_destroy(m->stream);
-    nn_mel2mel_free(m->m2m);
+    if (!m->borrowed) nn_mel2mel_free(m->m2m);
     st_close(m->file);
     free(m);
+}
+
+menhance_model *model_twin(const menhance_model *m) {
+    if (!m || !m->stream) return NULL;
+    menhance_model *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->m2m = m->m2m;
+    t->borrowed = 1;
+    t->stream = nn_m2m_stream_create(m->m2m);
+    if (!t->stream) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->desc, m->desc, sizeof t->desc); /* a twin describes itself as its original */
+    return t;
+}
+
+const float *model_heads(const menhance_model *m) {
+    return m && m->stream ? nn_m2m_stream_heads(m->stream) : NULL;
 }
 
 const char *menhance_model_describe(const menhance_model *m) {

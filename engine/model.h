@@ -20,6 +20,14 @@ int model_floor(const menhance_model *m, float *out);
 void model_pin_floor(menhance_model *m, const float *floor);
 /* Clears the streaming state (the weights stay). */
 void model_reset(menhance_model *m);
+/* A noise/room/tone model's unscaled head gains behind its last frame out (3 x ENHANCE_MELS
+ * log2 power units: noise, room, tone; nn_m2m_stream_heads), or NULL for other models.
+ * Real-time safe. */
+const float *model_heads(const menhance_model *m);
+/* A model that shares m's Mel2Mel weights with a streaming state of its own and no vocoder,
+ * for a twin engine that runs beside m's (menhance_prime); NULL when m has no Mel2Mel or
+ * memory runs out.  Free it with menhance_model_free before m.  Not real-time safe. */
+menhance_model *model_twin(const menhance_model *m);
 
 /* Most steps a refiner's metadata may list. */
 #define MODEL_MAX_REFINE_STEPS 8

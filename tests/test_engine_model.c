@@ -525,6 +525,64 @@ static void test_tone_warmup(void) {
     free(x);
 }
 
+/* Priming (menhance_prime, the command line's look-ahead over a file's first 30 s) learns the
+ * Tone head's verdict too: with the fixed-gain model the whole +4 dB applies from the first
+ * half second, Tone 0 still leaves the colour alone, and audio shorter than the warm-up gives a
+ * proportionally weaker verdict (1 s of 4: about a quarter). */
+static void test_tone_prime(void) {
+    const int rate = 16000, n = rate * 8;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    p.noise = 0.0f;
+    p.room = 0.0f;
+    p.tone = 1.0f;
+    p.max_atten_db = 40.0f;
+    float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 1);
+    float early = y ? mid_band_change_between(x, y, n, 0.1 / 8, 0.5 / 8) : 99.0f;
+    float mid = y ? mid_band_change_between(x, y, n, 1.0 / 8, 1.5 / 8) : 99.0f;
+    float late = y ? mid_band_change_between(x, y, n, 5.0 / 8, 1.0) : 99.0f;
+    CHECK(fabsf(early - 4.0f) < 0.6f && fabsf(mid - 4.0f) < 0.6f && fabsf(late - 4.0f) < 0.6f,
+          "primed tone: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s, want +4", early,
+          mid, late);
+    free(y);
+    p.tone = 0.0f;
+    y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 1);
+    float off = y ? mid_band_change_between(x, y, n, 0.1 / 8, 0.5 / 8) : 99.0f;
+    CHECK(fabsf(off) < 0.3f, "primed, Tone 0: %+.2f dB in the first 0.5 s, want 0", off);
+    free(y);
+    /* primed on the first second only */
+    p.tone = 1.0f;
+    menhance_config cfg = {rate, 1, 512, 512, 0};
+    menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
+    float short_db = 99.0f;
+    if (e) {
+        menhance_set_params(e, &p);
+        const float *in[1] = {x};
+        CHECK(menhance_prime(e, in, rate) == 0, "prime on 1 s");
+        const int L = menhance_latency(e), total = n + L;
+        float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
+        memcpy(buf, x, sizeof(float) * n);
+        for (int pos = 0; pos < total; pos += 512) {
+            const float *i1[1] = {buf + pos};
+            float *o1[1] = {z + pos};
+            menhance_process(e, i1, o1, total - pos < 512 ? total - pos : 512);
+        }
+        short_db = mid_band_change_between(x, z + L, n, 0.1 / 8, 0.5 / 8);
+        free(buf);
+        free(z);
+        menhance_destroy(e);
+    }
+    CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
+          short_db);
+    printf("tone primed: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s; Tone 0 %+.2f; "
+           "primed on 1 s %+.2f\n", early, mid, late, off, short_db);
+    free(x);
+}
+
 /* A model that reads the classical suppressor's gain gets it from the engine (engine/enhance.c
  * classical_feature): with engine_classical (its Noise head is that feature, nothing else) steady
  * noise is cut deep once the tracker's 1.5 s window is full, as the classical path cuts it; the
@@ -1300,6 +1358,7 @@ int main(void) {
     test_model_hiband();
     test_model_controls();
     test_tone_warmup();
+    test_tone_prime();
     test_classical_input();
     test_learn_noise();
     test_listen_removed();

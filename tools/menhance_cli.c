@@ -881,8 +881,9 @@ static int run_live(const cli_options *o, run_state *rs, job *j) {
         if (!j->before || !j->after) goto oom;
     }
     /* A file tool can look ahead: the first PRIME_SECONDS teach the classical noise trackers
-     * the file's noise floor before the first sample is processed, so its start is treated
-     * like the rest (a live host's trackers must learn, for about 1.5 s, instead). */
+     * the file's noise floor, and the model's Tone head the file's colouration, before the first
+     * sample is processed, so its start is treated like the rest (a live host's trackers must
+     * learn, for about 1.5 s, and its Tone correction fade in over 4 s instead). */
     const long long ahead = read_ahead(j, (long long)PRIME_SECONDS * j->ii.rate, block);
     if (ahead < 0) return EXIT_FILE;
     if (ahead > 0 && menhance_prime(j->engine, (const float *const *)j->ahead, ahead) != 0)

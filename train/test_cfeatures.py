@@ -86,6 +86,25 @@ cfin = -4.0 * torch.rand(2, 40, 128)
 with torch.no_grad():
     dy = float((new(xin, cf=cfin) - old(xin)).abs().max())
 check(dy == 0.0, "widened model == checkpoint whatever the feature (max diff %.2g)" % dy)
+# A new line from an exported model file (train_mel2mel.py --init-export): the same weights in the model and its
+# average, the file's step and hours, an empty optimiser state, and it widens like a checkpoint.
+import tempfile  # noqa: E402
+from export import export_mel2mel  # noqa: E402
+from train_mel2mel import state_from_export  # noqa: E402
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "m.safetensors")
+    export_mel2mel(old, path, extra_meta={"train_steps": "1234", "train_hours": "1.50"})
+    st = state_from_export(path)
+same = all(torch.equal(st["model"][k], v) and torch.equal(st["ema"][k], v) for k, v in old.state_dict().items())
+check(same and st["step"] == 1234 and abs(st["elapsed"] - 5400.0) < 1e-6 and not st["opt"]["state"],
+      "state from an export: weights, step, hours, empty optimiser state")
+widen_classical(st, st["hparams"])
+new2 = Mel2MelNRT(**dict(hp, classical_input=1))
+new2.load_state_dict(st["model"])
+with torch.no_grad():
+    dy2 = float((new2(xin, cf=cfin) - old(xin)).abs().max())
+check(dy2 == 0.0, "an export widened == the export (max diff %.2g)" % dy2)
+
 try:
     new(xin)
     check(False, "a classical-input model without cf is refused")

@@ -113,6 +113,27 @@ check(min(spread) < 2.0 and max(spread) > 6.0,
       "synthetic noise: level spread over 0.25 s blocks %.1f..%.1f dB, want steady (<2) and modulated (>6) draws"
       % (min(spread), max(spread)))
 
+# noise scenes (recorded noise played faster/slower, recoloured, mixed): the requested length, finite, reproducible,
+# and different draws give differently coloured noise from the same white pool
+tilts = []
+for seed in range(16):
+    y = D.noise_scene(np.random.default_rng(seed), nz, 2 * fs, fs)
+    y2 = D.noise_scene(np.random.default_rng(seed), nz, 2 * fs, fs)
+    check(y.shape == (2 * fs,) and np.all(np.isfinite(y)) and db(y) > -200 and np.array_equal(y, y2),
+          "noise scene seed %d" % seed)
+    Y = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(len(y), 1.0 / fs)
+    tilts.append(10 * np.log10(Y[(f > 4000) & (f < 7000)].mean() / Y[(f > 200) & (f < 500)].mean()))
+check(max(tilts) - min(tilts) > 6.0, "noise scenes all of one colour: high/low balance %.1f..%.1f dB"
+      % (min(tilts), max(tilts)))
+# tonal calls: unit power, and tonal (a few bins hold most of a 50 ms frame's energy)
+c = D._chirps(np.random.default_rng(3), 3 * fs, fs)
+check(c.shape == (3 * fs,) and abs(D.power(c) - 1.0) < 1e-6, "chirps: unit power")
+k = int(np.argmax(np.convolve(c ** 2, np.ones(800), "same")))
+seg = c[max(0, k - 400):k + 400] * np.hanning(len(c[max(0, k - 400):k + 400]))
+S = np.sort(np.abs(np.fft.rfft(seg)) ** 2)[::-1]
+check(S[:20].sum() > 0.5 * S.sum(), "chirps not tonal: top 20 bins hold %.2f of the energy" % (S[:20].sum() / S.sum()))
+
 # source colour: same length, finite, 1 kHz untouched (the tilt's pivot, far from the filters), tilt within +-12 dB
 x = np.random.default_rng(5).standard_normal(3 * fs)
 f = np.fft.rfftfreq(len(x), 1.0 / fs)

@@ -432,6 +432,24 @@ def warm_start(net, path):
     return st["step"]
 
 
+def state_from_export(path):
+    """A training state (as a checkpoint holds) from an exported model file: its weights as both the weights and
+    their average, its hparams, step and hours from the metadata, and an empty optimiser state, so that a new
+    line can start from a shipped model (which generalised better than the checkpoints trained on from it:
+    models/mel2mel_nrt.md) rather than from the latest checkpoint."""
+    import torch
+    from export import load_file
+    t, meta = load_file(path)
+    hp = json.loads(meta["mel2mel"])
+    net = build_net(hp)
+    sd = {k[len("mel2mel."):]: torch.from_numpy(v) for k, v in t.items() if k.startswith("mel2mel.")}
+    net.load_state_dict(sd)
+    opt = torch.optim.Adam(net.parameters())
+    return dict(model=net.state_dict(), ema={k: v.clone() for k, v in net.state_dict().items()},
+                opt=opt.state_dict(), hparams=hp, step=int(meta.get("train_steps", 0)),
+                elapsed=3600.0 * float(meta.get("train_hours", 0.0)), history=[])
+
+
 def widen_classical(state, old_hp):
     """A checkpoint of a model without the classical input (models.Mel2MelNRT classical_input), made to read it:
     conv_in's and the local branch's weights over the new feature start at 0, in the weights, their average and
@@ -468,6 +486,10 @@ def cmd_train(a):
     logp = os.path.join(CKPT_DIR, name + "_log.txt")
     last = os.path.join(CKPT_DIR, name + ".pt")
     state = torch.load(last, map_location="cpu") if os.path.exists(last) and not a.fresh else None
+    if state is None and a.init_export:
+        state = state_from_export(a.init_export)
+        log("new line %s from the exported weights %s (step %d, %.2f h; fresh optimiser state)" % (
+            name, a.init_export, state["step"], state["elapsed"] / 3600), logp)
     want_cf = bool(a.classical_input) or bool(state is not None and state["hparams"].get("classical_input"))
     shards = ShardSet(need_cf=want_cf)
     while shards.refresh() == 0:
@@ -575,8 +597,12 @@ def cmd_train(a):
         torch.save(st, last + ".tmp")
         os.replace(last + ".tmp", last)
 
+    # a fresh optimiser (a new model, or a line started from an export) warms its rate up over its first
+    # 200 steps: Adam's first steps move every weight by about the full rate
+    k_warm = step if not any(opt.state.values()) else -10**9
+
     def lr_at(k):
-        warm = min(1.0, (k + 1) / 200.0)
+        warm = min(1.0, (k - max(0, k_warm) + 1) / 200.0) if k_warm >= 0 else 1.0
         tail = 0.8 * a.total_steps
         if k < tail:
             return a.lr * warm
@@ -699,6 +725,8 @@ def main():
     t.add_argument("--classical-input", action="store_true",
                    help="the model reads the classical suppressor's gain (new models; on resume: widened to it)")
     t.add_argument("--fresh", action="store_true")
+    t.add_argument("--init-export", default="", help="a new line (no checkpoint of --name yet) starts from this "
+                   "exported model file's weights, step and hours")
     e = sub.add_parser("export")
     e.add_argument("--ckpt", default=os.path.join(CKPT_DIR, "mel2mel_nrt.pt"))
     e.add_argument("--out", default=os.path.join(ROOT, "models", "mel2mel_nrt.safetensors"))
