@@ -292,7 +292,9 @@ static int at_floor(const float *logmel) {
 /* The model's cleaned mel for the frame that leaves now (f - LA), if it has one. */
 static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean) {
     if (m != h->last_model) {
-        /* A new model starts from empty history; the gain mix restarts from classical. */
+        /* A new model starts from empty history; the gain mix restarts from classical.  A Tone
+         * verdict primed for the model before it is not this one's (the address may be reused). */
+        if (h->last_model) h->tone_valid = 0;
         h->last_model = m;
         h->mix = 0.0f;
         h->voc_running = 0;

@@ -578,8 +578,35 @@ static void test_tone_prime(void) {
     }
     CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
           short_db);
+    /* a model swapped in after priming starts unprimed (the verdict was the other model's) */
+    float swapped_db = 99.0f;
+    e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
+    if (e) {
+        menhance_set_params(e, &p);
+        const float *in[1] = {x};
+        CHECK(menhance_prime(e, in, n) == 0, "prime before a swap");
+        CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
+        const int L = menhance_latency(e), total = n + L;
+        float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
+        memcpy(buf, x, sizeof(float) * n);
+        for (int pos = 0; pos < total; pos += 512) {
+            const float *i1[1] = {buf + pos};
+            float *o1[1] = {z + pos};
+            menhance_process(e, i1, o1, total - pos < 512 ? total - pos : 512);
+        }
+        swapped_db = mid_band_change_between(x, z + L, n, 0.1 / 8, 0.5 / 8);
+        free(buf);
+        free(z);
+        menhance_model *old;
+        while ((old = menhance_collect_model(e)))
+            menhance_model_free(old);
+        menhance_destroy(e);
+    }
+    CHECK(swapped_db > -0.1f && swapped_db < 0.8f, "swapped after priming: %+.2f dB at 0.1-0.5 s, "
+          "want the unprimed fade-in (under +0.8)", swapped_db);
     printf("tone primed: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s; Tone 0 %+.2f; "
-           "primed on 1 s %+.2f\n", early, mid, late, off, short_db);
+           "primed on 1 s %+.2f; swapped after priming %+.2f\n", early, mid, late, off, short_db,
+           swapped_db);
     free(x);
 }
 
