@@ -426,6 +426,8 @@ class Mel2MelNRT(nn.Module):
         if self.classical_input:
             if cf is None or cf.shape != x.shape:
                 raise ValueError("this model reads the classical suppressor's gain: cf must be shaped as x")
+            # a gain, <= 0 by construction: anything else (> 0, NaN, below -1000) reads as 0 dB, as in nn/mel2mel.c
+            cf = torch.where((cf < 0) & (cf > -1e3), cf, torch.zeros_like(cf))
             parts.append(cf * self.norm_scale)
         u = torch.cat(parts, dim=2).transpose(1, 2)  # (B, n_feat F, T)
         h = self.conv_in(u)

@@ -105,6 +105,19 @@ with torch.no_grad():
     dy2 = float((new2(xin, cf=cfin) - old(xin)).abs().max())
 check(dy2 == 0.0, "an export widened == the export (max diff %.2g)" % dy2)
 
+# Out-of-range feature values (> 0, NaN, below -1000: never made by the engine) read as 0 dB, as nn/mel2mel.c reads
+# them, so a bad value cannot reach the output as NaN.
+with torch.no_grad():
+    for p in new2.parameters():
+        p.add_(0.05 * torch.randn_like(p))
+    bad = cfin.clone()
+    bad[0, 3, 5], bad[1, 7, 9], bad[0, 11, 0] = float("nan"), 2.0, -5e3
+    zeroed = bad.clone()
+    zeroed[0, 3, 5] = zeroed[1, 7, 9] = zeroed[0, 11, 0] = 0.0
+    yb, yz = new2(xin, cf=bad), new2(xin, cf=zeroed)
+check(bool(torch.isfinite(yb).all()) and float((yb - yz).abs().max()) == 0.0,
+      "out-of-range classical feature reads as 0 dB")
+
 try:
     new(xin)
     check(False, "a classical-input model without cf is refused")
