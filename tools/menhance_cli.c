@@ -754,8 +754,6 @@ static long long read_ahead(job *j, long long limit, int block) {
     }
 }
 
-/* Streams one file through a fresh engine.  Hands rs->model to it (then clears it: the
- * engine owns and frees it).  Returns an exit code. */
 /* --noise-from: a first pass over the input up to END with Learn noise on from START, then the
  * engine is reset (its audio history, not the held floor) for the real pass.  Returns an exit
  * code. */
@@ -836,6 +834,8 @@ static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int
     return rc;
 }
 
+/* Streams one file through a fresh engine.  Hands rs->model to it (then clears it: the
+ * engine owns and frees it).  Returns an exit code. */
 static int run_live(const cli_options *o, run_state *rs, job *j) {
     char err[512];
     const int ch = j->ii.channels, block = o->block;
