@@ -985,9 +985,10 @@ int menhance_prime(menhance *e, const float *const *in, long long n) {
     while (!atomic_compare_exchange_weak(&e->busy, &spin, 2))
         spin = 0;
     menhance_model *own = e->active;
-    menhance_model *twin = model_heads(own) ? model_twin(own) : NULL;
+    const int heads = model_heads(own) != NULL;
+    menhance_model *twin = heads ? model_twin(own) : NULL;
     atomic_store(&e->busy, 0);
-    if (model_heads(own) && !twin) return -1;
+    if (heads && !twin) return -1;
     menhance *t = menhance_create(&cfg, twin, NULL, 0);
     if (!t) {
         menhance_model_free(twin);
