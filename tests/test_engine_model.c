@@ -525,6 +525,36 @@ static void test_tone_warmup(void) {
     free(x);
 }
 
+/* Mid-band change (dB) over 0.1-0.5 s of 8 s input x through the fixed-gain model, primed on its
+ * first prime_n samples; with swap, another copy of the model is swapped in after priming. */
+static float primed_tone_change(const menhance_params *p, const float *x, int n, int prime_n,
+                                int swap) {
+    menhance_config cfg = {16000, 1, 512, 512, 0};
+    menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
+    if (!e) return 99.0f;
+    menhance_set_params(e, p);
+    const float *in[1] = {x};
+    CHECK(menhance_prime(e, in, prime_n) == 0, "prime on %d samples", prime_n);
+    if (swap)
+        CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
+    const int L = menhance_latency(e), total = n + L;
+    float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
+    memcpy(buf, x, sizeof(float) * n);
+    for (int pos = 0; pos < total; pos += 512) {
+        const float *i1[1] = {buf + pos};
+        float *o1[1] = {z + pos};
+        menhance_process(e, i1, o1, total - pos < 512 ? total - pos : 512);
+    }
+    float d = mid_band_change_between(x, z + L, n, 0.1 / 8, 0.5 / 8);
+    free(buf);
+    free(z);
+    menhance_model *old;
+    while ((old = menhance_collect_model(e)))
+        menhance_model_free(old);
+    menhance_destroy(e);
+    return d;
+}
+
 /* Priming (menhance_prime, the command line's look-ahead over a file's first 30 s) learns the
  * Tone head's verdict too: with the fixed-gain model the whole +4 dB applies from the first
  * half second, Tone 0 still leaves the colour alone, and audio shorter than the warm-up gives a
@@ -554,54 +584,13 @@ static void test_tone_prime(void) {
     float off = y ? mid_band_change_between(x, y, n, 0.1 / 8, 0.5 / 8) : 99.0f;
     CHECK(fabsf(off) < 0.3f, "primed, Tone 0: %+.2f dB in the first 0.5 s, want 0", off);
     free(y);
-    /* primed on the first second only */
+    /* primed on the first second only; and a model swapped in after priming starts unprimed (the
+     * verdict was the other model's) */
     p.tone = 1.0f;
-    menhance_config cfg = {rate, 1, 512, 512, 0};
-    menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
-    float short_db = 99.0f;
-    if (e) {
-        menhance_set_params(e, &p);
-        const float *in[1] = {x};
-        CHECK(menhance_prime(e, in, rate) == 0, "prime on 1 s");
-        const int L = menhance_latency(e), total = n + L;
-        float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
-        memcpy(buf, x, sizeof(float) * n);
-        for (int pos = 0; pos < total; pos += 512) {
-            const float *i1[1] = {buf + pos};
-            float *o1[1] = {z + pos};
-            menhance_process(e, i1, o1, total - pos < 512 ? total - pos : 512);
-        }
-        short_db = mid_band_change_between(x, z + L, n, 0.1 / 8, 0.5 / 8);
-        free(buf);
-        free(z);
-        menhance_destroy(e);
-    }
+    float short_db = primed_tone_change(&p, x, n, rate, 0);
     CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
           short_db);
-    /* a model swapped in after priming starts unprimed (the verdict was the other model's) */
-    float swapped_db = 99.0f;
-    e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
-    if (e) {
-        menhance_set_params(e, &p);
-        const float *in[1] = {x};
-        CHECK(menhance_prime(e, in, n) == 0, "prime before a swap");
-        CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
-        const int L = menhance_latency(e), total = n + L;
-        float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
-        memcpy(buf, x, sizeof(float) * n);
-        for (int pos = 0; pos < total; pos += 512) {
-            const float *i1[1] = {buf + pos};
-            float *o1[1] = {z + pos};
-            menhance_process(e, i1, o1, total - pos < 512 ? total - pos : 512);
-        }
-        swapped_db = mid_band_change_between(x, z + L, n, 0.1 / 8, 0.5 / 8);
-        free(buf);
-        free(z);
-        menhance_model *old;
-        while ((old = menhance_collect_model(e)))
-            menhance_model_free(old);
-        menhance_destroy(e);
-    }
+    float swapped_db = primed_tone_change(&p, x, n, n, 1);
     CHECK(swapped_db > -0.1f && swapped_db < 0.8f, "swapped after priming: %+.2f dB at 0.1-0.5 s, "
           "want the unprimed fade-in (under +0.8)", swapped_db);
     printf("tone primed: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s; Tone 0 %+.2f; "
