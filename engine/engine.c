@@ -165,6 +165,11 @@ struct menhance {
     int prof_in_clear, prof_out_held;
     _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq, prof_in_applied;
     unsigned prof_out_version;
+    /* The Tone verdict for a saved state, the same way: menhance_set_tone_profile -> the stage
+     * (enhance_hold_tone), and the stage's verdict after each chunk -> menhance_get_tone_profile. */
+    float tone_in[ENHANCE_MELS], tone_out[ENHANCE_MELS];
+    int tone_in_clear, tone_out_valid;
+    _Atomic unsigned tone_in_seq, tone_in_gen, tone_out_seq, tone_in_applied;
     ring *retired;
     char none; /* its address marks "no pending model" */
 
@@ -298,6 +303,45 @@ void menhance_set_noise_profile(menhance *e, const float *profile) {
     atomic_fetch_add_explicit(&e->prof_in_gen, 1, memory_order_release);
 }
 
+/* Before a chunk: a Tone verdict handed in by menhance_set_tone_profile. */
+static void pick_up_tone_profile(menhance *e) {
+    unsigned g = atomic_load_explicit(&e->tone_in_gen, memory_order_acquire);
+    if (g == atomic_load_explicit(&e->tone_in_applied, memory_order_relaxed)) return;
+    float buf[ENHANCE_MELS];
+    int clear = seq_read(&e->tone_in_seq, buf, e->tone_in, ENHANCE_MELS, &e->tone_in_clear, 1);
+    if (clear < 0) return;
+    enhance_hold_tone(e->enh, clear ? NULL : buf);
+    atomic_store_explicit(&e->tone_in_applied, g, memory_order_release);
+}
+
+/* After a chunk: the stage's Tone verdict (it moves every frame while a model runs). */
+static void publish_tone_profile(menhance *e) {
+    float buf[ENHANCE_MELS];
+    int valid = enhance_tone_profile(e->enh, buf);
+    if (!valid && !e->tone_out_valid) return;
+    seq_write(&e->tone_out_seq, e->tone_out, valid ? buf : NULL, ENHANCE_MELS, &e->tone_out_valid,
+              valid);
+}
+
+int menhance_get_tone_profile(menhance *e, float *profile) {
+    float buf[ENHANCE_MELS];
+    int valid;
+    if (atomic_load_explicit(&e->tone_in_gen, memory_order_acquire) !=
+        atomic_load_explicit(&e->tone_in_applied, memory_order_acquire))
+        /* handed in and not taken yet: a save before the next run keeps it */
+        valid = !seq_read(&e->tone_in_seq, buf, e->tone_in, ENHANCE_MELS, &e->tone_in_clear, 0);
+    else
+        valid = seq_read(&e->tone_out_seq, buf, e->tone_out, ENHANCE_MELS, &e->tone_out_valid, 0);
+    if (valid && profile) memcpy(profile, buf, sizeof buf);
+    return valid;
+}
+
+void menhance_set_tone_profile(menhance *e, const float *profile) {
+    seq_write(&e->tone_in_seq, e->tone_in, profile, ENHANCE_MELS, &e->tone_in_clear,
+              profile == NULL);
+    atomic_fetch_add_explicit(&e->tone_in_gen, 1, memory_order_release);
+}
+
 /* Processes up to `limit` published chunks in order; returns 1 if more are waiting.
  * on_worker: called by the worker thread (the only one allowed to be slow on purpose). */
 static int process_pending(menhance *e, int limit, int on_worker) {
@@ -317,6 +361,7 @@ static int process_pending(menhance *e, int limit, int on_worker) {
         if (atomic_load_explicit(&e->produced, memory_order_acquire) - j >= NSLOT) continue;
         pick_up_model(e);
         pick_up_noise_profile(e);
+        pick_up_tone_profile(e);
         if (on_worker && local.p.mode == MENHANCE_MODE_MEL2MEL_VOCODER)
             debug_sleep(atomic_load(&e->debug_voc_delay_us));
         out_slot *o = &e->out[j % NSLOT];
@@ -324,6 +369,7 @@ static int process_pending(menhance *e, int limit, int on_worker) {
         float *out[MAX_CH] = {o->y[0], o->y[1]};
         enhance_process(e->enh, in, out, &local.p, e->active);
         publish_noise_profile(e);
+        publish_tone_profile(e);
         enhance_hiband(e->enh, &o->hi_gain, &o->hi_share);
         atomic_store_explicit(&e->effective_mode, enhance_effective_mode(e->enh),
                               memory_order_relaxed);

@@ -34,6 +34,14 @@ _Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the e
  * trackers follow the noise again: the switch's "forget" gesture. */
 #define LEARN_MIN_FRAMES ((int)(0.5f * ENHANCE_RATE / ENHANCE_HOP))
 #define TONE_WARMUP_FRAMES ((int)(TONE_WARMUP_S * ENHANCE_RATE / ENHANCE_HOP))
+/* The live Tone verdict kept for a saved state (enhance_tone_profile) is the mean of the Tone
+ * head's verdicts over about this long (an exponential average, each verdict weighted by the
+ * warm-up's confidence): a colouration belongs to the recording chain and holds for a take,
+ * while the head's verdict follows the music's own balance from phrase to phrase. */
+#define TONE_SAVE_S 10.0f
+/* A held Tone verdict (a saved state's) is clamped to the Tone head's range, 12 dB in log2
+ * power units (train/models.py tone_db). */
+#define TONE_PROFILE_MAX (12.0f / 3.0103f)
 /* Model gains may lift bands the microphone or room took away, but no further than this;
  * they cut at most as deep as the user's Max attenuation (README: that control bounds the
  * model's gains too). */
@@ -116,6 +124,13 @@ struct enhance {
     int tone_valid;
     float tone_primed[ENHANCE_MELS];
     const menhance_model *tone_for;
+    /* A verdict handed in (enhance_hold_tone: a saved state's) stands in for any model's live
+     * verdict while it warms up, after every reset and model change, until cleared; the live
+     * verdicts' running mean (TONE_SAVE_S) is what enhance_tone_profile reads back. */
+    int tone_held;
+    float tone_held_profile[ENHANCE_MELS];
+    double tema[ENHANCE_MELS], tema_w;
+    float a_tema;
     /* Learn noise: sums over the learning turn's real frames (band powers; the network's floor
      * feature where it ran, else the log-mel), then the held floor and its version */
     int learning;
@@ -194,6 +209,7 @@ enhance *enhance_create(int channels) {
             h->btop = b;
     h->a_slow = expf(-(float)ENHANCE_HOP / (TONAL_SLOW_S * ENHANCE_RATE));
     h->a_long = expf(-(float)ENHANCE_HOP / (TONAL_LONG_S * ENHANCE_RATE));
+    h->a_tema = (float)ENHANCE_HOP / (TONE_SAVE_S * ENHANCE_RATE);
     h->dc = biquad_hp1(ENHANCE_RATE, ENHANCE_DC_HZ);
     denoise_set(h->dnf, FEATURE_STRENGTH, FEATURE_ATTEN_DB);
     enhance_reset(h);
@@ -236,6 +252,8 @@ void enhance_reset(enhance *h) {
     h->primed = 0;
     h->priming = 0;
     h->tone_valid = 0;
+    memset(h->tema, 0, sizeof h->tema);
+    h->tema_w = 0.0;
     memset(h->re, 0, sizeof h->re);
     memset(h->im, 0, sizeof h->im);
     for (int k = 0; k < HIST; k++) {
@@ -295,6 +313,8 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         /* A new model starts from empty history; the gain mix restarts from classical.  A Tone
          * verdict primed for the model before it is not this one's (the address may be reused). */
         if (h->last_model) h->tone_valid = 0;
+        memset(h->tema, 0, sizeof h->tema);
+        h->tema_w = 0.0;
         h->last_model = m;
         h->mix = 0.0f;
         h->voc_running = 0;
@@ -342,10 +362,12 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
     return 1;
 }
 
-/* The Tone verdict learnt ahead of time (enhance_take_tone) stands in for the live one while
- * that warms up: the live Tone head runs at strength k * r (r = mframes / TONE_WARMUP_FRAMES,
- * set before the frame), the primed verdict adds k * (1 - r).  While priming, the live verdicts
- * are summed instead, each weighted by r: the head's later, better-informed verdicts count most. */
+/* The Tone verdict learnt ahead of time (enhance_take_tone), or else a held one
+ * (enhance_hold_tone), stands in for the live one while that warms up: the live Tone head runs at
+ * strength k * r (r = mframes / TONE_WARMUP_FRAMES, set before the frame), the stand-in adds
+ * k * (1 - r).  While priming, the live verdicts are summed instead, each weighted by r: the
+ * head's later, better-informed verdicts count most.  Live, they also feed the running mean a
+ * saved state keeps (TONE_SAVE_S), with the same weights. */
 static void prime_tone(enhance *h, const menhance_model *model, const enhance_params *p,
                        float *clean) {
     const float *heads = model_heads(model);
@@ -359,10 +381,18 @@ static void prime_tone(enhance *h, const menhance_model *model, const enhance_pa
         h->tcount++;
         return;
     }
-    if (!h->tone_valid || model != h->tone_for || r >= 1.0f) return;
+    const double a = (double)(h->a_tema * r);
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        h->tema[b] += a * ((double)tone[b] - h->tema[b]);
+    h->tema_w += a * (1.0 - h->tema_w);
+    if (r >= 1.0f) return;
+    const float *stand_in = h->tone_valid && model == h->tone_for ? h->tone_primed
+                            : h->tone_held                         ? h->tone_held_profile
+                                                                   : NULL;
+    if (!stand_in) return;
     const float k = (1.0f - r) * p->heads[2];
     for (int b = 0; b < ENHANCE_MELS; b++)
-        clean[b] += k * h->tone_primed[b];
+        clean[b] += k * stand_in[b];
 }
 
 /* Mode 2.  out: the channels' hop that leaves now (made one hop ago), mid: its common part (the
@@ -779,6 +809,28 @@ void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *m
     dst->tone_valid = src->tone_valid && model;
     memcpy(dst->tone_primed, src->tone_primed, sizeof dst->tone_primed);
     dst->tone_for = model;
+}
+
+void enhance_hold_tone(enhance *h, const float *profile) {
+    h->tone_held = profile != NULL;
+    if (!profile) return;
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        const float v = profile[b];
+        h->tone_held_profile[b] =
+            v == v ? fminf(fmaxf(v, -TONE_PROFILE_MAX), TONE_PROFILE_MAX) : 0.0f;
+    }
+}
+
+int enhance_tone_profile(const enhance *h, float *profile) {
+    if (h->mframes >= TONE_WARMUP_FRAMES && h->tema_w > 0.0) {
+        for (int b = 0; b < ENHANCE_MELS; b++)
+            profile[b] = (float)(h->tema[b] / h->tema_w);
+        return 1;
+    }
+    const float *v = h->tone_valid ? h->tone_primed : h->tone_held ? h->tone_held_profile : NULL;
+    if (!v) return 0;
+    memcpy(profile, v, sizeof(float) * ENHANCE_MELS);
+    return 1;
 }
 
 void enhance_take_noise(enhance *dst, const enhance *src) {

@@ -49,6 +49,7 @@ typedef struct {
  * network's noise-floor feature (ENHANCE_MELS, log2 mel power). */
 #define ENHANCE_NOISE_PROFILE (2 * ENHANCE_MELS)
 _Static_assert(ENHANCE_NOISE_PROFILE == MENHANCE_NOISE_PROFILE_LEN, "the public profile layout");
+_Static_assert(ENHANCE_MELS == MENHANCE_TONE_PROFILE_LEN, "the public Tone verdict layout");
 
 enhance *enhance_create(int channels);
 void enhance_destroy(enhance *h);
@@ -94,4 +95,15 @@ void enhance_take_noise(enhance *dst, const enhance *src);
  * `model` (dst's model, whose twin src ran), and dst applies it in place of the live verdict
  * while that warms up (TONE_WARMUP_S), scaled by the Tone control.  Cleared by reset. */
 void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *model);
+/* A Tone verdict handed in (a saved state's: ENHANCE_MELS values, log2 power units, each clamped
+ * to the Tone head's +-12 dB, NaN read as 0) stands in for the live verdict of whatever
+ * noise/room/tone model runs, while that warms up after each reset or model change, scaled by
+ * the Tone control; a primed verdict (take_tone) for the running model comes first.  Survives
+ * reset; NULL clears it.  Real-time safe. */
+void enhance_hold_tone(enhance *h, const float *profile);
+/* The Tone verdict to save: once the live Tone head has warmed up, the mean of its verdicts
+ * (exponential, about TONE_SAVE_S); before that, the primed or held verdict.  Returns 1 and fills
+ * profile (ENHANCE_MELS values, log2 power units), or 0 when there is none (no noise/room/tone
+ * model has run long enough, nothing primed or held).  Real-time safe. */
+int enhance_tone_profile(const enhance *h, float *profile);
 #endif

@@ -109,6 +109,22 @@ int menhance_get_noise_profile(menhance *e, float *profile);
  * run().  A held floor survives menhance_reset. */
 void menhance_set_noise_profile(menhance *e, const float *profile);
 
+/* The Tone verdict, for a saved state (a plugin's): the colouration the Tone head of a
+ * noise/room/tone model judges this recording to have, MENHANCE_TONE_PROFILE_LEN values (the
+ * 128 16 kHz mel bands' correction in log2 power units; 1 = +3.01 dB).  Once the live Tone head
+ * has warmed up (4 s of audio) it is the mean of its verdicts over about the last 10 s; before
+ * that, a primed (menhance_prime) or handed-in one.  Returns 1 and fills profile, or 0 when there
+ * is none.  Safe from any thread beside run() (lock-free, never waits on the audio thread). */
+#define MENHANCE_TONE_PROFILE_LEN 128
+int menhance_get_tone_profile(menhance *e, float *profile);
+/* Hands in a saved Tone verdict (menhance_get_tone_profile's layout; each value clamped to the
+ * Tone head's +-12 dB, a NaN read as 0): after every reset or model change, while the live Tone
+ * verdict fades in over its first 4 s, this one makes up the rest (scaled by the Tone control),
+ * as a primed one does, so a reloaded session's first seconds are treated like the rest.
+ * From the next 16 kHz chunk on; NULL clears it.  Call from one thread at a time (a host's
+ * restore()); lock-free beside run().  Survives menhance_reset. */
+void menhance_set_tone_profile(menhance *e, const float *profile);
+
 /* Primes the classical noise trackers (16 kHz mel bands and the high band) from audio given
  * ahead of time, so the suppressor treats the start of a file like the rest of it instead of
  * learning for 1.5 s first; with a noise/room/tone model, also the Tone correction, which then

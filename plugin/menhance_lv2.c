@@ -42,6 +42,10 @@
 #define MENHANCE_URI_MODEL MENHANCE_URI "#model"
 /* State: the held noise floor (Learn noise), MENHANCE_NOISE_PROFILE_LEN numbers as text. */
 #define MENHANCE_URI_NOISE_PROFILE MENHANCE_URI "#noiseProfile"
+/* State: the Tone head's verdict on this track (MENHANCE_TONE_PROFILE_LEN numbers as text), so
+ * that after a session reload the colouration is corrected from the first second instead of
+ * fading in over 4 s. */
+#define MENHANCE_URI_TONE_PROFILE MENHANCE_URI "#toneProfile"
 
 /* The mode port's default; mk/plugin.mk passes the same value into the TTL. */
 #ifndef MENHANCE_LV2_DEFAULT_MODE
@@ -133,6 +137,7 @@ typedef struct {
     LV2_URID param_sampleRate;
     LV2_URID menhance_model;
     LV2_URID menhance_noise_profile;
+    LV2_URID menhance_tone_profile;
     LV2_URID atom_String;
 } URIs;
 
@@ -206,6 +211,7 @@ static void uris_map(URIs *u, LV2_URID_Map *map) {
     u->param_sampleRate = map->map(map->handle, LV2_PARAMETERS__sampleRate);
     u->menhance_model = map->map(map->handle, MENHANCE_URI_MODEL);
     u->menhance_noise_profile = map->map(map->handle, MENHANCE_URI_NOISE_PROFILE);
+    u->menhance_tone_profile = map->map(map->handle, MENHANCE_URI_TONE_PROFILE);
     u->atom_String = map->map(map->handle, LV2_ATOM__String);
 }
 
@@ -620,58 +626,75 @@ static void c_numeric_end(locale_t c, locale_t old) {
     freelocale(c);
 }
 
-/* The held noise floor (Learn noise) as text: portable, and readable in a session file. */
-static LV2_State_Status save_noise_profile(Plugin *self, LV2_State_Store_Function store,
-                                           LV2_State_Handle handle) {
-    float prof[MENHANCE_NOISE_PROFILE_LEN];
-    if (!self->engine || !menhance_get_noise_profile(self->engine, prof)) return LV2_STATE_SUCCESS;
-    char text[MENHANCE_NOISE_PROFILE_LEN * 16 + 1];
+/* The two numeric profiles the state keeps, as text (portable, and readable in a session file):
+ * the held noise floor (Learn noise: 128 band powers >= 0, then 128 log2 floors) and the Tone
+ * verdict (128 log2 power corrections). */
+typedef struct {
+    const char *what; /* for messages */
+    int len, nonneg;  /* the first `nonneg` values may not be negative */
+    int (*get)(menhance *, float *);
+    void (*set)(menhance *, const float *);
+    const char *lost; /* what the engine does when the saved one is damaged */
+} Profile;
+
+static const Profile noise_profile = {"noise floor", MENHANCE_NOISE_PROFILE_LEN,
+                                      MENHANCE_NOISE_PROFILE_LEN / 2, menhance_get_noise_profile,
+                                      menhance_set_noise_profile, "the noise trackers follow the input"};
+static const Profile tone_profile = {"Tone verdict", MENHANCE_TONE_PROFILE_LEN, 0,
+                                     menhance_get_tone_profile, menhance_set_tone_profile,
+                                     "the Tone correction fades in as it learns"};
+
+#define PROFILE_MAX_LEN MENHANCE_NOISE_PROFILE_LEN
+_Static_assert(MENHANCE_TONE_PROFILE_LEN <= PROFILE_MAX_LEN, "profile buffers");
+
+static LV2_State_Status save_profile(Plugin *self, const Profile *pr, LV2_URID key,
+                                     LV2_State_Store_Function store, LV2_State_Handle handle) {
+    float prof[PROFILE_MAX_LEN];
+    if (!self->engine || !pr->get(self->engine, prof)) return LV2_STATE_SUCCESS;
+    char text[PROFILE_MAX_LEN * 16 + 1];
     size_t n = 0;
     locale_t old, c = c_numeric_begin(&old);
-    for (int i = 0; i < MENHANCE_NOISE_PROFILE_LEN; i++)
+    for (int i = 0; i < pr->len; i++)
         n += (size_t)snprintf(text + n, sizeof text - n, i ? " %.9g" : "%.9g", (double)prof[i]);
     c_numeric_end(c, old);
-    return store(handle, self->uris.menhance_noise_profile, text, n + 1, self->uris.atom_String,
+    return store(handle, key, text, n + 1, self->uris.atom_String,
                  LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
 }
 
-/* A saved floor back into the engine; anything but MENHANCE_NOISE_PROFILE_LEN finite numbers
- * (band powers >= 0) is refused with a message, and the engine keeps tracking. */
-static LV2_State_Status restore_noise_profile(Plugin *self, LV2_State_Retrieve_Function retrieve,
-                                              LV2_State_Handle handle) {
+/* A saved profile back into the engine; anything but pr->len finite numbers (the first
+ * pr->nonneg of them >= 0) is refused with a message, and the engine forgets the old one. */
+static LV2_State_Status restore_profile(Plugin *self, const Profile *pr, LV2_URID key,
+                                        LV2_State_Retrieve_Function retrieve,
+                                        LV2_State_Handle handle) {
     size_t size = 0;
     uint32_t type = 0, vflags = 0;
-    const char *v =
-        (const char *)retrieve(handle, self->uris.menhance_noise_profile, &size, &type, &vflags);
+    const char *v = (const char *)retrieve(handle, key, &size, &type, &vflags);
     if (!v) return LV2_STATE_SUCCESS;
     if (type != self->uris.atom_String) return LV2_STATE_ERR_BAD_TYPE;
-    char text[MENHANCE_NOISE_PROFILE_LEN * 32 + 1];
+    char text[PROFILE_MAX_LEN * 32 + 1];
     size_t n = strnlen(v, size);
     if (n >= sizeof text) n = sizeof text - 1;
     memcpy(text, v, n);
     text[n] = '\0';
-    float prof[MENHANCE_NOISE_PROFILE_LEN];
+    float prof[PROFILE_MAX_LEN];
     char *p = text, *end;
     int k = 0;
     locale_t old, c = c_numeric_begin(&old);
-    for (; k < MENHANCE_NOISE_PROFILE_LEN; k++, p = end) {
+    for (; k < pr->len; k++, p = end) {
         prof[k] = strtof(p, &end);
-        if (end == p || !isfinite(prof[k]) || (k < MENHANCE_NOISE_PROFILE_LEN / 2 && prof[k] < 0))
-            break;
+        if (end == p || !isfinite(prof[k]) || (k < pr->nonneg && prof[k] < 0)) break;
     }
     c_numeric_end(c, old);
-    while (k == MENHANCE_NOISE_PROFILE_LEN && isspace((unsigned char)*p))
+    while (k == pr->len && isspace((unsigned char)*p))
         p++;
-    if (k < MENHANCE_NOISE_PROFILE_LEN || *p) {
-        /* the project's floor is lost: follow the input rather than keep an older one */
-        if (self->engine) menhance_set_noise_profile(self->engine, NULL);
-        lv2_log_error(&self->logger,
-                      "menhance: the saved noise floor is damaged (%d of %d numbers read); the "
-                      "noise trackers follow the input\n",
-                      k, MENHANCE_NOISE_PROFILE_LEN);
+    if (k < pr->len || *p) {
+        /* the project's profile is lost: learn afresh rather than keep an older one */
+        if (self->engine) pr->set(self->engine, NULL);
+        lv2_log_error(&self->logger, "menhance: the saved %s is damaged (%d of %d numbers read); %s\n",
+                      pr->what, k, pr->len, pr->lost);
         return LV2_STATE_ERR_UNKNOWN;
     }
-    if (self->engine) menhance_set_noise_profile(self->engine, prof);
+    if (self->engine) pr->set(self->engine, prof);
     return LV2_STATE_SUCCESS;
 }
 
@@ -686,7 +709,10 @@ static LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store
     if (!mp) mp = self->map_path;
     if (!fp) fp = self->free_path;
 
-    LV2_State_Status nst = save_noise_profile(self, store, handle);
+    LV2_State_Status nst =
+        save_profile(self, &noise_profile, self->uris.menhance_noise_profile, store, handle);
+    if (nst == LV2_STATE_SUCCESS)
+        nst = save_profile(self, &tone_profile, self->uris.menhance_tone_profile, store, handle);
     if (nst != LV2_STATE_SUCCESS) return nst;
 
     char path[PATH_MAX_LEN];
@@ -709,7 +735,11 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     (void)flags;
     Plugin *self = (Plugin *)instance;
     if (!self->map) return LV2_STATE_ERR_NO_FEATURE;
-    LV2_State_Status nst = restore_noise_profile(self, retrieve, handle);
+    LV2_State_Status nst = restore_profile(self, &noise_profile, self->uris.menhance_noise_profile,
+                                           retrieve, handle);
+    LV2_State_Status tst = restore_profile(self, &tone_profile, self->uris.menhance_tone_profile,
+                                           retrieve, handle);
+    if (nst == LV2_STATE_SUCCESS) nst = tst;
 
     size_t size = 0;
     uint32_t type = 0, vflags = 0;

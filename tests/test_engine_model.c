@@ -526,17 +526,21 @@ static void test_tone_warmup(void) {
 }
 
 /* Mid-band change (dB) over 0.1-0.5 s of 8 s input x through the fixed-gain model, primed on its
- * first prime_n samples; with swap, another copy of the model is swapped in after priming. */
+ * first prime_n samples (0: not primed), given the saved Tone verdict profile (NULL: none);
+ * then, with SWAP, another copy of the model is swapped in, with RESET the engine reset. */
+enum { SWAP = 1, RESET = 2 };
 static float primed_tone_change(const menhance_params *p, const float *x, int n, int prime_n,
-                                int swap) {
+                                int after, const float *profile) {
     menhance_config cfg = {16000, 1, 512, 512, 0};
     menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
     if (!e) return 99.0f;
     menhance_set_params(e, p);
     const float *in[1] = {x};
-    CHECK(menhance_prime(e, in, prime_n) == 0, "prime on %d samples", prime_n);
-    if (swap)
+    if (prime_n) CHECK(menhance_prime(e, in, prime_n) == 0, "prime on %d samples", prime_n);
+    if (profile) menhance_set_tone_profile(e, profile);
+    if (after & SWAP)
         CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
+    if (after & RESET) menhance_reset(e);
     const int L = menhance_latency(e), total = n + L;
     float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
     memcpy(buf, x, sizeof(float) * n);
@@ -587,15 +591,95 @@ static void test_tone_prime(void) {
     /* primed on the first second only; and a model swapped in after priming starts unprimed (the
      * verdict was the other model's) */
     p.tone = 1.0f;
-    float short_db = primed_tone_change(&p, x, n, rate, 0);
+    float short_db = primed_tone_change(&p, x, n, rate, 0, NULL);
     CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
           short_db);
-    float swapped_db = primed_tone_change(&p, x, n, n, 1);
+    float swapped_db = primed_tone_change(&p, x, n, n, SWAP, NULL);
     CHECK(swapped_db > -0.1f && swapped_db < 0.8f, "swapped after priming: %+.2f dB at 0.1-0.5 s, "
           "want the unprimed fade-in (under +0.8)", swapped_db);
     printf("tone primed: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s; Tone 0 %+.2f; "
            "primed on 1 s %+.2f; swapped after priming %+.2f\n", early, mid, late, off, short_db,
            swapped_db);
+    free(x);
+}
+
+/* A saved Tone verdict (menhance_get/set_tone_profile: the plugin's state, so a reloaded
+ * session's first seconds get the colouration's correction as a primed file does): none from a
+ * fresh engine; after 8 s through the fixed-gain model (Tone +4 dB), +4 dB in the mid bands;
+ * handed to a new engine, it applies from the first half second, also after a reset and a model
+ * swap; Tone 0 still leaves the colour; cleared, the fade-in is back. */
+static void test_tone_profile(void) {
+    const int rate = 16000, n = rate * 8;
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    menhance_params p;
+    menhance_params_default(&p);
+    p.mode = MENHANCE_MODE_MEL2MEL;
+    p.noise = 0.0f;
+    p.room = 0.0f;
+    p.tone = 1.0f;
+    p.max_atten_db = 40.0f;
+    menhance_config cfg = {16000, 1, 512, 512, 0};
+    menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
+    float prof[MENHANCE_TONE_PROFILE_LEN], back[MENHANCE_TONE_PROFILE_LEN];
+    CHECK(e && menhance_get_tone_profile(e, prof) == 0, "a fresh engine has no Tone verdict");
+    if (!e) {
+        free(x);
+        return;
+    }
+    menhance_set_params(e, &p);
+    float *y = malloc(sizeof(float) * 512);
+    for (int pos = 0; pos + 512 <= n; pos += 512) {
+        const float *i1[1] = {x + pos};
+        float *o1[1] = {y};
+        menhance_process(e, i1, o1, 512);
+    }
+    free(y);
+    CHECK(menhance_get_tone_profile(e, prof) == 1, "a Tone verdict after 8 s");
+    float lo = 99.0f, hi = -99.0f;
+    for (int b = 10; b <= 110; b++) {
+        lo = fminf(lo, 3.0103f * prof[b]);
+        hi = fmaxf(hi, 3.0103f * prof[b]);
+    }
+    CHECK(lo > 3.6f && hi < 4.4f, "saved Tone verdict %+.2f..%+.2f dB in bands 10-110, want +4", lo,
+          hi);
+    menhance_destroy(e);
+
+    float given = primed_tone_change(&p, x, n, 0, 0, prof);
+    float after_reset = primed_tone_change(&p, x, n, 0, RESET | SWAP, prof);
+    CHECK(fabsf(given - 4.0f) < 0.6f, "saved verdict handed in: %+.2f dB at 0.1-0.5 s, want +4",
+          given);
+    CHECK(fabsf(after_reset - 4.0f) < 0.6f,
+          "saved verdict after a model swap and a reset: %+.2f dB at 0.1-0.5 s, want +4",
+          after_reset);
+    p.tone = 0.0f;
+    float off = primed_tone_change(&p, x, n, 0, 0, prof);
+    CHECK(fabsf(off) < 0.3f, "saved verdict, Tone 0: %+.2f dB at 0.1-0.5 s, want 0", off);
+    p.tone = 1.0f;
+
+    /* read back before any audio (a host saving right after restore), clamped, and cleared */
+    e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
+    if (e) {
+        float wild[MENHANCE_TONE_PROFILE_LEN];
+        for (int b = 0; b < MENHANCE_TONE_PROFILE_LEN; b++)
+            wild[b] = b % 2 ? 100.0f : prof[b];
+        menhance_set_tone_profile(e, wild);
+        CHECK(menhance_get_tone_profile(e, back) == 1 && back[1] == 100.0f && back[0] == prof[0],
+              "a handed-in verdict reads back before the engine runs");
+        menhance_set_tone_profile(e, NULL);
+        CHECK(menhance_get_tone_profile(e, back) == 0, "cleared: no Tone verdict");
+        menhance_destroy(e);
+    }
+    float wild[MENHANCE_TONE_PROFILE_LEN];
+    for (int b = 0; b < MENHANCE_TONE_PROFILE_LEN; b++)
+        wild[b] = 100.0f;
+    float clamped = primed_tone_change(&p, x, n, 0, 0, wild);
+    CHECK(clamped < 12.6f, "a verdict of +301 dB lifts %+.2f dB, want the head's 12 dB at most",
+          clamped);
+    printf("saved tone verdict: %+.2f..%+.2f dB; handed in %+.2f dB at 0.1-0.5 s, after swap and "
+           "reset %+.2f, Tone 0 %+.2f, +301 dB handed in %+.2f\n",
+           lo, hi, given, after_reset, off, clamped);
     free(x);
 }
 
@@ -1375,6 +1459,7 @@ int main(void) {
     test_model_controls();
     test_tone_warmup();
     test_tone_prime();
+    test_tone_profile();
     test_classical_input();
     test_learn_noise();
     test_listen_removed();

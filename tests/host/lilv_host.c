@@ -428,6 +428,8 @@ typedef struct {
     const char *path;
     const char *profile_in; /* served as the noise-floor key, or NULL */
     char profile[8192];     /* the noise floor saved, "" if none */
+    const char *tone_in;    /* served as the Tone-verdict key, or NULL */
+    char tone[4096];        /* the Tone verdict saved, "" if none */
     char saved[2048];
     int stores;
     int size_kind;
@@ -442,6 +444,12 @@ static const void *retrieve_fn(LV2_State_Handle handle, uint32_t key, size_t *si
         *type = host_map_uri(&b->h->map, LV2_ATOM__String);
         *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
         return b->profile_in;
+    }
+    if (b->tone_in && key == host_map_uri(&b->h->map, HOST_URI "#toneProfile")) {
+        *size = strlen(b->tone_in) + 1;
+        *type = host_map_uri(&b->h->map, LV2_ATOM__String);
+        *flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+        return b->tone_in;
     }
     if (!b->path || key != host_map_uri(&b->h->map, HOST_URI "#model")) return NULL;
     *size = strlen(b->path) + (b->size_kind == SIZE_WITH_NUL);
@@ -465,6 +473,12 @@ static LV2_State_Status store_fn(LV2_State_Handle handle, uint32_t key, const vo
         if (type != host_map_uri(&b->h->map, LV2_ATOM__String) || size > sizeof b->profile)
             return LV2_STATE_ERR_BAD_TYPE;
         memcpy(b->profile, value, size);
+        return LV2_STATE_SUCCESS;
+    }
+    if (key == host_map_uri(&b->h->map, HOST_URI "#toneProfile")) {
+        if (type != host_map_uri(&b->h->map, LV2_ATOM__String) || size > sizeof b->tone)
+            return LV2_STATE_ERR_BAD_TYPE;
+        memcpy(b->tone, value, size);
         return LV2_STATE_SUCCESS;
     }
     if (key != host_map_uri(&b->h->map, HOST_URI "#model") ||
@@ -944,6 +958,129 @@ static void test_model_controls(LilvWorld *w) {
     free(y);
 }
 
+/* Numbers in a saved profile's text (up to the first that does not parse), their range. */
+static int profile_numbers(const char *text, float *lo, float *hi) {
+    int count = 0;
+    *lo = INFINITY, *hi = -INFINITY;
+    for (const char *p = text; *p;) {
+        char *end;
+        float v = strtof(p, &end);
+        if (end == p || !isfinite(v)) break;
+        *lo = fminf(*lo, v), *hi = fmaxf(*hi, v);
+        count++;
+        p = end;
+    }
+    return count;
+}
+
+/* The Tone verdict in the state: with the fixed-gain model (Tone +3.9 dB) as the plugin's model,
+ * 5 s of audio leave a verdict of 128 numbers near 1.29 (log2 power) in the saved state; a fresh
+ * instance given it by restore() lifts low-passed noise by most of that (bins under
+ * NO_LIFT_BELOW_HZ are never lifted) from its first half second after activation, where one
+ * without it fades the lift in; it saves the same text back
+ * before it has run, and a damaged verdict is refused with a message while the plugin runs on. */
+static void test_tone_state(LilvWorld *w) {
+    char link[128], abs[1024];
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    if (!model_dir[0] || !realpath("tests/golden/engine_nrt.safetensors", abs)) return;
+    unlink(link);
+    CHECK(symlink(abs, link) == 0, "engine_nrt as the test model");
+    const int rate = 48000, n = 5 * rate;
+    float *x = malloc(sizeof(float) * (size_t)n * 2), *y = calloc((size_t)n * 2, sizeof(float));
+    /* noise under about 1 kHz (one-pole low-pass): the model's 16 kHz band holds all of it (the
+     * band above 8 kHz takes cuts only) */
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < n; i++) {
+            float prev = i ? x[(size_t)c * n + i - 1] : 0.0f;
+            x[(size_t)c * n + i] = 0.9f * prev + 0.05f * frand();
+        }
+    Controls k = controls_default();
+    k.mode = MENHANCE_MODE_MEL2MEL;
+    k.max_atten = 30;
+    k.noise = k.room = 0;
+    RunSpec rs = {rate, 2, HOST_FEATURES_FULL, 512, 0, 1, k, NULL};
+    Host h;
+    int lc;
+    StateBox b = {.h = &h};
+    if (run_plugin(w, &rs, x, n, y, &lc, &h) > 0 && h.state) {
+        CHECK(h.state->save(lilv_instance_get_handle(h.instance), store_fn, &b, 0, h.features) ==
+                  LV2_STATE_SUCCESS,
+              "tone state: save");
+        host_close(&h);
+    } else {
+        CHECK(0, "tone state: plugin runs with a state interface");
+    }
+    float lo, hi;
+    int count = profile_numbers(b.tone, &lo, &hi);
+    CHECK(count == 128 && lo > 1.1f && hi < 1.5f,
+          "tone state: the saved verdict holds %d numbers in %.3f..%.3f, want 128 near 1.29", count,
+          lo, hi);
+
+    /* Two fresh instances, one given the verdict: activated again (a stream start), each plays
+     * 1 s; the lift over 0.1-0.5 s after the latency. */
+    const int m = rate;
+    double lift[2] = {0, 0};
+    for (int given = 0; given < 2 && count == 128; given++) {
+        Host h2;
+        RunSpec rs2 = rs;
+        if (run_plugin(w, &rs2, x, rate / 4, y, &lc, &h2) <= 0) continue;
+        LV2_Handle inst = lilv_instance_get_handle(h2.instance);
+        if (given) {
+            StateBox b2 = {.h = &h2, .tone_in = b.tone};
+            CHECK(h2.state->restore(inst, retrieve_fn, &b2, 0, h2.features) == LV2_STATE_SUCCESS,
+                  "tone state: restore");
+            StateBox b3 = {.h = &h2};
+            h2.state->save(inst, store_fn, &b3, 0, h2.features);
+            CHECK(!strcmp(b3.tone, b.tone), "tone state: restored verdict saved back %s",
+                  b3.tone[0] ? "changed" : "missing");
+        }
+        lilv_instance_deactivate(h2.instance);
+        lilv_instance_activate(h2.instance);
+        for (int pos = 0; pos < m; pos += 512) {
+            host_connect(&h2, "in_l", x + pos);
+            host_connect(&h2, "in_r", x + n + pos);
+            host_connect(&h2, "out_l", y + pos);
+            host_connect(&h2, "out_r", y + n + pos);
+            lilv_instance_run(h2.instance, 512);
+            host_worker_work(&h2);
+            host_worker_respond(&h2);
+        }
+        double ex = 0, ey = 0;
+        for (int t = rate / 10; t < rate / 2; t++) {
+            ex += (double)x[t] * x[t];
+            ey += (double)y[t + lc] * y[t + lc];
+        }
+        lift[given] = 10 * log10((ey + 1e-30) / (ex + 1e-30));
+        if (given) {
+            /* damaged: refused, logged once, the plugin runs on */
+            int errors = h2.log_errors;
+            StateBox bad = {.h = &h2, .tone_in = "1 2 3 nonsense"};
+            CHECK(h2.state->restore(inst, retrieve_fn, &bad, 0, h2.features) != LV2_STATE_SUCCESS,
+                  "tone state: a damaged verdict accepted");
+            CHECK(h2.log_errors == errors + 1 && strstr(h2.last_log, "damaged"),
+                  "tone state: a damaged verdict: '%s'", h2.last_log);
+            float out[2][512];
+            host_connect(&h2, "in_l", x);
+            host_connect(&h2, "in_r", x + n);
+            host_connect(&h2, "out_l", out[0]);
+            host_connect(&h2, "out_r", out[1]);
+            worker_cycles(&h2, 4);
+            CHECK(all_sane(out[0], 512, 4.0f), "tone state: output after a damaged verdict");
+        }
+        host_close(&h2);
+    }
+    printf("plugin tone state: %d numbers %.3f..%.3f; first 0.1-0.5 s %+.2f dB without, %+.2f dB "
+           "with the saved verdict\n", count, lo, hi, lift[0], lift[1]);
+    CHECK(lift[0] < 1.0 && lift[1] - lift[0] > 2.5,
+          "tone state: first 0.1-0.5 s %+.2f dB without, %+.2f dB with the saved verdict, want "
+          "under +1 without and 2.5 dB more with it", lift[0], lift[1]);
+    unlink(link);
+    if (realpath("tests/golden/engine_voc.safetensors", abs))
+        CHECK(symlink(abs, link) == 0, "relink");
+    free(x);
+    free(y);
+}
+
 /* A refiner (train/refiner.py) whose test gate passed: the plugin runs mode 2 with it (no
  * fallback to mode 1), matching the engine in any block size, and keeps mode 1's stereo image
  * and level (R = 0.5 L stays 6.02 dB apart; level within 0.5 dB of mode 1); the refiner that
@@ -1046,6 +1183,7 @@ int main(void) {
     test_presets(w);
     test_maker(w);
     test_model_controls(w);
+    test_tone_state(w);
     test_refiner(w);
     test_reactivate(w, 1.0f, 1.0f);
     test_reactivate(w, 1.0f, 0.0f); /* dry */
