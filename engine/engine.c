@@ -166,7 +166,8 @@ struct menhance {
     _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq, prof_in_applied;
     unsigned prof_out_version;
     /* The Tone verdict for a saved state, the same way: menhance_set_tone_profile -> the stage
-     * (enhance_hold_tone), and the stage's verdict after each chunk -> menhance_get_tone_profile. */
+     * (enhance_hold_tone), and the stage's verdict after each chunk -> menhance_get_tone_profile.
+     */
     float tone_in[ENHANCE_MELS], tone_out[ENHANCE_MELS];
     int tone_in_clear, tone_out_valid;
     _Atomic unsigned tone_in_seq, tone_in_gen, tone_out_seq, tone_in_applied;

@@ -85,7 +85,7 @@ struct enhance {
     stft *st[MAX_CH];
     mel *mel;
     denoise *dn;
-    denoise *dnf; /* the same tracker at the feature's fixed settings */
+    denoise *dnf;             /* the same tracker at the feature's fixed settings */
     float feat[ENHANCE_MELS]; /* enhance_classical_feature of the newest frame */
     /* Spectra and noisy log-mels of the last HIST frames: gains for frame f - LA are only
      * known at frame f. */
@@ -153,10 +153,10 @@ struct enhance {
     /* Every mode's output leaves ENHANCE_OUTPUT_DELAY (one hop) after the phase path made it:
      * the channels' hop and its common part (their mean) wait here. */
     float pend[MAX_CH][ENHANCE_HOP], pend_mid[ENHANCE_HOP];
-    float mid_last;                 /* the last sample of the common part made last hop */
-    float cring[3][ENHANCE_MELS];   /* the model's cleaned mels of the last three hops */
-    float clast[ENHANCE_MELS];      /* the last cleaned mel (a vocoder fading out without one) */
-    int cvalid;                     /* how many of them in a row are real */
+    float mid_last;                    /* the last sample of the common part made last hop */
+    float cring[3][ENHANCE_MELS];      /* the model's cleaned mels of the last three hops */
+    float clast[ENHANCE_MELS];         /* the last cleaned mel (a vocoder fading out without one) */
+    int cvalid;                        /* how many of them in a row are real */
     float hi_pend_gain, hi_pend_share; /* the high band's verdict for the hop that waits */
     /* Vocoder path: running while wanted or fading out; its output goes through the line
      * vline so that it lands on the same samples as the phase path's. */
@@ -387,8 +387,8 @@ static void prime_tone(enhance *h, const menhance_model *model, const enhance_pa
     h->tema_w += a * (1.0 - h->tema_w);
     if (r >= 1.0f) return;
     const float *stand_in = h->tone_valid && model == h->tone_for ? h->tone_primed
-                            : h->tone_held                         ? h->tone_held_profile
-                                                                   : NULL;
+                            : h->tone_held                        ? h->tone_held_profile
+                                                                  : NULL;
     if (!stand_in) return;
     const float k = (1.0f - r) * p->heads[2];
     for (int b = 0; b < ENHANCE_MELS; b++)
@@ -418,8 +418,8 @@ static void prime_tone(enhance *h, const menhance_model *model, const enhance_pa
  * gave L and R 0.16 dB apart, anti-correlated).
  *
  * Switching in and out is a one-hop linear crossfade after a warm-up. */
-static void vocode(enhance *h, menhance_model *m, int want, const float *clean, const float *cur_mid,
-                   float *const *out, const float *mid) {
+static void vocode(enhance *h, menhance_model *m, int want, const float *clean,
+                   const float *cur_mid, float *const *out, const float *mid) {
     if (!h->voc_running && !want) return;
     const int refiner = model_vocoder_is_refiner(m);
     if (!h->voc_running) {
@@ -672,8 +672,7 @@ void enhance_process(enhance *h, const float *const *in, float *const *out, cons
     if (have_model) {
         prime_tone(h, model, p, clean);
         memcpy(h->clast, clean, sizeof clean);
-    }
-    else
+    } else
         memcpy(clean, h->clast, sizeof clean); /* read only by a vocoder fading out */
     learn_noise(h, p, model, now);
     int want_model = p->mode != MENHANCE_MODE_CLASSICAL && have_model;

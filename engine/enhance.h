@@ -58,9 +58,10 @@ int enhance_latency(const enhance *h);
 void enhance_process(enhance *h, const float *const *in, float *const *out, const enhance_params *p,
                      menhance_model *model);
 /* After enhance_process: what the model's gains say of the band above 8 kHz for the hop it just
- * put out (made one call earlier: ENHANCE_OUTPUT_DELAY).  gain: linear, <= 1 (the top mel bands' mean gain in dB, cuts only); share: 0..1,
- * how far the model's gains are mixed in (0 in classical mode or without model output), i.e.
- * how much of the high band should follow gain rather than the classical tracker. */
+ * put out (made one call earlier: ENHANCE_OUTPUT_DELAY).  gain: linear, <= 1 (the top mel bands'
+ * mean gain in dB, cuts only); share: 0..1, how far the model's gains are mixed in (0 in classical
+ * mode or without model output), i.e. how much of the high band should follow gain rather than the
+ * classical tracker. */
 void enhance_hiband(const enhance *h, float *gain, float *share);
 /* Per-bin power gains (ENHANCE_NFFT / 2 + 1 values, 1 = flat; frontend_eq_measure) applied to
  * the spectrum the model's features are computed from, never to the audio: they give the

@@ -17,8 +17,10 @@ long features_engine_frames(const float *x, long n, float *feat, float *logmel, 
     long frames = n / ENHANCE_HOP;
     if (!h || !buf || (logmel && (!st || !m))) frames = -1;
     /* the feature does not depend on the mode or the user's settings (enhance.h) */
-    const enhance_params p = {.mode = MENHANCE_MODE_CLASSICAL, .strength = 1.0f,
-                              .max_atten_db = 18.0f, .heads = {1.0f, 1.0f, 1.0f}};
+    const enhance_params p = {.mode = MENHANCE_MODE_CLASSICAL,
+                              .strength = 1.0f,
+                              .max_atten_db = 18.0f,
+                              .heads = {1.0f, 1.0f, 1.0f}};
     float *re = buf, *im = buf + BINS, *pw = buf + 2 * BINS, *out = buf + 3 * BINS;
     for (long k = 0; k < frames && k < max_frames; k++) {
         const float *in = x + k * ENHANCE_HOP;

@@ -134,9 +134,9 @@ void menhance_set_tone_profile(menhance *e, const float *profile);
  * tracker learns over that audio (tonal content is not learnt as noise).  Call after create
  * or reset and before the first menhance_process; it changes no audio history, latency or
  * alignment.  Not real-time safe (allocates, runs the analysis of the whole input: about
- * 1 % of a core's real time, 2-3 % with a noise/room/tone model).  Returns 0, or -1 when out of memory (nothing changed).
- * Without priming (live use) the suppression fades in as the trackers learn, at most
- * max_atten_db per 1.5 s of evidence, never in one step. */
+ * 1 % of a core's real time, 2-3 % with a noise/room/tone model).  Returns 0, or -1 when out of
+ * memory (nothing changed). Without priming (live use) the suppression fades in as the trackers
+ * learn, at most max_atten_db per 1.5 s of evidence, never in one step. */
 int menhance_prime(menhance *e, const float *const *in, long long n);
 
 /* Models (nn/ networks plus their front-end metadata), loaded off the audio thread. */

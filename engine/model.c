@@ -24,7 +24,7 @@ struct menhance_model {
     nn_diffwave *dw;
     nn_diffwave_stream *dws;
     int dw_latency;
-    int refiner;                   /* dws refines mode 1's waveform (metadata "refiner") */
+    int refiner; /* dws refines mode 1's waveform (metadata "refiner") */
     int refine_steps[MODEL_MAX_REFINE_STEPS];
     int borrowed; /* m2m belongs to another model (model_twin) */
     char desc[768];

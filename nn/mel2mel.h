@@ -53,10 +53,10 @@ void nn_m2m_stream_reset(nn_m2m_stream *s);
 /* in, out: n frames (n >= 0, any size); out[t] estimates the clean frame t - lookahead of
  * the stream.  Real-time safe.  in and out may not overlap. */
 void nn_m2m_stream_process(nn_m2m_stream *s, const float *in, int n, float *out);
-/* As nn_m2m_stream_process, with cf: n frames of the classical suppressor's log2 power gain per band
- * (engine/enhance.h enhance_classical_feature; values <= 0, anything else read as 0), the fifth
- * input of "nrt" models with classical_input (nn_mel2mel_classical_input); NULL reads 0 dB; other
- * models ignore it.  Real-time safe. */
+/* As nn_m2m_stream_process, with cf: n frames of the classical suppressor's log2 power gain per
+ * band (engine/enhance.h enhance_classical_feature; values <= 0, anything else read as 0), the
+ * fifth input of "nrt" models with classical_input (nn_mel2mel_classical_input); NULL reads 0 dB;
+ * other models ignore it.  Real-time safe. */
 void nn_m2m_stream_process_cf(nn_m2m_stream *s, const float *in, const float *cf, int n,
                               float *out);
 /* 1 when the model reads the classical suppressor's gain (nn_m2m_stream_process_cf), else 0. */

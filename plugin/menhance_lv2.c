@@ -637,11 +637,17 @@ typedef struct {
     const char *lost; /* what the engine does when the saved one is damaged */
 } Profile;
 
-static const Profile noise_profile = {"noise floor", MENHANCE_NOISE_PROFILE_LEN,
-                                      MENHANCE_NOISE_PROFILE_LEN / 2, menhance_get_noise_profile,
-                                      menhance_set_noise_profile, "the noise trackers follow the input"};
-static const Profile tone_profile = {"Tone verdict", MENHANCE_TONE_PROFILE_LEN, 0,
-                                     menhance_get_tone_profile, menhance_set_tone_profile,
+static const Profile noise_profile = {"noise floor",
+                                      MENHANCE_NOISE_PROFILE_LEN,
+                                      MENHANCE_NOISE_PROFILE_LEN / 2,
+                                      menhance_get_noise_profile,
+                                      menhance_set_noise_profile,
+                                      "the noise trackers follow the input"};
+static const Profile tone_profile = {"Tone verdict",
+                                     MENHANCE_TONE_PROFILE_LEN,
+                                     0,
+                                     menhance_get_tone_profile,
+                                     menhance_set_tone_profile,
                                      "the Tone correction fades in as it learns"};
 
 #define PROFILE_MAX_LEN MENHANCE_NOISE_PROFILE_LEN
@@ -690,8 +696,9 @@ static LV2_State_Status restore_profile(Plugin *self, const Profile *pr, LV2_URI
     if (k < pr->len || *p) {
         /* the project's profile is lost: learn afresh rather than keep an older one */
         if (self->engine) pr->set(self->engine, NULL);
-        lv2_log_error(&self->logger, "menhance: the saved %s is damaged (%d of %d numbers read); %s\n",
-                      pr->what, k, pr->len, pr->lost);
+        lv2_log_error(&self->logger,
+                      "menhance: the saved %s is damaged (%d of %d numbers read); %s\n", pr->what,
+                      k, pr->len, pr->lost);
         return LV2_STATE_ERR_UNKNOWN;
     }
     if (self->engine) pr->set(self->engine, prof);
@@ -735,10 +742,10 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     (void)flags;
     Plugin *self = (Plugin *)instance;
     if (!self->map) return LV2_STATE_ERR_NO_FEATURE;
-    LV2_State_Status nst = restore_profile(self, &noise_profile, self->uris.menhance_noise_profile,
-                                           retrieve, handle);
-    LV2_State_Status tst = restore_profile(self, &tone_profile, self->uris.menhance_tone_profile,
-                                           retrieve, handle);
+    LV2_State_Status nst =
+        restore_profile(self, &noise_profile, self->uris.menhance_noise_profile, retrieve, handle);
+    LV2_State_Status tst =
+        restore_profile(self, &tone_profile, self->uris.menhance_tone_profile, retrieve, handle);
     if (nst == LV2_STATE_SUCCESS) nst = tst;
 
     size_t size = 0;

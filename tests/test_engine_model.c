@@ -595,11 +595,13 @@ static void test_tone_prime(void) {
     CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
           short_db);
     float swapped_db = primed_tone_change(&p, x, n, n, SWAP, NULL);
-    CHECK(swapped_db > -0.1f && swapped_db < 0.8f, "swapped after priming: %+.2f dB at 0.1-0.5 s, "
-          "want the unprimed fade-in (under +0.8)", swapped_db);
+    CHECK(swapped_db > -0.1f && swapped_db < 0.8f,
+          "swapped after priming: %+.2f dB at 0.1-0.5 s, "
+          "want the unprimed fade-in (under +0.8)",
+          swapped_db);
     printf("tone primed: %+.2f dB at 0.1-0.5 s, %+.2f at 1-1.5 s, %+.2f after 5 s; Tone 0 %+.2f; "
-           "primed on 1 s %+.2f; swapped after priming %+.2f\n", early, mid, late, off, short_db,
-           swapped_db);
+           "primed on 1 s %+.2f; swapped after priming %+.2f\n",
+           early, mid, late, off, short_db, swapped_db);
     free(x);
 }
 
@@ -710,7 +712,8 @@ static void test_classical_input(void) {
         cut[k] = y ? mid_band_change_between(x, y, n, 3.0 / 6, 1.0) : 99.0f;
         free(y);
     }
-    CHECK(cut[0] < -8.0f, "classical input, steady noise after 3 s: %+.2f dB, want below -8", cut[0]);
+    CHECK(cut[0] < -8.0f, "classical input, steady noise after 3 s: %+.2f dB, want below -8",
+          cut[0]);
     CHECK(fabsf(cut[1] - 0.5f * cut[0]) < 1.0f, "Noise 0.5: %+.2f dB, want half of %+.2f", cut[1],
           cut[0]);
     CHECK(fabsf(cut[2]) < 0.3f, "Noise 0: %+.2f dB, want 0", cut[2]);
@@ -720,8 +723,8 @@ static void test_classical_input(void) {
     float *y = sig_run(rate, &p, load(path), x, n, 512, 0);
     float weak = y ? mid_band_change_between(x, y, n, 3.0 / 6, 1.0) : 99.0f;
     free(y);
-    CHECK(fabsf(weak - cut[0]) < 0.3f, "Strength 0.2 changed the feature: %+.2f dB against %+.2f", weak,
-          cut[0]);
+    CHECK(fabsf(weak - cut[0]) < 0.3f, "Strength 0.2 changed the feature: %+.2f dB against %+.2f",
+          weak, cut[0]);
     p.strength = 1.0f;
     /* the tone's band keeps its level (the feature's tonal guard) */
     y = sig_run(rate, &p, load(path), tone, n, 512, 0);
@@ -733,7 +736,8 @@ static void test_classical_input(void) {
     float tone_db = y ? (float)(10.0 * log10(eo / ei)) : 99.0f;
     CHECK(fabsf(tone_db) < 1.0f, "held 1 kHz tone through the classical input: %+.2f dB", tone_db);
     printf("classical input: steady noise %+.2f dB (Noise 0.5 %+.2f, 0 %+.2f, Strength 0.2 %+.2f), "
-           "held tone %+.2f dB\n", cut[0], cut[1], cut[2], weak, tone_db);
+           "held tone %+.2f dB\n",
+           cut[0], cut[1], cut[2], weak, tone_db);
     free(y);
     free(x);
     free(tone);
@@ -1060,13 +1064,13 @@ static float *run_stereo(const char *path, int mode, const float *x, int n, floa
  * silent) and the level of mode 1 within 0.5 dB. */
 /* Which mel frame conditions which samples of the refiner's prior (engine/enhance.c vocode): with
  * engine_refiner_mel (a Mel2Mel that changes nothing; a refiner whose correction is a function of
- * one mel band of its conditioning frame, the same on every sample of the frame's span) mode 2 minus
- * mode 1 is that function of the frame, steps at the hop boundaries, DC-blocked.  The engine's
- * claim: the phase path's hops start at samples 256 j + 1 (latency removed), the refiner's prior is
- * that hop one sample late, so its span is [256 j, 256 j + 256), conditioned on engine frame j + 1
- * (the training framing's frame j, centred on sample 256 j), as in training.  A tone at the band's
- * centre changes level at points that are not hop-aligned; the correction's jumps must fall on
- * samples 256 j and follow the change of that frame's log-mel, not a neighbour's. */
+ * one mel band of its conditioning frame, the same on every sample of the frame's span) mode 2
+ * minus mode 1 is that function of the frame, steps at the hop boundaries, DC-blocked.  The
+ * engine's claim: the phase path's hops start at samples 256 j + 1 (latency removed), the refiner's
+ * prior is that hop one sample late, so its span is [256 j, 256 j + 256), conditioned on engine
+ * frame j + 1 (the training framing's frame j, centred on sample 256 j), as in training.  A tone at
+ * the band's centre changes level at points that are not hop-aligned; the correction's jumps must
+ * fall on samples 256 j and follow the change of that frame's log-mel, not a neighbour's. */
 static void test_refiner_mel_alignment(void) {
     const char *path = "tests/golden/engine_refiner_mel.safetensors";
     const int rate = 16000, n = rate * 4, band = 24, K = n / 256;
@@ -1189,8 +1193,10 @@ static void test_refiner(void) {
                    "%.2f dB (mode 1 %.2f), correlation %.4f\n",
                    -change, lvl, r2, r1, corr);
             CHECK(change > -60.0, "small refiner changed nothing (%.1f dB)", change);
-            CHECK(fabs(r2 - r1) < 0.01 && corr > 0.999, "small refiner stereo: %.3f dB apart "
-                  "(mode 1 %.3f), correlation %.4f", r2, r1, corr);
+            CHECK(fabs(r2 - r1) < 0.01 && corr > 0.999,
+                  "small refiner stereo: %.3f dB apart "
+                  "(mode 1 %.3f), correlation %.4f",
+                  r2, r1, corr);
         } else {
             const double under = 10 * log10((el[1] + 1e-30) / (er[1] + 1e-30));
             printf("small refiner, hard left: R %.1f dB under L; level %+.3f dB\n", under, lvl);

@@ -408,9 +408,9 @@ static void test_metadata_mismatch(const char *name, const char *unused_tensor) 
     free(bytes);
 }
 
-/* "nrt" with classical_input: the fifth feature (the classical suppressor's gain, golden.cf) against
- * PyTorch whole, chunked and offline; the output depends on it (NULL reads 0 dB, the same as zeros);
- * models without the input ignore cf. */
+/* "nrt" with classical_input: the fifth feature (the classical suppressor's gain, golden.cf)
+ * against PyTorch whole, chunked and offline; the output depends on it (NULL reads 0 dB, the same
+ * as zeros); models without the input ignore cf. */
 static void test_classical_golden(const char *name) {
     golden g;
     if (golden_open(&g, GOLDEN_DIR, name) == 0) {
@@ -428,7 +428,8 @@ static void test_classical_golden(const char *name) {
         CHECK(strstr(nn_mel2mel_describe(g.net), "classical input") != NULL, "%s: describe: %s",
               name, nn_mel2mel_describe(g.net));
         nn_m2m_stream *s = nn_m2m_stream_create(g.net);
-        float *y = calloc(N, sizeof *y), *y2 = calloc(N, sizeof *y2), *zero = calloc(N, sizeof *zero);
+        float *y = calloc(N, sizeof *y), *y2 = calloc(N, sizeof *y2),
+              *zero = calloc(N, sizeof *zero);
         if (cf && k && ys && s && y && y2 && zero) {
             nn_m2m_stream_process_cf(s, g.in, cf, T, y);
             double e = rel_err(y, g.out, N);

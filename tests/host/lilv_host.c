@@ -1070,10 +1070,12 @@ static void test_tone_state(LilvWorld *w) {
         host_close(&h2);
     }
     printf("plugin tone state: %d numbers %.3f..%.3f; first 0.1-0.5 s %+.2f dB without, %+.2f dB "
-           "with the saved verdict\n", count, lo, hi, lift[0], lift[1]);
+           "with the saved verdict\n",
+           count, lo, hi, lift[0], lift[1]);
     CHECK(lift[0] < 1.0 && lift[1] - lift[0] > 2.5,
           "tone state: first 0.1-0.5 s %+.2f dB without, %+.2f dB with the saved verdict, want "
-          "under +1 without and 2.5 dB more with it", lift[0], lift[1]);
+          "under +1 without and 2.5 dB more with it",
+          lift[0], lift[1]);
     unlink(link);
     if (realpath("tests/golden/engine_voc.safetensors", abs))
         CHECK(symlink(abs, link) == 0, "relink");
