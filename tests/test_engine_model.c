@@ -488,6 +488,21 @@ static float mid_band_change(const float *x, const float *y, int n) {
     return mid_band_change_between(x, y, n, 1.0 / 3.0, 1.0);
 }
 
+/* The Tone tests' set-up: n samples of Gaussian noise (malloc'd) and mode 1 with the Tone
+ * control alone at 1, Max attenuation 40 dB. */
+static float *tone_setup(int n, menhance_params *p) {
+    float *x = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    menhance_params_default(p);
+    p->mode = MENHANCE_MODE_MEL2MEL;
+    p->noise = 0.0f;
+    p->room = 0.0f;
+    p->tone = 1.0f;
+    p->max_atten_db = 40.0f;
+    return x;
+}
+
 /* The Tone head's verdict is faded in over the model's first 4 s (engine/enhance.c
  * TONE_WARMUP_S: its long-term features start from one frame), the Noise head's is not: with
  * the fixed-gain model (tone +4 dB, noise -9 dB) the first half second lifts less than a
@@ -495,16 +510,8 @@ static float mid_band_change(const float *x, const float *y, int n) {
  * tone is whole. */
 static void test_tone_warmup(void) {
     const int rate = 16000, n = rate * 8;
-    float *x = malloc(sizeof(float) * n);
-    for (int i = 0; i < n; i++)
-        x[i] = (float)(0.05 * sig_gauss());
     menhance_params p;
-    menhance_params_default(&p);
-    p.mode = MENHANCE_MODE_MEL2MEL;
-    p.noise = 0.0f;
-    p.room = 0.0f;
-    p.tone = 1.0f;
-    p.max_atten_db = 40.0f;
+    float *x = tone_setup(n, &p);
     float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 0);
     float early = y ? mid_band_change_between(x, y, n, 0.0, 0.5 / 8) : 99.0f;
     float mid = y ? mid_band_change_between(x, y, n, 1.0 / 8, 1.5 / 8) : 99.0f;
@@ -565,16 +572,8 @@ static float primed_tone_change(const menhance_params *p, const float *x, int n,
  * proportionally weaker verdict (1 s of 4: about a quarter). */
 static void test_tone_prime(void) {
     const int rate = 16000, n = rate * 8;
-    float *x = malloc(sizeof(float) * n);
-    for (int i = 0; i < n; i++)
-        x[i] = (float)(0.05 * sig_gauss());
     menhance_params p;
-    menhance_params_default(&p);
-    p.mode = MENHANCE_MODE_MEL2MEL;
-    p.noise = 0.0f;
-    p.room = 0.0f;
-    p.tone = 1.0f;
-    p.max_atten_db = 40.0f;
+    float *x = tone_setup(n, &p);
     float *y = sig_run(rate, &p, load("tests/golden/engine_nrt.safetensors"), x, n, 512, 1);
     float early = y ? mid_band_change_between(x, y, n, 0.1 / 8, 0.5 / 8) : 99.0f;
     float mid = y ? mid_band_change_between(x, y, n, 1.0 / 8, 1.5 / 8) : 99.0f;
@@ -612,16 +611,8 @@ static void test_tone_prime(void) {
  * swap; Tone 0 still leaves the colour; cleared, the fade-in is back. */
 static void test_tone_profile(void) {
     const int rate = 16000, n = rate * 8;
-    float *x = malloc(sizeof(float) * n);
-    for (int i = 0; i < n; i++)
-        x[i] = (float)(0.05 * sig_gauss());
     menhance_params p;
-    menhance_params_default(&p);
-    p.mode = MENHANCE_MODE_MEL2MEL;
-    p.noise = 0.0f;
-    p.room = 0.0f;
-    p.tone = 1.0f;
-    p.max_atten_db = 40.0f;
+    float *x = tone_setup(n, &p);
     menhance_config cfg = {16000, 1, 512, 512, 0};
     menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
     float prof[MENHANCE_TONE_PROFILE_LEN], back[MENHANCE_TONE_PROFILE_LEN];
