@@ -338,7 +338,9 @@ int menhance_get_tone_profile(menhance *e, float *profile) {
 }
 
 void menhance_set_tone_profile(menhance *e, const float *profile) {
-    seq_write(&e->tone_in_seq, e->tone_in, profile, ENHANCE_MELS, &e->tone_in_clear,
+    float clean[ENHANCE_MELS];
+    if (profile) enhance_tone_clean(profile, clean); /* read back as it will be applied */
+    seq_write(&e->tone_in_seq, e->tone_in, profile ? clean : NULL, ENHANCE_MELS, &e->tone_in_clear,
               profile == NULL);
     atomic_fetch_add_explicit(&e->tone_in_gen, 1, memory_order_release);
 }

@@ -40,7 +40,8 @@ _Static_assert(ENHANCE_NFFT == FRONTEND_EQ_NFFT, "engine/frontend_eq.h and the e
  * while the head's verdict follows the music's own balance from phrase to phrase. */
 #define TONE_SAVE_S 10.0f
 /* A held Tone verdict (a saved state's) is clamped to the Tone head's range, 12 dB in log2
- * power units (train/models.py tone_db). */
+ * power units (train/models.py tone_db: 12 for every noise/room/tone model so far; a model with
+ * a wider range would have its saved verdicts clipped here, never widened). */
 #define TONE_PROFILE_MAX (12.0f / 3.0103f)
 /* Model gains may lift bands the microphone or room took away, but no further than this;
  * they cut at most as deep as the user's Max attenuation (README: that control bounds the
@@ -114,6 +115,7 @@ struct enhance {
     int primed;  /* the tracker starts from a floor learnt ahead of time */
     int start;   /* since reset, no model output yet: a model mode passes the input untouched */
     int mfed;    /* the model has been given a real frame since its reset */
+    int mreal;   /* ... and this frame was one (not digital silence repeating the last) */
     int mframes; /* real frames the model has been given since its reset (to TONE_WARMUP_S) */
     /* Tone priming (enhance_prime_begin/end, enhance_take_tone): while priming, the Tone head's
      * verdicts summed with the warm-up's confidence as weight; then the verdict that stands in
@@ -238,7 +240,19 @@ static void hold_trackers(enhance *h, const float *profile) {
     denoise_hold(h->dnf, profile);
 }
 
+/* A live Tone verdict that has warmed up outlives the history it came from: a reset (a host's
+ * re-activation, a stalled worker) or a model change keeps it as the held stand-in, so the next
+ * start is treated like the rest of the take and a later save still has it. */
+static void keep_live_tone(enhance *h) {
+    float v[ENHANCE_MELS];
+    if (h->mframes < TONE_WARMUP_FRAMES || h->tema_w <= 0.0) return;
+    for (int b = 0; b < ENHANCE_MELS; b++)
+        v[b] = (float)(h->tema[b] / h->tema_w);
+    enhance_hold_tone(h, v);
+}
+
 void enhance_reset(enhance *h) {
+    keep_live_tone(h);
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
@@ -313,6 +327,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         /* A new model starts from empty history; the gain mix restarts from classical.  A Tone
          * verdict primed for the model before it is not this one's (the address may be reused). */
         if (h->last_model) h->tone_valid = 0;
+        keep_live_tone(h);
         memset(h->tema, 0, sizeof h->tema);
         h->tema_w = 0.0;
         h->last_model = m;
@@ -344,10 +359,12 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
      * there, as in training); after it, a silent frame repeats the last real one, which keeps
      * the model's frames in step with the engine's. */
     const float *x = h->logmel_m[slot_now];
+    h->mreal = 0;
     if (h->frame >= STFT_FULL && !at_floor(x)) {
         memcpy(h->mlast, x, sizeof h->mlast);
         memcpy(h->flast, h->feat, sizeof h->flast);
         h->mfed = 1;
+        h->mreal = 1;
         if (h->mframes < TONE_WARMUP_FRAMES) h->mframes++;
     }
     if (!h->mfed) {
@@ -374,17 +391,22 @@ static void prime_tone(enhance *h, const menhance_model *model, const enhance_pa
     if (!heads) return;
     const float r = (float)h->mframes / (float)TONE_WARMUP_FRAMES;
     const float *tone = heads + 2 * ENHANCE_MELS;
+    /* Digital silence repeats the last real frame's verdict: it is no new evidence (a host's
+     * stopped transport would otherwise make one frozen frame the whole verdict). */
     if (h->priming) {
+        if (!h->mreal) return;
         for (int b = 0; b < ENHANCE_MELS; b++)
             h->tsum[b] += (double)r * tone[b];
         h->twsum += r;
         h->tcount++;
         return;
     }
-    const double a = (double)(h->a_tema * r);
-    for (int b = 0; b < ENHANCE_MELS; b++)
-        h->tema[b] += a * ((double)tone[b] - h->tema[b]);
-    h->tema_w += a * (1.0 - h->tema_w);
+    if (h->mreal) {
+        const double a = (double)(h->a_tema * r);
+        for (int b = 0; b < ENHANCE_MELS; b++)
+            h->tema[b] += a * ((double)tone[b] - h->tema[b]);
+        h->tema_w += a * (1.0 - h->tema_w);
+    }
     if (r >= 1.0f) return;
     const float *stand_in = h->tone_valid && model == h->tone_for ? h->tone_primed
                             : h->tone_held                        ? h->tone_held_profile
@@ -810,14 +832,16 @@ void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *m
     dst->tone_for = model;
 }
 
+void enhance_tone_clean(const float *in, float *out) {
+    for (int b = 0; b < ENHANCE_MELS; b++) {
+        const float v = in[b];
+        out[b] = v == v ? fminf(fmaxf(v, -TONE_PROFILE_MAX), TONE_PROFILE_MAX) : 0.0f;
+    }
+}
+
 void enhance_hold_tone(enhance *h, const float *profile) {
     h->tone_held = profile != NULL;
-    if (!profile) return;
-    for (int b = 0; b < ENHANCE_MELS; b++) {
-        const float v = profile[b];
-        h->tone_held_profile[b] =
-            v == v ? fminf(fmaxf(v, -TONE_PROFILE_MAX), TONE_PROFILE_MAX) : 0.0f;
-    }
+    if (profile) enhance_tone_clean(profile, h->tone_held_profile);
 }
 
 int enhance_tone_profile(const enhance *h, float *profile) {
@@ -826,7 +850,9 @@ int enhance_tone_profile(const enhance *h, float *profile) {
             profile[b] = (float)(h->tema[b] / h->tema_w);
         return 1;
     }
-    const float *v = h->tone_valid ? h->tone_primed : h->tone_held ? h->tone_held_profile : NULL;
+    /* a primed verdict counts only for the model it was primed with (as in prime_tone) */
+    const int primed = h->tone_valid && (!h->last_model || h->tone_for == h->last_model);
+    const float *v = primed ? h->tone_primed : h->tone_held ? h->tone_held_profile : NULL;
     if (!v) return 0;
     memcpy(profile, v, sizeof(float) * ENHANCE_MELS);
     return 1;

@@ -100,8 +100,12 @@ void enhance_take_tone(enhance *dst, const enhance *src, const menhance_model *m
  * to the Tone head's +-12 dB, NaN read as 0) stands in for the live verdict of whatever
  * noise/room/tone model runs, while that warms up after each reset or model change, scaled by
  * the Tone control; a primed verdict (take_tone) for the running model comes first.  Survives
- * reset; NULL clears it.  Real-time safe. */
+ * reset; NULL clears it.  A live verdict that has warmed up replaces it at a reset or model
+ * change (the track's latest verdict).  Real-time safe. */
 void enhance_hold_tone(enhance *h, const float *profile);
+/* in -> out (ENHANCE_MELS each, may alias): each value clamped to the Tone head's +-12 dB (log2
+ * power units), NaN read as 0: what enhance_hold_tone keeps of a handed-in verdict. */
+void enhance_tone_clean(const float *in, float *out);
 /* The Tone verdict to save: once the live Tone head has warmed up, the mean of its verdicts
  * (exponential, about TONE_SAVE_S); before that, the primed or held verdict.  Returns 1 and fills
  * profile (ENHANCE_MELS values, log2 power units), or 0 when there is none (no noise/room/tone

@@ -716,24 +716,26 @@ static LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store
     if (!mp) mp = self->map_path;
     if (!fp) fp = self->free_path;
 
+    /* Every key is stored even when one fails (the model path matters most); the first
+     * failure is what save() reports. */
     LV2_State_Status nst =
         save_profile(self, &noise_profile, self->uris.menhance_noise_profile, store, handle);
-    if (nst == LV2_STATE_SUCCESS)
-        nst = save_profile(self, &tone_profile, self->uris.menhance_tone_profile, store, handle);
-    if (nst != LV2_STATE_SUCCESS) return nst;
+    LV2_State_Status tst =
+        save_profile(self, &tone_profile, self->uris.menhance_tone_profile, store, handle);
+    if (nst == LV2_STATE_SUCCESS) nst = tst;
 
     char path[PATH_MAX_LEN];
     pthread_mutex_lock(&self->path_lock);
     memcpy(path, self->model_path, sizeof path);
     pthread_mutex_unlock(&self->path_lock);
-    if (!path[0]) return LV2_STATE_SUCCESS;
+    if (!path[0]) return nst;
 
     char *abstract = mp ? mp->abstract_path(mp->handle, path) : NULL;
     const char *value = abstract ? abstract : path;
     LV2_State_Status st = store(handle, self->uris.menhance_model, value, strlen(value) + 1,
                                 self->uris.atom_Path, LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
     if (abstract) path_free(self, fp, abstract);
-    return st;
+    return nst != LV2_STATE_SUCCESS ? nst : st;
 }
 
 static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,

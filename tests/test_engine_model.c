@@ -533,11 +533,12 @@ static void test_tone_warmup(void) {
 }
 
 /* Mid-band change (dB) over 0.1-0.5 s of 8 s input x through the fixed-gain model, primed on its
- * first prime_n samples (0: not primed), given the saved Tone verdict profile (NULL: none);
- * then, with SWAP, another copy of the model is swapped in, with RESET the engine reset. */
-enum { SWAP = 1, RESET = 2 };
+ * first prime_n samples (0: not primed), given the saved Tone verdict profile (NULL: none); with
+ * first_n > 0 the engine first plays x's first first_n samples, then (with swap: after another
+ * copy of the model is swapped in) is reset, and the measured pass follows; with first_n 0 and
+ * swap, the copy is swapped in before the measured pass. */
 static float primed_tone_change(const menhance_params *p, const float *x, int n, int prime_n,
-                                int after, const float *profile) {
+                                const float *profile, int first_n, int swap) {
     menhance_config cfg = {16000, 1, 512, 512, 0};
     menhance *e = menhance_create(&cfg, load("tests/golden/engine_nrt.safetensors"), NULL, 0);
     if (!e) return 99.0f;
@@ -545,12 +546,17 @@ static float primed_tone_change(const menhance_params *p, const float *x, int n,
     const float *in[1] = {x};
     if (prime_n) CHECK(menhance_prime(e, in, prime_n) == 0, "prime on %d samples", prime_n);
     if (profile) menhance_set_tone_profile(e, profile);
-    if (after & SWAP)
-        CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
-    if (after & RESET) menhance_reset(e);
     const int L = menhance_latency(e), total = n + L;
     float *buf = calloc((size_t)total, sizeof(float)), *z = calloc((size_t)total, sizeof(float));
     memcpy(buf, x, sizeof(float) * n);
+    for (int pos = 0; pos < first_n; pos += 512) {
+        const float *i1[1] = {buf + pos};
+        float *o1[1] = {z + pos};
+        menhance_process(e, i1, o1, first_n - pos < 512 ? first_n - pos : 512);
+    }
+    if (swap)
+        CHECK(menhance_swap_model(e, load("tests/golden/engine_nrt.safetensors")) == NULL, "swap");
+    if (first_n) menhance_reset(e);
     for (int pos = 0; pos < total; pos += 512) {
         const float *i1[1] = {buf + pos};
         float *o1[1] = {z + pos};
@@ -590,10 +596,10 @@ static void test_tone_prime(void) {
     /* primed on the first second only; and a model swapped in after priming starts unprimed (the
      * verdict was the other model's) */
     p.tone = 1.0f;
-    float short_db = primed_tone_change(&p, x, n, rate, 0, NULL);
+    float short_db = primed_tone_change(&p, x, n, rate, NULL, 0, 0);
     CHECK(short_db > 0.5f && short_db < 2.0f, "primed on 1 s: %+.2f dB at 0.1-0.5 s, want +0.5..+2",
           short_db);
-    float swapped_db = primed_tone_change(&p, x, n, n, SWAP, NULL);
+    float swapped_db = primed_tone_change(&p, x, n, n, NULL, 0, 1);
     CHECK(swapped_db > -0.1f && swapped_db < 0.8f,
           "swapped after priming: %+.2f dB at 0.1-0.5 s, "
           "want the unprimed fade-in (under +0.8)",
@@ -604,11 +610,67 @@ static void test_tone_prime(void) {
     free(x);
 }
 
+/* Digital silence after music (a stopped transport) leaves the saved Tone verdict exactly where
+ * it was, while more music moves it (the shipped model: its verdict follows the input). */
+static void tone_silence_check(void) {
+    const int rate = 16000, n = rate * 8, blk = 512;
+    char path[2048];
+    if (getenv("MENHANCE_MODEL_DIR") || !menhance_default_model_path(path, sizeof path)) return;
+    menhance_config cfg = {16000, 1, blk, blk, 0};
+    menhance *e = menhance_create(&cfg, load(path), NULL, 0);
+    if (!e) return;
+    float *x = malloc(sizeof(float) * n), y[512], zero[512] = {0};
+    float v0[MENHANCE_TONE_PROFILE_LEN], v1[MENHANCE_TONE_PROFILE_LEN];
+    float v2[MENHANCE_TONE_PROFILE_LEN];
+    double lp = 0.0;
+    for (int i = 0; i < n; i++)
+        x[i] = (float)(0.05 * sig_gauss());
+    float *out[1] = {y};
+    for (int pos = 0; pos + blk <= n; pos += blk) {
+        const float *in[1] = {x + pos};
+        menhance_process(e, in, out, blk);
+    }
+    for (int pos = 0; pos < 2 * rate; pos += blk) { /* the music's last frames leave the engine */
+        const float *in[1] = {zero};
+        menhance_process(e, in, out, blk);
+    }
+    int have0 = menhance_get_tone_profile(e, v0);
+    for (int pos = 0; pos < 30 * rate; pos += blk) {
+        const float *in[1] = {zero};
+        menhance_process(e, in, out, blk);
+    }
+    int have1 = menhance_get_tone_profile(e, v1);
+    for (int i = 0; i < n; i++) { /* other music: low-passed noise */
+        lp = 0.9 * lp + 0.1 * sig_gauss();
+        x[i] = (float)(0.2 * lp);
+    }
+    for (int pos = 0; pos + blk <= n; pos += blk) {
+        const float *in[1] = {x + pos};
+        menhance_process(e, in, out, blk);
+    }
+    int have2 = menhance_get_tone_profile(e, v2);
+    float d_silence = 0.0f, d_music = 0.0f;
+    for (int b = 0; b < MENHANCE_TONE_PROFILE_LEN; b++) {
+        d_silence = fmaxf(d_silence, fabsf(v1[b] - v0[b]));
+        d_music = fmaxf(d_music, fabsf(v2[b] - v1[b]));
+    }
+    CHECK(have0 && have1 && have2 && d_silence == 0.0f && d_music > 0.01f,
+          "shipped model: Tone verdict moved by %g after 30 s of digital silence (want 0), by %g "
+          "after 8 s of other music (want > 0.01)",
+          d_silence, d_music);
+    printf("saved tone verdict, shipped model: moved %g by 30 s of silence, %g by other music\n",
+           d_silence, d_music);
+    free(x);
+    menhance_destroy(e);
+}
+
 /* A saved Tone verdict (menhance_get/set_tone_profile: the plugin's state, so a reloaded
  * session's first seconds get the colouration's correction as a primed file does): none from a
  * fresh engine; after 8 s through the fixed-gain model (Tone +4 dB), +4 dB in the mid bands;
- * handed to a new engine, it applies from the first half second, also after a reset and a model
- * swap; Tone 0 still leaves the colour; cleared, the fade-in is back. */
+ * handed to a new engine, it applies from the first half second, also after the engine has run,
+ * been reset and had its model swapped; Tone 0 still leaves the colour; it reads back clamped;
+ * cleared, there is none.  A live verdict that has warmed up is kept through a reset (a host's
+ * re-activation); digital silence (a stopped transport) leaves the verdict where it was. */
 static void test_tone_profile(void) {
     const int rate = 16000, n = rate * 8;
     menhance_params p;
@@ -639,15 +701,23 @@ static void test_tone_profile(void) {
           hi);
     menhance_destroy(e);
 
-    float given = primed_tone_change(&p, x, n, 0, 0, prof);
-    float after_reset = primed_tone_change(&p, x, n, 0, RESET | SWAP, prof);
+    float given = primed_tone_change(&p, x, n, 0, prof, 0, 0);
+    float after_reset = primed_tone_change(&p, x, n, 0, prof, rate, 1);
+    float carried = primed_tone_change(&p, x, n, 0, NULL, 5 * rate, 0);
+    float unwarmed = primed_tone_change(&p, x, n, 0, NULL, 2 * rate, 0);
+    CHECK(fabsf(carried - 4.0f) < 0.6f,
+          "live verdict after 5 s, then a reset: %+.2f dB at 0.1-0.5 s, want +4", carried);
+    CHECK(unwarmed > -0.1f && unwarmed < 0.8f,
+          "live verdict of 2 s (not warmed up), then a reset: %+.2f dB at 0.1-0.5 s, want the "
+          "fade-in (under +0.8)",
+          unwarmed);
     CHECK(fabsf(given - 4.0f) < 0.6f, "saved verdict handed in: %+.2f dB at 0.1-0.5 s, want +4",
           given);
     CHECK(fabsf(after_reset - 4.0f) < 0.6f,
           "saved verdict after a model swap and a reset: %+.2f dB at 0.1-0.5 s, want +4",
           after_reset);
     p.tone = 0.0f;
-    float off = primed_tone_change(&p, x, n, 0, 0, prof);
+    float off = primed_tone_change(&p, x, n, 0, prof, 0, 0);
     CHECK(fabsf(off) < 0.3f, "saved verdict, Tone 0: %+.2f dB at 0.1-0.5 s, want 0", off);
     p.tone = 1.0f;
 
@@ -658,8 +728,10 @@ static void test_tone_profile(void) {
         for (int b = 0; b < MENHANCE_TONE_PROFILE_LEN; b++)
             wild[b] = b % 2 ? 100.0f : prof[b];
         menhance_set_tone_profile(e, wild);
-        CHECK(menhance_get_tone_profile(e, back) == 1 && back[1] == 100.0f && back[0] == prof[0],
-              "a handed-in verdict reads back before the engine runs");
+        CHECK(menhance_get_tone_profile(e, back) == 1 && fabsf(back[1] - 12.0f / 3.0103f) < 1e-4f &&
+                  back[0] == prof[0],
+              "a handed-in verdict reads back before the engine runs, clamped to +-12 dB (%g)",
+              back[1]);
         menhance_set_tone_profile(e, NULL);
         CHECK(menhance_get_tone_profile(e, back) == 0, "cleared: no Tone verdict");
         menhance_destroy(e);
@@ -667,12 +739,14 @@ static void test_tone_profile(void) {
     float wild[MENHANCE_TONE_PROFILE_LEN];
     for (int b = 0; b < MENHANCE_TONE_PROFILE_LEN; b++)
         wild[b] = 100.0f;
-    float clamped = primed_tone_change(&p, x, n, 0, 0, wild);
+    float clamped = primed_tone_change(&p, x, n, 0, wild, 0, 0);
     CHECK(clamped < 12.6f, "a verdict of +301 dB lifts %+.2f dB, want the head's 12 dB at most",
           clamped);
-    printf("saved tone verdict: %+.2f..%+.2f dB; handed in %+.2f dB at 0.1-0.5 s, after swap and "
-           "reset %+.2f, Tone 0 %+.2f, +301 dB handed in %+.2f\n",
-           lo, hi, given, after_reset, off, clamped);
+    printf("saved tone verdict: %+.2f..%+.2f dB; handed in %+.2f dB at 0.1-0.5 s, after 1 s, swap "
+           "and reset %+.2f, Tone 0 %+.2f, +301 dB handed in %+.2f; live 5 s kept through a reset "
+           "%+.2f, live 2 s %+.2f\n",
+           lo, hi, given, after_reset, off, clamped, carried, unwarmed);
+    tone_silence_check();
     free(x);
 }
 

@@ -831,6 +831,9 @@ static int learn_noise_pass(const cli_options *o, job *j, menhance_params p, int
     p.learn_noise = 0;
     menhance_set_params(j->engine, &p);
     menhance_reset(j->engine); /* the held floor stays */
+    /* ... but not a Tone verdict of the room tone learnt from (a reset keeps a warmed-up live
+     * verdict as the stand-in for the next start: the music's own comes from priming) */
+    menhance_set_tone_profile(j->engine, NULL);
     return rc;
 }
 

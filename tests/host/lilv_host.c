@@ -977,8 +977,8 @@ static int profile_numbers(const char *text, float *lo, float *hi) {
  * 5 s of audio leave a verdict of 128 numbers near 1.29 (log2 power) in the saved state; a fresh
  * instance given it by restore() lifts low-passed noise by most of that (bins under
  * NO_LIFT_BELOW_HZ are never lifted) from its first half second after activation, where one
- * without it fades the lift in; it saves the same text back
- * before it has run, and a damaged verdict is refused with a message while the plugin runs on. */
+ * without it fades the lift in; it saves the same text back before it plays again, and a damaged
+ * verdict is refused with a message (the restored one dropped) while the plugin runs on. */
 static void test_tone_state(LilvWorld *w) {
     char link[128], abs[1024];
     snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
@@ -1066,6 +1066,11 @@ static void test_tone_state(LilvWorld *w) {
             host_connect(&h2, "out_r", out[1]);
             worker_cycles(&h2, 4);
             CHECK(all_sane(out[0], 512, 4.0f), "tone state: output after a damaged verdict");
+            /* the damaged one dropped the restored verdict, and 1.25 s of live audio is no verdict
+             */
+            StateBox b4 = {.h = &h2};
+            h2.state->save(inst, store_fn, &b4, 0, h2.features);
+            CHECK(!b4.tone[0], "tone state: after a damaged verdict, saved '%.40s...'", b4.tone);
         }
         host_close(&h2);
     }
