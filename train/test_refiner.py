@@ -69,4 +69,21 @@ aligned = all(int(b["m"][i, 0]) == (int(f) * 256) % 2048 and int(b["mel"][i, 0, 
 check(shapes and aligned and b["m"].dtype == np.float32, "sub_crop: shapes, float32, mel frames aligned to samples")
 whole = sub_crop(data, np.array([2]), 0, np.random.default_rng(2))
 check(whole["m"].shape == (1, N), "sub_crop 0: the whole pairs")
+# The trainer's weight average: decay d keeps d of the average, takes 1 - d of the weights; the average of
+# an untrained refiner is still mode 1 exactly.
+import copy  # noqa: E402
+from train_refiner import ema_update  # noqa: E402
+fresh = Refiner(layers=4, channels=8, cycle=2, n_mels=M, embed_dim=16)
+avg = copy.deepcopy(fresh)
+ema_update(avg, fresh, 0.9)
+m2 = 0.1 * torch.randn(B, 256 * 16)
+mel2 = torch.randn(B, M, 16)
+check((refine(avg, m2, mel2) - m2).abs().max().item() < 1e-6, "weight average of an untrained refiner: mode 1")
+with torch.no_grad():
+    for p in fresh.parameters():
+        p.add_(1.0)
+before = [q.detach().clone() for q in avg.parameters()]
+ema_update(avg, fresh, 0.75)
+moved = all(torch.allclose(q, b + 0.25, atol=1e-5) for q, b in zip(avg.parameters(), before))
+check(moved, "ema_update(decay 0.75) moves the average a quarter of the way to the weights")
 check.finish()

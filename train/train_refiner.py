@@ -7,7 +7,8 @@
     train_refiner.py train [--hours H]     resumes models/ckpt/refiner.pt (optimiser state included)
                                            [--device cuda] on a lent GPU: same code, torch 2.x; every
                                            --ckpt-minutes (and on SIGTERM) a checkpoint and a monitor line:
-                                           the refiner against mode 1 itself on fixed held-out pairs
+                                           the refiner's weight average (--ema, since session 10) against
+                                           mode 1 itself on fixed held-out pairs
                                            (validation music, held-out noise packages), per diet condition
     train_refiner.py export PATH           the checkpoint as a model file (refiner.export_refiner)
 
@@ -223,6 +224,19 @@ def sub_crop(data, idx, crop, rng):
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}
 
 
+def ema_update(ema, net, decay):
+    """Polyak average: every parameter of ema moves to decay * itself + (1 - decay) * net's; buffers are
+    copied.  The refiner's raw weights wander with each step's noise (session 10: the monitor's clean
+    pairs moved between 0.056 and 0.067 within an hour at a fixed rate while nothing else changed); the
+    average is what is monitored and exported, as for the Mel2Mel (train_mel2mel.py --ema)."""
+    import torch
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), net.parameters()):
+            pe.mul_(decay).add_(p.detach(), alpha=1.0 - decay)
+        for be, b in zip(ema.buffers(), net.buffers()):
+            be.copy_(b)
+
+
 def cmd_train(a):
     import torch
     from refiner import Refiner, refiner_loss
@@ -233,13 +247,17 @@ def cmd_train(a):
     val = val_pairs(a.cache, a.mel2mel)
     ckpt = a.ckpt
     logp = ckpt.replace(".pt", "_log.txt")
+    import copy
     net = Refiner(layers=a.layers, channels=a.channels, cycle=a.cycle).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     step, seconds = 0, 0.0
+    ema = copy.deepcopy(net)
     if os.path.exists(ckpt):
         st = torch.load(ckpt, map_location="cpu")
         net.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
+        # a checkpoint from before the average starts it at its weights
+        ema.load_state_dict(st.get("ema", st["model"]))
         step, seconds = st["step"], st["seconds"]
         log("resuming %s at step %d (%.2f h trained)" % (ckpt, step, seconds / 3600), logp)
     log("refiner %s, %d pairs, batch %d x %d samples, %d threads, %s, torch %s, %s" % (
@@ -255,14 +273,14 @@ def cmd_train(a):
     def save():
         os.makedirs(os.path.dirname(ckpt), exist_ok=True)
         tmp = ckpt + ".tmp"
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+        torch.save({"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "seconds": seconds, "ema_decay": a.ema,
                     "hparams": net.hparams(), "history": hist, "mel2mel": os.path.basename(a.mel2mel)}, tmp)
         os.replace(tmp, ckpt)
 
     def checkpoint():
-        net.eval()
-        res = monitor(net, val, dev)
-        net.train()
+        ema.eval()
+        res = monitor(ema, val, dev)
         hist.append({"step": step, "hours": seconds / 3600, "val": res})
         save()
         log("step %d monitor (refiner / mode 1: L1 + MR-STFT against clean, pairs worse than mode 1 >2%%): %s" % (
@@ -288,6 +306,7 @@ def cmd_train(a):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
+        ema_update(ema, net, a.ema)
         step += 1
         seconds += time.time() - t0
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
@@ -318,8 +337,9 @@ def cmd_export(a):
         hp = dict(st["hparams"])
         net = Refiner(layers=hp["layers"], channels=hp["channels"], cycle=hp["cycle"], n_mels=hp["n_mels"],
                       embed_dim=hp["embed_dim"], steps=hp["refine_steps"])
-        net.load_state_dict(st["model"])
-        card = {"steps": st["step"], "train_hours": round(st["seconds"] / 3600, 3),
+        net.load_state_dict(st.get("ema", st["model"]))  # the weight average where the checkpoint has one
+        card = {"steps": st["step"], "train_hours": round(st["seconds"] / 3600, 3), "weights": "ema" if "ema" in st
+                else "raw",
                 "hardware": "%s, torch %s" % (platform.processor() or "x86-64", torch.__version__)}
     export_refiner(net, a.path, extra_meta={"training": json.dumps(card)})
     log("exported %s: %s" % (a.path, card))
@@ -349,6 +369,8 @@ def main():
     t.add_argument("--channels", type=int, default=32)
     t.add_argument("--cycle", type=int, default=6)
     t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--ema", type=float, default=0.999, help="decay of the weight average that is monitored and "
+                   "exported")
     t.add_argument("--warmup", type=int, default=1000, help="steps of linear learning-rate warm-up")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--device", default="cpu")
