@@ -916,15 +916,23 @@ static void provide_test_model(void) {
     if (symlink(abs, link) == 0) setenv("MENHANCE_MODEL_DIR", model_dir, 1);
 }
 
+/* Makes golden the plugin's default model for the instances created next (the tests after
+ * provide_test_model relink it to engine_voc when done).  Returns 0 without a model
+ * directory or the file. */
+static int use_test_model(const char *golden) {
+    char link[128], abs[1024];
+    if (!model_dir[0] || !realpath(golden, abs)) return 0;
+    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
+    unlink(link);
+    CHECK(symlink(abs, link) == 0, "%s as the test model", golden);
+    return 1;
+}
+
 /* The Noise, Room and Tone ports and the "listen to what is removed" switch reach the engine:
  * the plugin with the fixed-gain noise/room/tone model (tests/golden/engine_nrt) as its model
  * matches the engine run with the same settings, and each setting changes the output. */
 static void test_model_controls(LilvWorld *w) {
-    char link[128], abs[1024];
-    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
-    if (!model_dir[0] || !realpath("tests/golden/engine_nrt.safetensors", abs)) return;
-    unlink(link);
-    CHECK(symlink(abs, link) == 0, "engine_nrt as the test model");
+    if (!use_test_model("tests/golden/engine_nrt.safetensors")) return;
     const int rate = 48000, n = rate / 2;
     float *x = make_signal(rate, n, 2);
     float *ref = calloc((size_t)n * 2, sizeof(float)), *y = calloc((size_t)n * 2, sizeof(float));
@@ -949,9 +957,7 @@ static void test_model_controls(LilvWorld *w) {
                   "noise %.1f room %.1f tone %.1f listen %.0f: output as with the defaults",
                   k.noise, k.room, k.tone, k.listen);
     }
-    unlink(link);
-    if (realpath("tests/golden/engine_voc.safetensors", abs))
-        CHECK(symlink(abs, link) == 0, "relink");
+    use_test_model("tests/golden/engine_voc.safetensors");
     free(first);
     free(x);
     free(ref);
@@ -980,11 +986,7 @@ static int profile_numbers(const char *text, float *lo, float *hi) {
  * without it fades the lift in; it saves the same text back before it plays again, and a damaged
  * verdict is refused with a message (the restored one dropped) while the plugin runs on. */
 static void test_tone_state(LilvWorld *w) {
-    char link[128], abs[1024];
-    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
-    if (!model_dir[0] || !realpath("tests/golden/engine_nrt.safetensors", abs)) return;
-    unlink(link);
-    CHECK(symlink(abs, link) == 0, "engine_nrt as the test model");
+    if (!use_test_model("tests/golden/engine_nrt.safetensors")) return;
     const int rate = 48000, n = 5 * rate;
     float *x = malloc(sizeof(float) * (size_t)n * 2), *y = calloc((size_t)n * 2, sizeof(float));
     /* noise under about 1 kHz (one-pole low-pass): the model's 16 kHz band holds all of it (the
@@ -1081,9 +1083,7 @@ static void test_tone_state(LilvWorld *w) {
           "tone state: first 0.1-0.5 s %+.2f dB without, %+.2f dB with the saved verdict, want "
           "under +1 without and 2.5 dB more with it",
           lift[0], lift[1]);
-    unlink(link);
-    if (realpath("tests/golden/engine_voc.safetensors", abs))
-        CHECK(symlink(abs, link) == 0, "relink");
+    use_test_model("tests/golden/engine_voc.safetensors");
     free(x);
     free(y);
 }
@@ -1093,14 +1093,10 @@ static void test_tone_state(LilvWorld *w) {
  * and level (R = 0.5 L stays 6.02 dB apart; level within 0.5 dB of mode 1); the refiner that
  * changes nothing gives mode 1 exactly. */
 static void test_refiner(LilvWorld *w) {
-    char link[128], abs[1024];
-    snprintf(link, sizeof link, "%s/menhance.safetensors", model_dir);
     const char *models[2] = {"tests/golden/engine_refiner_small.safetensors",
                              "tests/golden/engine_refiner_id.safetensors"};
     for (int i = 0; i < 2; i++) {
-        if (!model_dir[0] || !realpath(models[i], abs)) return;
-        unlink(link);
-        CHECK(symlink(abs, link) == 0, "%s as the test model", models[i]);
+        if (!use_test_model(models[i])) return;
         if (i == 0) {
             test_invariance(w, 48000, 2, MENHANCE_MODE_MEL2MEL_VOCODER);
             test_invariance(w, 44100, 1, MENHANCE_MODE_MEL2MEL_VOCODER);
@@ -1140,9 +1136,7 @@ static void test_refiner(LilvWorld *w) {
         free(y[0]);
         free(y[1]);
     }
-    unlink(link);
-    if (realpath("tests/golden/engine_voc.safetensors", abs))
-        CHECK(symlink(abs, link) == 0, "relink");
+    use_test_model("tests/golden/engine_voc.safetensors");
 }
 
 static void remove_test_model(void) {
