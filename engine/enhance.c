@@ -240,19 +240,28 @@ static void hold_trackers(enhance *h, const float *profile) {
     denoise_hold(h->dnf, profile);
 }
 
-/* A live Tone verdict that has warmed up outlives the history it came from: a reset (a host's
- * re-activation, a stalled worker) or a model change keeps it as the held stand-in, so the next
- * start is treated like the rest of the take and a later save still has it. */
-static void keep_live_tone(enhance *h) {
-    float v[ENHANCE_MELS];
-    if (h->mframes < TONE_WARMUP_FRAMES || h->tema_w <= 0.0) return;
+/* The live Tone verdicts' running mean, once the live Tone head has warmed up: 1 and v filled,
+ * else 0. */
+static int live_tone(const enhance *h, float *v) {
+    if (h->mframes < TONE_WARMUP_FRAMES || h->tema_w <= 0.0) return 0;
     for (int b = 0; b < ENHANCE_MELS; b++)
         v[b] = (float)(h->tema[b] / h->tema_w);
-    enhance_hold_tone(h, v);
+    return 1;
+}
+
+/* A live Tone verdict that has warmed up outlives the history it came from: a reset (a host's
+ * re-activation, a stalled worker) or a model change keeps it as the held stand-in, so the next
+ * start is treated like the rest of the take and a later save still has it; the mean starts
+ * afresh. */
+static void restart_live_tone(enhance *h) {
+    float v[ENHANCE_MELS];
+    if (live_tone(h, v)) enhance_hold_tone(h, v);
+    memset(h->tema, 0, sizeof h->tema);
+    h->tema_w = 0.0;
 }
 
 void enhance_reset(enhance *h) {
-    keep_live_tone(h);
+    restart_live_tone(h);
     for (int c = 0; c < h->channels; c++)
         stft_reset(h->st[c]);
     denoise_reset(h->dn);
@@ -266,8 +275,6 @@ void enhance_reset(enhance *h) {
     h->primed = 0;
     h->priming = 0;
     h->tone_valid = 0;
-    memset(h->tema, 0, sizeof h->tema);
-    h->tema_w = 0.0;
     memset(h->re, 0, sizeof h->re);
     memset(h->im, 0, sizeof h->im);
     for (int k = 0; k < HIST; k++) {
@@ -327,9 +334,7 @@ static int model_frame(enhance *h, menhance_model *m, int slot_now, float *clean
         /* A new model starts from empty history; the gain mix restarts from classical.  A Tone
          * verdict primed for the model before it is not this one's (the address may be reused). */
         if (h->last_model) h->tone_valid = 0;
-        keep_live_tone(h);
-        memset(h->tema, 0, sizeof h->tema);
-        h->tema_w = 0.0;
+        restart_live_tone(h);
         h->last_model = m;
         h->mix = 0.0f;
         h->voc_running = 0;
@@ -845,11 +850,7 @@ void enhance_hold_tone(enhance *h, const float *profile) {
 }
 
 int enhance_tone_profile(const enhance *h, float *profile) {
-    if (h->mframes >= TONE_WARMUP_FRAMES && h->tema_w > 0.0) {
-        for (int b = 0; b < ENHANCE_MELS; b++)
-            profile[b] = (float)(h->tema[b] / h->tema_w);
-        return 1;
-    }
+    if (live_tone(h, profile)) return 1;
     /* a primed verdict counts only for the model it was primed with (as in prime_tone) */
     const int primed = h->tone_valid && (!h->last_model || h->tone_for == h->last_model);
     const float *v = primed ? h->tone_primed : h->tone_held ? h->tone_held_profile : NULL;
