@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import degrade as D  # noqa: E402
-from train_mel2mel import CUT_LOG2, LOG_FLOOR, head_targets, loss_weights, nrt_loss  # noqa: E402
+from train_mel2mel import CUT_LOG2, LOG_FLOOR, head_targets, loss_weights, nrt_loss, room_level  # noqa: E402
 from selftest import Checks  # noqa: E402
 
 check = Checks("test_train")
@@ -179,6 +179,39 @@ check(float(rt.abs().max()) == 0.0, "room target, everything at the floor (a qui
 nt, rt = head_targets(alt * 0, alt * 0, alt, late=alt)
 check(abs(float(rt[:, 4:-4, 4:-4].mean()) + 1.0) < 1e-4,
       "room target with late: interference-free even where early swings (%.4f)" % float(rt[:, 4:-4, 4:-4].mean()))
+
+# The room's level (room_level): early reflections 1 log2 unit above the music give a -1 cut in every frame of the
+# Room target; the colouration is taken back out (early = clean - tone + 1 still gives -1); no room (dry equals
+# early) gives 0 whatever early holds; early quieter than the music is no cut; bands at the floor do not vote.
+g = torch.Generator().manual_seed(3)
+music = -4.0 + torch.randn((2, 40, 16), generator=g)
+tone = torch.zeros((2, 16))
+lv = room_level(music, music + 1.5, music + 1.0, tone)
+check(bool(torch.allclose(lv, torch.tensor([-1.0, -1.0]), atol=1e-4)), "room level: early +1 -> %s, want -1" % lv)
+tone = torch.linspace(-2.0, 2.0, 16).repeat(2, 1)
+lv = room_level(music, music + 1.5, music - tone[:, None, :] + 1.0, tone)
+check(bool(torch.allclose(lv, torch.tensor([-1.0, -1.0]), atol=1e-4)),
+      "room level: the colouration is not the room's (%s, want -1)" % lv)
+lv = room_level(music, music + 1.0, music + 1.0, torch.zeros((2, 16)))
+check(float(lv.abs().max()) == 0.0, "room level: no room (dry equals early) -> %s, want 0" % lv)
+lv = room_level(music, music + 1.0, music - 1.0, torch.zeros((2, 16)))
+check(float(lv.abs().max()) == 0.0, "room level: early below the music is no cut (%s)" % lv)
+quiet = music.clone()
+quiet[:, :, 10:] = LOG_FLOOR
+early = music + 0.5
+early[:, :, 10:] = 5.0  # would vote for a deep cut if floor bands counted
+lv = room_level(quiet, early + 0.5, early, torch.zeros((2, 16)))
+check(bool(torch.allclose(lv, torch.tensor([-0.5, -0.5]), atol=1e-4)), "room level: floor bands do not vote (%s)" % lv)
+nt, rt = head_targets(full(-2.0), full(-5.0), full(-6.0), level=torch.tensor([-0.5]))
+check(abs(float(rt.mean()) + 1.5) < 1e-6, "room target with the level: -1 - 0.5 -> %.3f" % float(rt.mean()))
+nt, rt = head_targets(full(-2.0), full(-5.0), full(-6.0), level=torch.tensor([-CUT_LOG2]))
+check(abs(float(rt.min()) + CUT_LOG2) < 1e-6, "room target with the level: clamped at -30 dB")
+
+b = batch(-2.0, -7.0, -5.0, -6.0, 0.0)  # early 1 above the music, dry 1 above early: room target -1 - 1
+_, _, h = losses(b, -3.0, -2.0, 0.0, room_lvl=True)
+_, _, h0 = losses(b, -3.0, -2.0, 0.0)
+check(h[1] < 1e-6 and abs(h0[1] - 1.75) < 1e-6, "loss: the Room head's term with the level %.3f (want 0), without "
+      "%.3f (want 1.75: a cut 1 deeper than -1)" % (h[1], h0[1]))
 
 # A noise-only pair: the dry version is the chain without the noise, so the degraded minus dry is the noise.
 rng = np.random.default_rng(5)

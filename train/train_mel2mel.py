@@ -286,7 +286,35 @@ def _smooth_power(v, size):
     return torch.log2(torch.clamp(F.avg_pool2d(p, (kt, kf), stride=1)[:, 0], min=1e-30))
 
 
-def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None):
+def room_level(clean, dry, early, tone):
+    """The room's broadband level on a crop: what the direct sound and early reflections add to the music, as a
+    cut in log2 power units (B,), clamped to [-30 dB, 0]; 0 for a crop without a room (dry equals early).
+
+    Per band, the crop's mean power of early over that of the clean target through the colouration alone
+    (coloured = clean - tone in log2 units, the Tone head's target taken back out), then the median over the bands
+    the music fills (mean above the floor by 3 log2 units).  Why a level: make_diet_pair's responses keep the
+    direct path at unit amplitude, so every reflection adds energy; on cached reverb-only pairs the median is
+    0.42 log2 units (1.3 dB; 10 % of pairs past 3.4 dB), and taking it off every reverb pair scores log-mel L1
+    0.84 x the input, where the late part's target alone (head_targets) reaches 0.76 x on the monitor.  Early
+    reflections fall within an analysis window, so a per-frame gain cannot undo their comb; their mean energy it
+    can.  Why one number, not per band: the comb's fine structure averaged over a mel band swings with the
+    response; the level is what the pairs share.  clean, dry, early (B, T, F) log2-mels; tone (B, F)."""
+    import torch
+
+    def lmean(v):
+        m = v.amax(dim=1, keepdim=True)
+        return torch.log2(torch.exp2(v - m).mean(dim=1)) + m[:, 0]
+
+    lc = lmean(clean)
+    gap = lmean(early) - lc + tone
+    gap = torch.where(lc > LOG_FLOOR + 3.0, gap, torch.full_like(gap, float("nan")))
+    lvl = -torch.nanmedian(gap, dim=1).values
+    lvl = torch.where(torch.isnan(lvl), torch.zeros_like(lvl), lvl)
+    room = ((dry - early).abs().amax(dim=(1, 2)) > 0.05).float()
+    return torch.clamp(lvl, -CUT_LOG2, 0.0) * room
+
+
+def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None, level=None):
     """The Noise and Room heads' targets (log2 power units, clamped to [-30 dB, 0]): noise = dry - degraded (what
     removing the additive noise takes), room = early - dry (what removing the late reverberation then takes),
     each power averaged over room_smooth (frames, bands) first.  With the late-only render (late: its log2-mel),
@@ -296,6 +324,7 @@ def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None):
     +-1.5 log2 units with the interference of the tail and the early sound (measured on the monitor's reverb
     clips: 10 % of bins have early louder than dry), which no magnitude input predicts; the box average keeps
     the late energy's share (the expected cut) and drops most of that swing.  None for no smoothing.
+    level (B,), room_level's cut, joins the Room target in every frame (the room's energy, not only its tail).
     All (B, T, F) tensors at the same level; clean examples give 0 for both."""
     import torch
     if late is not None:
@@ -309,10 +338,13 @@ def head_targets(x, dry, early, room_smooth=ROOM_SMOOTH, late=None):
         room = _smooth_power(early, room_smooth) - _smooth_power(dry, room_smooth)
     else:
         room = early - dry
+    if level is not None:
+        room = room + level[:, None, None]
     return (torch.clamp(dry - x, -CUT_LOG2, 0.0), torch.clamp(room, -CUT_LOG2, 0.0))
 
 
-def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_skip=64, tone_hold=0.0):
+def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_skip=64, tone_hold=0.0,
+             room_lvl=False):
     """(total, main L1, per-head L1 tuple) for a batch b (tensors deg, clean, dry, early (B, T, F), tone (B, F)).
 
     main  L1 on log2-mel between the output and the clean target (look-ahead aligned);
@@ -327,13 +359,15 @@ def nrt_loss(net, b, w_main=1.0, w_head=1.0, deep=1.75, deep_room=None, tone_ski
           are annealed to 0.3 the main term alone let the head colour noise-only clips (mel2mel_nrt steps
           43k-57k: its error there rose from 0.19 to 0.40 log2 units and the noise condition scored above the
           input), because a noise-lifted long-term balance looks like a treble lift.
+    room_lvl  the Room target includes the room's level (room_level).
     total = w_main * main + w_head * (noise + room + tone) + tone_hold * hold."""
     import torch
     L = net.lookahead
     x, y = b["deg"], b["clean"]
     # noise and room: their raw z (models.one_sided_cut)
     out, (_, _, gt), (gn, gr) = net(x, return_raw=True, cf=b.get("cf"))
-    nt, rt = head_targets(x, b["dry"], b["early"], late=b.get("late"))
+    lvl = room_level(y, b["dry"], b["early"], b["tone"]) if room_lvl else None
+    nt, rt = head_targets(x, b["dry"], b["early"], late=b.get("late"), level=lvl)
     if L:
         out, gn, gr, gt = out[:, L:], gn[:, L:], gr[:, L:], gt[:, L:]
         x, y, nt, rt = x[:, :-L], y[:, :-L], nt[:, :-L], rt[:, :-L]
@@ -367,7 +401,7 @@ def loss_weights(step, a):
     return 1.0, 1.0 + (a.head_final - 1.0) * frac
 
 
-def evaluate(net, v):
+def evaluate(net, v, room_lvl=False):
     """Per diet condition on the monitoring pairs v (val_pairs): (model L1, input L1, clips worse, clips,
     noise / room / tone head L1 against their targets, ideal L1).  "Worse" is more than 5 % above the input's
     error (clean input: moved by more than 0.15).  "Ideal" is the input plus the three heads' targets, clamped as
@@ -389,7 +423,8 @@ def evaluate(net, v):
         out = torch.cat(outs)
         g = [torch.cat([q[j] for q in gs]) for j in range(3)]
         x, y = b["deg"], b["clean"]
-        nt, rt = head_targets(x, b["dry"], b["early"])
+        nt, rt = head_targets(x, b["dry"], b["early"],
+                              level=room_level(y, b["dry"], b["early"], b["tone"]) if room_lvl else None)
         sl = slice(L, None)
         e_net = (out[:, L:] - y[:, :-L]).abs().mean(dim=(1, 2)).numpy()
         e_in = (x - y).abs().mean(dim=(1, 2)).numpy()
@@ -496,6 +531,10 @@ def cmd_train(a):
         log("waiting for cache shards%s" % (" with the classical feature" if want_cf else ""), logp)
         time.sleep(20)
     val = val_pairs(cf=want_cf)
+    # a line trained on the room's level keeps it when resumed without the flag
+    room_lvl = bool(a.room_level) or bool(state is not None and state.get("room_level"))
+    if room_lvl and not (state is not None and state.get("room_level")):
+        log("the Room target includes the room's level from here on (room_level)", logp)
     warm_from = None
     widened = False
     if state is not None:
@@ -591,7 +630,7 @@ def cmd_train(a):
 
     def save(val=None):
         st = dict(model=net.state_dict(), opt=opt.state_dict(), ema=ema.state_dict(), hparams=hp, step=step,
-                  elapsed=elapsed + time.time() - t_run0, history=hist, val=val,
+                  elapsed=elapsed + time.time() - t_run0, history=hist, val=val, room_level=room_lvl,
                   note="train/train_mel2mel.py train --name %s resumes from here" % name)
         st = {k: ({n: t.cpu() for n, t in v.items()} if k in ("model", "ema") else v) for k, v in st.items()}
         torch.save(st, last + ".tmp")
@@ -611,7 +650,7 @@ def cmd_train(a):
 
     def checkpoint():
         ema.cpu()
-        res = evaluate(ema, val)
+        res = evaluate(ema, val, room_lvl=room_lvl)
         ema.to(dev)
         hist.append(dict(step=step, hours=(elapsed + time.time() - t_run0) / 3600,
                          val={k: v[0] for k, v in res.items()}, val_input={k: v[1] for k, v in res.items()},
@@ -638,7 +677,7 @@ def cmd_train(a):
         b = {k: torch.from_numpy(v).to(dev) for k, v in bn.items() if k != "cond"}
         w_main, w_head = loss_weights(step, a)
         loss, main, heads = nrt_loss(net, b, w_main=w_main, w_head=w_head, deep=a.deep, deep_room=a.deep_room,
-                                     tone_hold=a.tone_hold)
+                                     tone_hold=a.tone_hold, room_lvl=room_lvl)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -724,6 +763,8 @@ def main():
     t.add_argument("--reinit-heads", default="", help="on resume: heads (noise,room,tone) to start afresh")
     t.add_argument("--classical-input", action="store_true",
                    help="the model reads the classical suppressor's gain (new models; on resume: widened to it)")
+    t.add_argument("--room-level", action="store_true",
+                   help="the Room target includes the room's broadband level (room_level); kept on resume")
     t.add_argument("--fresh", action="store_true")
     t.add_argument("--init-export", default="", help="a new line (no checkpoint of --name yet) starts from this "
                    "exported model file's weights, step and hours")
