@@ -92,6 +92,17 @@ typedef struct {
     float hi_gain, hi_share; /* enhance_hiband() for this chunk */
 } out_slot;
 
+/* A profile crossing threads through two seqlocks, one writer each: the host's thread hands
+ * one in (or a clear), the stage takes it before a chunk (generation counted, so each is taken
+ * once); the stage publishes its own after a chunk.  n floats, at most HANDOVER_MAX. */
+#define HANDOVER_MAX ENHANCE_NOISE_PROFILE
+typedef struct {
+    size_t n;
+    float in[HANDOVER_MAX], out[HANDOVER_MAX];
+    int in_clear, out_flag;
+    _Atomic unsigned in_seq, in_gen, in_applied, out_seq;
+} handover;
+
 struct menhance {
     menhance_config cfg;
     int C, rate, latency;
@@ -158,19 +169,11 @@ struct menhance {
     enhance *enh;
     menhance_model *active; /* owned by the holder of busy */
     _Atomic(menhance_model *) pending;
-    /* Learn noise: the held floor crosses threads through two seqlocks (one writer each):
-     * menhance_set_noise_profile -> the enhancement stage (generation counted), and the
-     * stage's held floor -> menhance_get_noise_profile. */
-    float prof_in[ENHANCE_NOISE_PROFILE], prof_out[ENHANCE_NOISE_PROFILE];
-    int prof_in_clear, prof_out_held;
-    _Atomic unsigned prof_in_seq, prof_in_gen, prof_out_seq, prof_in_applied;
+    /* Learn noise's held floor and the Tone verdict for a saved state cross threads the same
+     * way (handover): menhance_set_*_profile -> the enhancement stage, and the stage's own
+     * after each chunk -> menhance_get_*_profile. */
+    handover noise_prof, tone_prof;
     unsigned prof_out_version;
-    /* The Tone verdict for a saved state, the same way: menhance_set_tone_profile -> the stage
-     * (enhance_hold_tone), and the stage's verdict after each chunk -> menhance_get_tone_profile.
-     */
-    float tone_in[ENHANCE_MELS], tone_out[ENHANCE_MELS];
-    int tone_in_clear, tone_out_valid;
-    _Atomic unsigned tone_in_seq, tone_in_gen, tone_out_seq, tone_in_applied;
     ring *retired;
     char none; /* its address marks "no pending model" */
 
@@ -258,16 +261,54 @@ static int seq_read(_Atomic unsigned *seq, float *dst, const float *src, size_t 
     }
 }
 
+/* Host side: hands in a profile, or a clear (NULL). */
+static void handover_give(handover *h, const float *profile) {
+    seq_write(&h->in_seq, h->in, profile, h->n, &h->in_clear, profile == NULL);
+    atomic_fetch_add_explicit(&h->in_gen, 1, memory_order_release);
+}
+
+/* Stage side, before a chunk: 1 and the profile in buf, 0 for a clear, -1 for nothing new (or
+ * the writer busy: the audio side never waits, it tries again at its next chunk).  On 0 or 1
+ * the caller applies it, then calls handover_taken with *gen. */
+static int handover_take(handover *h, float *buf, unsigned *gen) {
+    *gen = atomic_load_explicit(&h->in_gen, memory_order_acquire);
+    if (*gen == atomic_load_explicit(&h->in_applied, memory_order_relaxed)) return -1;
+    int clear = seq_read(&h->in_seq, buf, h->in, h->n, &h->in_clear, 1);
+    return clear < 0 ? -1 : !clear;
+}
+
+static void handover_taken(handover *h, unsigned gen) {
+    atomic_store_explicit(&h->in_applied, gen, memory_order_release);
+}
+
+/* Stage side, after a chunk: its own profile (NULL: none) and flag. */
+static void handover_publish(handover *h, const float *profile, int flag) {
+    seq_write(&h->out_seq, h->out, profile, h->n, &h->out_flag, flag);
+}
+
+/* Host side: the flag of the profile in effect, copied into profile when set.  One handed in
+ * that no chunk has taken yet is the engine's from now on: a host that saves a restored state
+ * before it runs again must not lose it. */
+static int handover_get(handover *h, float *profile) {
+    float buf[HANDOVER_MAX];
+    int flag;
+    if (atomic_load_explicit(&h->in_gen, memory_order_acquire) !=
+        atomic_load_explicit(&h->in_applied, memory_order_acquire))
+        flag = !seq_read(&h->in_seq, buf, h->in, h->n, &h->in_clear, 0);
+    else
+        flag = seq_read(&h->out_seq, buf, h->out, h->n, &h->out_flag, 0);
+    if (flag && profile) memcpy(profile, buf, h->n * sizeof *buf);
+    return flag;
+}
+
 /* Before a chunk: a floor handed in by menhance_set_noise_profile. */
 static void pick_up_noise_profile(menhance *e) {
-    unsigned g = atomic_load_explicit(&e->prof_in_gen, memory_order_acquire);
-    if (g == atomic_load_explicit(&e->prof_in_applied, memory_order_relaxed)) return;
     float buf[ENHANCE_NOISE_PROFILE];
-    int clear =
-        seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear, 1);
-    if (clear < 0) return;
-    enhance_hold_noise(e->enh, clear ? NULL : buf);
-    atomic_store_explicit(&e->prof_in_applied, g, memory_order_release);
+    unsigned g;
+    int have = handover_take(&e->noise_prof, buf, &g);
+    if (have < 0) return;
+    enhance_hold_noise(e->enh, have ? buf : NULL);
+    handover_taken(&e->noise_prof, g);
 }
 
 /* After a chunk: the stage's held floor, published when it changed. */
@@ -278,71 +319,43 @@ static void publish_noise_profile(menhance *e) {
     e->prof_out_version = v;
     float buf[ENHANCE_NOISE_PROFILE];
     int held = enhance_noise_profile(e->enh, buf, NULL);
-    seq_write(&e->prof_out_seq, e->prof_out, buf, ENHANCE_NOISE_PROFILE, &e->prof_out_held, held);
+    handover_publish(&e->noise_prof, buf, held);
 }
 
 int menhance_get_noise_profile(menhance *e, float *profile) {
-    float buf[ENHANCE_NOISE_PROFILE];
-    int held;
-    if (atomic_load_explicit(&e->prof_in_gen, memory_order_acquire) !=
-        atomic_load_explicit(&e->prof_in_applied, memory_order_acquire)) {
-        /* a floor handed in (a restored state) that no chunk has taken yet is the engine's
-         * floor from now on: a host that saves before it runs again must not lose it */
-        held = !seq_read(&e->prof_in_seq, buf, e->prof_in, ENHANCE_NOISE_PROFILE, &e->prof_in_clear,
-                         0);
-    } else {
-        held = seq_read(&e->prof_out_seq, buf, e->prof_out, ENHANCE_NOISE_PROFILE,
-                        &e->prof_out_held, 0);
-    }
-    if (held && profile) memcpy(profile, buf, sizeof buf);
-    return held;
+    return handover_get(&e->noise_prof, profile);
 }
 
 void menhance_set_noise_profile(menhance *e, const float *profile) {
-    seq_write(&e->prof_in_seq, e->prof_in, profile, ENHANCE_NOISE_PROFILE, &e->prof_in_clear,
-              profile == NULL);
-    atomic_fetch_add_explicit(&e->prof_in_gen, 1, memory_order_release);
+    handover_give(&e->noise_prof, profile);
 }
 
 /* Before a chunk: a Tone verdict handed in by menhance_set_tone_profile. */
 static void pick_up_tone_profile(menhance *e) {
-    unsigned g = atomic_load_explicit(&e->tone_in_gen, memory_order_acquire);
-    if (g == atomic_load_explicit(&e->tone_in_applied, memory_order_relaxed)) return;
     float buf[ENHANCE_MELS];
-    int clear = seq_read(&e->tone_in_seq, buf, e->tone_in, ENHANCE_MELS, &e->tone_in_clear, 1);
-    if (clear < 0) return;
-    enhance_hold_tone(e->enh, clear ? NULL : buf);
-    atomic_store_explicit(&e->tone_in_applied, g, memory_order_release);
+    unsigned g;
+    int have = handover_take(&e->tone_prof, buf, &g);
+    if (have < 0) return;
+    enhance_hold_tone(e->enh, have ? buf : NULL);
+    handover_taken(&e->tone_prof, g);
 }
 
 /* After a chunk: the stage's Tone verdict (it moves every frame while a model runs). */
 static void publish_tone_profile(menhance *e) {
     float buf[ENHANCE_MELS];
     int valid = enhance_tone_profile(e->enh, buf);
-    if (!valid && !e->tone_out_valid) return;
-    seq_write(&e->tone_out_seq, e->tone_out, valid ? buf : NULL, ENHANCE_MELS, &e->tone_out_valid,
-              valid);
+    if (!valid && !e->tone_prof.out_flag) return;
+    handover_publish(&e->tone_prof, valid ? buf : NULL, valid);
 }
 
 int menhance_get_tone_profile(menhance *e, float *profile) {
-    float buf[ENHANCE_MELS];
-    int valid;
-    if (atomic_load_explicit(&e->tone_in_gen, memory_order_acquire) !=
-        atomic_load_explicit(&e->tone_in_applied, memory_order_acquire))
-        /* handed in and not taken yet: a save before the next run keeps it */
-        valid = !seq_read(&e->tone_in_seq, buf, e->tone_in, ENHANCE_MELS, &e->tone_in_clear, 0);
-    else
-        valid = seq_read(&e->tone_out_seq, buf, e->tone_out, ENHANCE_MELS, &e->tone_out_valid, 0);
-    if (valid && profile) memcpy(profile, buf, sizeof buf);
-    return valid;
+    return handover_get(&e->tone_prof, profile);
 }
 
 void menhance_set_tone_profile(menhance *e, const float *profile) {
     float clean[ENHANCE_MELS];
     if (profile) enhance_tone_clean(profile, clean); /* read back as it will be applied */
-    seq_write(&e->tone_in_seq, e->tone_in, profile ? clean : NULL, ENHANCE_MELS, &e->tone_in_clear,
-              profile == NULL);
-    atomic_fetch_add_explicit(&e->tone_in_gen, 1, memory_order_release);
+    handover_give(&e->tone_prof, profile ? clean : NULL);
 }
 
 /* Processes up to `limit` published chunks in order; returns 1 if more are waiting.
@@ -457,6 +470,8 @@ menhance *menhance_create(const menhance_config *cfg, menhance_model *model, cha
     }
     e->cfg = *cfg;
     e->C = cfg->channels;
+    e->noise_prof.n = ENHANCE_NOISE_PROFILE;
+    e->tone_prof.n = ENHANCE_MELS;
     e->rate = cfg->sample_rate;
     menhance_params_default(&e->params);
     atomic_store(&e->pending, NO_MODEL(e));
