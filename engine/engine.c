@@ -96,6 +96,7 @@ typedef struct {
  * one in (or a clear), the stage takes it before a chunk (generation counted, so each is taken
  * once); the stage publishes its own after a chunk.  n floats, at most HANDOVER_MAX. */
 #define HANDOVER_MAX ENHANCE_NOISE_PROFILE
+_Static_assert(ENHANCE_MELS <= HANDOVER_MAX, "the Tone verdict fits a handover");
 typedef struct {
     size_t n;
     float in[HANDOVER_MAX], out[HANDOVER_MAX];
@@ -173,7 +174,7 @@ struct menhance {
      * way (handover): menhance_set_*_profile -> the enhancement stage, and the stage's own
      * after each chunk -> menhance_get_*_profile. */
     handover noise_prof, tone_prof;
-    unsigned prof_out_version;
+    unsigned noise_out_version;
     ring *retired;
     char none; /* its address marks "no pending model" */
 
@@ -305,9 +306,9 @@ static int handover_get(handover *h, float *profile) {
 static void pick_up_noise_profile(menhance *e) {
     float buf[ENHANCE_NOISE_PROFILE];
     unsigned g;
-    int have = handover_take(&e->noise_prof, buf, &g);
-    if (have < 0) return;
-    enhance_hold_noise(e->enh, have ? buf : NULL);
+    int got = handover_take(&e->noise_prof, buf, &g); /* 1 a floor, 0 a clear, -1 nothing */
+    if (got < 0) return;
+    enhance_hold_noise(e->enh, got ? buf : NULL);
     handover_taken(&e->noise_prof, g);
 }
 
@@ -315,8 +316,8 @@ static void pick_up_noise_profile(menhance *e) {
 static void publish_noise_profile(menhance *e) {
     unsigned v;
     enhance_noise_profile(e->enh, NULL, &v);
-    if (v == e->prof_out_version) return;
-    e->prof_out_version = v;
+    if (v == e->noise_out_version) return;
+    e->noise_out_version = v;
     float buf[ENHANCE_NOISE_PROFILE];
     int held = enhance_noise_profile(e->enh, buf, NULL);
     handover_publish(&e->noise_prof, buf, held);
@@ -334,9 +335,9 @@ void menhance_set_noise_profile(menhance *e, const float *profile) {
 static void pick_up_tone_profile(menhance *e) {
     float buf[ENHANCE_MELS];
     unsigned g;
-    int have = handover_take(&e->tone_prof, buf, &g);
-    if (have < 0) return;
-    enhance_hold_tone(e->enh, have ? buf : NULL);
+    int got = handover_take(&e->tone_prof, buf, &g); /* 1 a verdict, 0 a clear, -1 nothing */
+    if (got < 0) return;
+    enhance_hold_tone(e->enh, got ? buf : NULL);
     handover_taken(&e->tone_prof, g);
 }
 
@@ -344,7 +345,7 @@ static void pick_up_tone_profile(menhance *e) {
 static void publish_tone_profile(menhance *e) {
     float buf[ENHANCE_MELS];
     int valid = enhance_tone_profile(e->enh, buf);
-    if (!valid && !e->tone_prof.out_flag) return;
+    if (!valid && !e->tone_prof.out_flag) return; /* out_flag: this side is its only writer */
     handover_publish(&e->tone_prof, valid ? buf : NULL, valid);
 }
 
