@@ -44,9 +44,11 @@ struct nn_mel2mel {
     /* nrt: the gain trunk with a fourth input feature (long-term tonal balance against the
      * corpus) and three heads instead of g_wout: noise and room (n_mels one-sided cuts each),
      * tone (nbasis coefficients, averaged over time, spread by the basis) */
-    int nin, nbasis; /* input features (3 gain, 4 nrt, 5 nrt with classical_input); tone basis
+    int nin, nbasis; /* input features (3 gain, 4 nrt, + classical_input, + decay_input); tone basis
                       * functions */
     int cin;         /* nrt: the fifth feature, the classical suppressor's log2 gain, is read */
+    int dec;         /* nrt: the last feature, each band's steepest recent fall (decay cue) */
+    float dec_alpha; /* its release per frame */
     int fwarm;       /* nrt: running means start as plain averages (train/models.py warmup_alpha) */
     float tone_lim, lt_alpha, tone_alpha;
     float *h_w[M2M_HEADS], *h_b[M2M_HEADS], *basis, *tilt;
@@ -334,12 +336,14 @@ static int load_gain(loader *L, const cJSON *hp) {
                 json_float(L, hp, "lt_alpha", 1.0 / 512.0, 1e-6, 1.0, &n->lt_alpha) ||
                 json_float(L, hp, "tone_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->tone_alpha) ||
                 json_int(L, hp, "feature_warmup", 0, 0, 1, &n->fwarm) ||
-                json_int(L, hp, "classical_input", 0, 0, 1, &n->cin)))
+                json_int(L, hp, "classical_input", 0, 0, 1, &n->cin) ||
+                json_int(L, hp, "decay_input", 0, 0, 1, &n->dec) ||
+                json_float(L, hp, "decay_alpha", 1.0 / 64.0, 1e-6, 1.0, &n->dec_alpha)))
         return -1;
     n->lift = (float)(lift_db / M2M_DB_PER_LOG2);
     n->cut = (float)(cut_db / M2M_DB_PER_LOG2);
     n->tone_lim = (float)(tone_db / M2M_DB_PER_LOG2);
-    n->nin = nrt ? 4 + n->cin : 3;
+    n->nin = nrt ? 4 + n->cin + n->dec : 3;
     const int F = n->n_mels, C = n->gch, kt = n->kt, K = n->nbasis;
     if (!(n->g_win = conv1d_weight_t(L, "conv_in.weight", C, n->nin * F, 1)) ||
         !(n->g_bin = bias_copy(L, "conv_in.bias", C)))
@@ -397,10 +401,10 @@ static int load_gain(loader *L, const cJSON *hp) {
     n->macs = (double)n->nin * F * C + (double)n->nblk * (kt + 1) * C * C + 2.0 * C * F +
               (double)C * K + (double)K * F + (double)F * (n->nin * H * 15 + H * H * 9 + 2 * H);
     snprintf(n->desc, sizeof n->desc,
-             "Mel2Mel noise/room/tone%s: %d channels, %d blocks, local branch %d, lookahead %d, "
+             "Mel2Mel noise/room/tone%s%s: %d channels, %d blocks, local branch %d, lookahead %d, "
              "cuts to -%.0f dB, tone +-%.0f dB (%d basis), %lld params, %.2f MMAC/frame",
-             n->cin ? " (classical input)" : "", C, n->nblk, n->lch, n->lookahead, cut_db, tone_db,
-             K, n->params, n->macs / 1e6);
+             n->cin ? " (classical input)" : "", n->dec ? " (decay cue)" : "", C, n->nblk, n->lch,
+             n->lookahead, cut_db, tone_db, K, n->params, n->macs / 1e6);
     return 0;
 }
 
@@ -554,6 +558,8 @@ struct nn_m2m_stream {
     /* nrt: long-term band means, the tone coefficients' running average, the last frame's
      * per-head gains (noise, room, tone; n_mels each) and the heads' strengths */
     float *glt, *gtc, *gheads, strength[M2M_HEADS];
+    /* nrt with the decay cue: the previous frame and each band's held steepest fall */
+    float *gdp, *gds;
     /* nrt's local branch: the last 3 frames of the nin features ([slot][feature][band]) and the
      * last 2 * ldil + 1 frames of its first layer ([slot][channel][band]); its z (2 x n_mels) */
     float *lu, *lv, *lz;
@@ -575,6 +581,8 @@ void nn_m2m_stream_destroy(nn_m2m_stream *s) {
     free(s->glt);
     free(s->gtc);
     free(s->gheads);
+    free(s->gdp);
+    free(s->gds);
     free(s->lu);
     free(s->lv);
     free(s->lz);
@@ -619,6 +627,10 @@ static nn_m2m_stream *gain_create(const nn_mel2mel *n) {
         fail |= !(s->glt = malloc((size_t)F * sizeof(float)));
         fail |= !(s->gtc = malloc((size_t)n->nbasis * sizeof(float)));
         fail |= !(s->gheads = malloc((size_t)M2M_HEADS * F * sizeof(float)));
+        if (n->dec) {
+            fail |= !(s->gdp = malloc((size_t)F * sizeof(float)));
+            fail |= !(s->gds = malloc((size_t)F * sizeof(float)));
+        }
         if (n->lch) {
             fail |= !(s->lu = malloc(3 * (size_t)n->nin * F * sizeof(float)));
             fail |= !(s->lv = malloc((size_t)(2 * n->ldil + 1) * n->lch * F * sizeof(float)));
@@ -752,6 +764,10 @@ static void gain_frame(nn_m2m_stream *s, const float *x, const float *cf, float 
         memcpy(s->gm, x, (size_t)F * sizeof *x);
         memcpy(s->gf, x, (size_t)F * sizeof *x);
         if (nrt) memcpy(s->glt, x, (size_t)F * sizeof *x);
+        if (nrt && n->dec) {
+            memcpy(s->gdp, x, (size_t)F * sizeof *x); /* no fall before the first frame */
+            memset(s->gds, 0, (size_t)F * sizeof *s->gds);
+        }
         s->gstarted = 1;
     }
     /* with warm-up, the running means are plain averages of the frames so far until their own
@@ -788,6 +804,19 @@ static void gain_frame(nn_m2m_stream *s, const float *x, const float *cf, float 
                 float g = cf ? cf[f] : 0.0f;
                 s->gu[4 * F + f] = (g < 0.0f && g > -1e3f ? g : 0.0f) * n->scale;
             }
+        if (n->dec) {
+            /* each band's steepest fall, held with a release (train/models.py decay_feature): a
+             * room caps how fast a band can fall, dry music ends notes in a frame or two */
+            float *u = s->gu + (size_t)(4 + n->cin) * F;
+            const float keep = 1.0f - n->dec_alpha;
+            for (int f = 0; f < F; f++) {
+                float d = s->gdp[f] - x[f], held = keep * s->gds[f];
+                d = d > 0.0f ? d : 0.0f;
+                s->gds[f] = d > held ? d : held;
+                s->gdp[f] = x[f];
+                u[f] = s->gds[f] * n->scale;
+            }
+        }
     }
     float *h = s->gh, *a = s->ga, *z = s->gz;
     matvec_t(n->g_win, n->g_bin, s->gu, n->nin * F, C, h, 0);

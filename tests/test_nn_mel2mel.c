@@ -494,6 +494,8 @@ static void test_classical_golden(const char *name) {
 
 int main(void) {
     test_classical_golden("nn_m2m_nrt_c.safetensors");
+    /* the decay cue (train/models.py decay_feature) after the classical input */
+    test_classical_golden("nn_m2m_nrt_d.safetensors");
     test_metadata_mismatch("nn_m2m_gain_small.safetensors", "mel2mel.blocks.2.");
     test_resnet_golden(GOLDEN_DIR, "nn_m2m_resnet_small.safetensors");
     test_stream_golden(GOLDEN_DIR, "nn_m2m_gain_small.safetensors");

@@ -168,7 +168,10 @@ def main():
                                       norm_scale=0.3, local_ch=5, ema_alpha=0.05, lt_alpha=0.01,
                                       feature_warmup=1), 8),
                            ("c", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6, norm_mean=-6.0,
-                                      norm_scale=0.3, local_ch=5, feature_warmup=1, classical_input=1), 9)):
+                                      norm_scale=0.3, local_ch=5, feature_warmup=1, classical_input=1), 9),
+                           ("d", dict(channels=16, dilations=(1, 2, 4), lookahead=2, n_basis=6, norm_mean=-6.0,
+                                      norm_scale=0.3, local_ch=5, feature_warmup=1, classical_input=1,
+                                      decay_input=1, decay_alpha=0.1), 10)):
         nrt = Mel2MelNRT(**kw)
         randomize(nrt, seed)
         with torch.no_grad():

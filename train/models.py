@@ -312,6 +312,26 @@ def long_term_feature(x, lt_alpha, corpus_tilt, warmup=False):
     return out
 
 
+def decay_feature(x, decay_alpha):
+    """Each band's steepest recent fall: d[t] = max(x[t-1] - x[t], 0) (log2 units per frame; d[0] = 0), held
+    as s[t] = max(d[t], (1 - decay_alpha) s[t-1]) from s = 0 (1/64: a 1 s time constant at 62.5 frames/s).
+    A room caps how fast a band can fall (60 dB per T60: 0.64 log2 units a frame at T60 0.5 s, 0.11 at 3 s)
+    while dry music ends notes in a frame or two, so the feature is a blind decay-rate (T60) cue, which the
+    Room head's per-frame inputs did not give it (docs/status.md: the drop below a band's recent peak
+    correlated 0.01-0.04 with the late part's share).  A difference, so it does not follow the level.  x (B, T,
+    F) -> (B, T, F); no gradient.  Computed exactly as nn/mel2mel.c does."""
+    with torch.no_grad():
+        T = x.shape[1]
+        out = torch.empty_like(x)
+        sp = torch.zeros_like(x[:, 0])
+        k = 1.0 - decay_alpha
+        for t in range(T):
+            d = torch.clamp(x[:, t - 1] - x[:, t], min=0.0) if t else torch.zeros_like(sp)
+            sp = torch.maximum(d, k * sp)
+            out[:, t] = sp
+    return out
+
+
 def tone_basis(n_basis, n_mels):
     """(n_basis, n_mels) Hann bumps equally spaced over the mel index, each as wide as two spacings, so they
     sum to 1 across the band: a Tone gain is smooth across frequency by construction."""
@@ -350,8 +370,9 @@ class Mel2MelNRT(nn.Module):
     tracker (floor_rise) -- all as (v - norm_mean) * norm_scale -- and the long-term tonal balance against the
     corpus (long_term_feature, times norm_scale), and with classical_input the classical suppressor's own log2
     gain of the frame (the engine's enhance_classical_feature via cfeatures.classical_feature, times norm_scale:
-    the RNNoise / PercepNet hybrid, the network learns where to trust it), n_feat * n_mels channels (n_feat 4
-    or 5) -> 1x1 conv to `channels` -> residual
+    the RNNoise / PercepNet hybrid, the network learns where to trust it), and with decay_input each band's
+    steepest recent fall (decay_feature, decay_alpha, times norm_scale: a blind T60 cue for the Room head),
+    n_feat * n_mels channels (n_feat 4 to 6, in that order) -> 1x1 conv to `channels` -> residual
     blocks of causal dilated 1-D convs over time -> ReLU, then one 1x1 conv per head.  A frequency-local branch
     (local_ch > 0) adds to the noise and room heads' z: two causal 2-D convs over (time, mel band), 3x5 and 3x3
     with time dilation local_dil, on the same n_feat features, weights shared by every band (the per-band SNR
@@ -362,13 +383,15 @@ class Mel2MelNRT(nn.Module):
     def __init__(self, channels=128, dilations=(1, 2, 4, 8, 16, 32), lookahead=2, kt=3,
                  norm_mean=-6.0, norm_scale=0.25, n_mels=128, cut_db=30.0, tone_db=12.0, n_basis=16,
                  ema_alpha=1.0 / 64.0, floor_rise=0.02, lt_alpha=1.0 / 512.0, tone_alpha=1.0 / 64.0,
-                 local_ch=12, local_dil=4, feature_warmup=0, classical_input=0):
+                 local_ch=12, local_dil=4, feature_warmup=0, classical_input=0, decay_input=0,
+                 decay_alpha=1.0 / 64.0):
         super().__init__()
         if not 0 <= lookahead <= 8:
             raise ValueError("lookahead must be in 0..8")
         self.local_ch, self.local_dil = int(local_ch), int(local_dil)
         self.classical_input = int(bool(classical_input))
-        self.n_feat = 4 + self.classical_input
+        self.decay_input, self.decay_alpha = int(bool(decay_input)), float(decay_alpha)
+        self.n_feat = 4 + self.classical_input + self.decay_input
         self.channels, self.dilations = int(channels), tuple(int(d) for d in dilations)
         self.lookahead, self.kt, self.n_mels = int(lookahead), int(kt), int(n_mels)
         self.norm_mean, self.norm_scale = float(norm_mean), float(norm_scale)
@@ -404,7 +427,8 @@ class Mel2MelNRT(nn.Module):
                 "tone_db": self.tone_db, "n_basis": self.n_basis, "ema_alpha": self.ema_alpha,
                 "floor_rise": self.floor_rise, "lt_alpha": self.lt_alpha, "tone_alpha": self.tone_alpha,
                 "local_ch": self.local_ch, "local_dil": self.local_dil,
-                "feature_warmup": self.feature_warmup, "classical_input": self.classical_input}
+                "feature_warmup": self.feature_warmup, "classical_input": self.classical_input,
+                **({"decay_input": 1, "decay_alpha": self.decay_alpha} if self.decay_input else {})}
 
     def receptive_field(self):
         return sum((self.kt - 1) * d for d in self.dilations)
@@ -429,6 +453,8 @@ class Mel2MelNRT(nn.Module):
             # a gain, <= 0 by construction: anything else (> 0, NaN, below -1000) reads as 0 dB, as in nn/mel2mel.c
             cf = torch.where((cf < 0) & (cf > -1e3), cf, torch.zeros_like(cf))
             parts.append(cf * self.norm_scale)
+        if self.decay_input:
+            parts.append(decay_feature(x, self.decay_alpha) * self.norm_scale)
         u = torch.cat(parts, dim=2).transpose(1, 2)  # (B, n_feat F, T)
         h = self.conv_in(u)
         if self.local_ch:

@@ -2,7 +2,7 @@
 """Self-test of the classical-suppressor input (train/cfeatures.py over build/libmenhance_features.so, and
 models.Mel2MelNRT classical_input): the engine's frames line up with MelFrontEnd's, the feature does what the
 classical suppressor does (deep cuts on steady noise once its window is full, none on digital silence or a held
-tone), and a checkpoint widened to read it (train_mel2mel.widen_classical) computes what it did before.  Needs
+tone), and a checkpoint widened to read it (train_mel2mel.widen_input) computes what it did before.  Needs
 torch and the built library, so it runs under `make test-train`.  Prints "test_cfeatures: N passed, N failed"."""
 import os
 import sys
@@ -12,9 +12,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cfeatures import classical_feature, classical_features, engine_frames  # noqa: E402
-from models import Mel2MelNRT, MelFrontEnd  # noqa: E402
+from models import Mel2MelNRT, MelFrontEnd, decay_feature  # noqa: E402
 from selftest import Checks  # noqa: E402
-from train_mel2mel import LEAD, widen_classical  # noqa: E402
+from train_mel2mel import LEAD, widen_input  # noqa: E402
 
 check = Checks("test_cfeatures")
 rng = np.random.default_rng(3)
@@ -70,7 +70,7 @@ old(xin).square().mean().backward()
 opt.step()
 state = {"model": {k: v.clone() for k, v in old.state_dict().items()},
          "ema": {k: v.clone() for k, v in old.state_dict().items()}, "opt": opt.state_dict()}
-widen_classical(state, dict(old.hparams()))
+widen_input(state, dict(old.hparams()))
 new = Mel2MelNRT(**dict(hp, classical_input=1))
 new.load_state_dict(state["model"])
 opt2 = torch.optim.Adam(new.parameters(), lr=1e-3)
@@ -86,6 +86,30 @@ cfin = -4.0 * torch.rand(2, 40, 128)
 with torch.no_grad():
     dy = float((new(xin, cf=cfin) - old(xin)).abs().max())
 check(dy == 0.0, "widened model == checkpoint whatever the feature (max diff %.2g)" % dy)
+# ... and widened once more to read the decay cue (models.decay_feature), it still does.
+state2 = {"model": {k: v.clone() for k, v in new.state_dict().items()},
+          "ema": {k: v.clone() for k, v in new.state_dict().items()}, "opt": opt2.state_dict()}
+widen_input(state2, dict(new.hparams()))
+newd = Mel2MelNRT(**dict(hp, classical_input=1, decay_input=1))
+newd.load_state_dict(state2["model"])
+with torch.no_grad():
+    dyd = float((newd(xin, cf=cfin) - old(xin)).abs().max())
+check(dyd == 0.0 and newd.n_feat == 6 and newd.hparams()["decay_input"] == 1,
+      "widened to the decay cue == checkpoint (max diff %.2g)" % dyd)
+
+# The decay cue: a band's steepest recent fall, held and released by (1 - alpha) a frame; rises are no fall; the
+# level does not move it.
+xd = torch.zeros(1, 12, 3)
+xd[0, 5:, 0] = -3.0             # band 0 falls by 3 at frame 5
+xd[0, 5:, 1] = 2.0              # band 1 rises
+xd[0, :, 2] = -0.5 * torch.arange(12.0)  # band 2 falls by 0.5 every frame (a room's decay)
+dc = decay_feature(xd, 0.25)
+want0 = [0.0] * 5 + [3.0 * 0.75 ** k for k in range(7)]
+check(torch.allclose(dc[0, :, 0], torch.tensor(want0)) and float(dc[0, :, 1].abs().max()) == 0.0 and
+      torch.allclose(dc[0, 1:, 2], torch.full((11,), 0.5)) and float(dc[0, 0, 2]) == 0.0,
+      "decay cue: a fall held and released, a rise none, a steady decay its rate")
+check(torch.equal(decay_feature(xd - 7.0, 0.25), dc), "decay cue: level-independent")
+
 # A new line from an exported model file (train_mel2mel.py --init-export): the same weights in the model and its
 # average, the file's step and hours, an empty optimiser state, and it widens like a checkpoint.
 import tempfile  # noqa: E402
@@ -98,7 +122,7 @@ with tempfile.TemporaryDirectory() as tmp:
 same = all(torch.equal(st["model"][k], v) and torch.equal(st["ema"][k], v) for k, v in old.state_dict().items())
 check(same and st["step"] == 1234 and abs(st["elapsed"] - 5400.0) < 1e-6 and not st["opt"]["state"],
       "state from an export: weights, step, hours, empty optimiser state")
-widen_classical(st, st["hparams"])
+widen_input(st, st["hparams"])
 new2 = Mel2MelNRT(**dict(hp, classical_input=1))
 new2.load_state_dict(st["model"])
 with torch.no_grad():

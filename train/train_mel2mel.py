@@ -485,10 +485,11 @@ def state_from_export(path):
                 elapsed=3600.0 * float(meta.get("train_hours", 0.0)), history=[])
 
 
-def widen_classical(state, old_hp):
-    """A checkpoint of a model without the classical input (models.Mel2MelNRT classical_input), made to read it:
-    conv_in's and the local branch's weights over the new feature start at 0, in the weights, their average and
-    their Adam moments, so the widened model computes exactly what the checkpoint did and learns from there."""
+def widen_input(state, old_hp):
+    """A checkpoint made to read one more input feature, appended after its last (models.Mel2MelNRT: the classical
+    input, then the decay cue): conv_in's and the local branch's weights over the new feature start at 0, in the
+    weights, their average and their Adam moments, so the widened model computes exactly what the checkpoint did
+    and learns from there."""
     import torch
     F = old_hp.get("n_mels", 128)
 
@@ -549,13 +550,22 @@ def cmd_train(a):
             log("feature warm-up switched on (models.warmup_alpha)", logp)
         if a.classical_input and hp.get("arch") == "nrt" and not hp.get("classical_input"):
             # the classical suppressor's gain joins the inputs with zero weights: the model starts as it was
-            widen_classical(state, hp)
+            widen_input(state, hp)
             hp = dict(hp, classical_input=1)
             widened = True
             log("classical input switched on (cfeatures.classical_feature, zero weights at first)", logp)
+        if a.decay_input and hp.get("arch") == "nrt" and not hp.get("decay_input"):
+            if not hp.get("classical_input"):
+                raise SystemExit("--decay-input: the decay cue follows the classical input; add --classical-input")
+            widen_input(state, hp)
+            hp = dict(hp, decay_input=1, decay_alpha=1.0 / 64.0)
+            widened = True
+            log("decay cue switched on (models.decay_feature, zero weights at first)", logp)
         log("resuming from %s at step %d (%.2f h trained)" % (last, state["step"], state["elapsed"] / 3600), logp)
     else:
         hp = dict(DEFAULT_MODEL, local_ch=a.local_ch, classical_input=int(a.classical_input))
+        if a.decay_input:
+            hp.update(decay_input=1, decay_alpha=1.0 / 64.0)
         src = os.path.join(CKPT_DIR, "mel2mel_gain.pt")
         if a.channels:
             hp["channels"] = int(a.channels)
@@ -763,6 +773,8 @@ def main():
     t.add_argument("--reinit-heads", default="", help="on resume: heads (noise,room,tone) to start afresh")
     t.add_argument("--classical-input", action="store_true",
                    help="the model reads the classical suppressor's gain (new models; on resume: widened to it)")
+    t.add_argument("--decay-input", action="store_true",
+                   help="each band's steepest recent fall as an input (models.decay_feature; a checkpoint is widened)")
     t.add_argument("--room-level", action="store_true",
                    help="the Room target includes the room's broadband level (room_level); kept on resume")
     t.add_argument("--fresh", action="store_true")
