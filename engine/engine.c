@@ -268,18 +268,17 @@ static void handover_give(handover *h, const float *profile) {
     atomic_fetch_add_explicit(&h->in_gen, 1, memory_order_release);
 }
 
-/* Stage side, before a chunk: 1 and the profile in buf, 0 for a clear, -1 for nothing new (or
- * the writer busy: the audio side never waits, it tries again at its next chunk).  On 0 or 1
- * the caller applies it, then calls handover_taken with *gen. */
-static int handover_take(handover *h, float *buf, unsigned *gen) {
-    *gen = atomic_load_explicit(&h->in_gen, memory_order_acquire);
-    if (*gen == atomic_load_explicit(&h->in_applied, memory_order_relaxed)) return -1;
+/* Stage side, before a chunk: a profile handed in (or a clear) that no chunk has taken yet goes
+ * to hold(), once.  The audio side never waits for the writer: busy, it tries at its next
+ * chunk. */
+static void handover_pick_up(handover *h, enhance *enh, void (*hold)(enhance *, const float *)) {
+    unsigned g = atomic_load_explicit(&h->in_gen, memory_order_acquire);
+    if (g == atomic_load_explicit(&h->in_applied, memory_order_relaxed)) return;
+    float buf[HANDOVER_MAX];
     int clear = seq_read(&h->in_seq, buf, h->in, h->n, &h->in_clear, 1);
-    return clear < 0 ? -1 : !clear;
-}
-
-static void handover_taken(handover *h, unsigned gen) {
-    atomic_store_explicit(&h->in_applied, gen, memory_order_release);
+    if (clear < 0) return;
+    hold(enh, clear ? NULL : buf);
+    atomic_store_explicit(&h->in_applied, g, memory_order_release);
 }
 
 /* Stage side, after a chunk: its own profile (NULL: none) and flag. */
@@ -302,16 +301,6 @@ static int handover_get(handover *h, float *profile) {
     return flag;
 }
 
-/* Before a chunk: a floor handed in by menhance_set_noise_profile. */
-static void pick_up_noise_profile(menhance *e) {
-    float buf[ENHANCE_NOISE_PROFILE];
-    unsigned g;
-    int got = handover_take(&e->noise_prof, buf, &g); /* 1 a floor, 0 a clear, -1 nothing */
-    if (got < 0) return;
-    enhance_hold_noise(e->enh, got ? buf : NULL);
-    handover_taken(&e->noise_prof, g);
-}
-
 /* After a chunk: the stage's held floor, published when it changed. */
 static void publish_noise_profile(menhance *e) {
     unsigned v;
@@ -329,16 +318,6 @@ int menhance_get_noise_profile(menhance *e, float *profile) {
 
 void menhance_set_noise_profile(menhance *e, const float *profile) {
     handover_give(&e->noise_prof, profile);
-}
-
-/* Before a chunk: a Tone verdict handed in by menhance_set_tone_profile. */
-static void pick_up_tone_profile(menhance *e) {
-    float buf[ENHANCE_MELS];
-    unsigned g;
-    int got = handover_take(&e->tone_prof, buf, &g); /* 1 a verdict, 0 a clear, -1 nothing */
-    if (got < 0) return;
-    enhance_hold_tone(e->enh, got ? buf : NULL);
-    handover_taken(&e->tone_prof, g);
 }
 
 /* After a chunk: the stage's Tone verdict (it moves every frame while a model runs). */
@@ -377,8 +356,9 @@ static int process_pending(menhance *e, int limit, int on_worker) {
         memcpy(&local, &e->in[j % NSLOT], sizeof local);
         if (atomic_load_explicit(&e->produced, memory_order_acquire) - j >= NSLOT) continue;
         pick_up_model(e);
-        pick_up_noise_profile(e);
-        pick_up_tone_profile(e);
+        /* profiles handed in by menhance_set_{noise,tone}_profile */
+        handover_pick_up(&e->noise_prof, e->enh, enhance_hold_noise);
+        handover_pick_up(&e->tone_prof, e->enh, enhance_hold_tone);
         if (on_worker && local.p.mode == MENHANCE_MODE_MEL2MEL_VOCODER)
             debug_sleep(atomic_load(&e->debug_voc_delay_us));
         out_slot *o = &e->out[j % NSLOT];
