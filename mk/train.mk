@@ -63,13 +63,15 @@ render-midi: eval-deps
 # builds the cache): the diet's pair builder in the background, the trainer in front.  Resumes from the
 # committed checkpoint models/ckpt/mel2mel_nrt.pt (the Noise / Room / Tone model; a fresh one warm-starts its
 # trunk from models/ckpt/mel2mel_gain.pt); TRAIN_HOURS is this run's wall-clock budget, TRAIN_ARGS more
-# options of `train_mel2mel.py train` (e.g. --lr for a restart, --device cuda on a GPU).
+# options of `train_mel2mel.py train` (e.g. --lr for a restart, --device cuda on a GPU), CACHE_ARGS more options of
+# the pair builder (e.g. --room-midi-share 0.75).
 # Before a long run: `echo 0 > /proc/sys/kernel/sched_autogroup_enabled` (as root), or `nice` does not
 # keep other sessions' jobs off the trainer's core.
 TRAIN_HOURS ?= 1.5
 TRAIN_ARGS ?=
+CACHE_ARGS ?=
 train-mel2mel: eval-deps $(FEATURES_LIB)
-	$(PY_TRAIN) train/train_mel2mel.py cache --hours $(TRAIN_HOURS) > data/cache_builder.out 2>&1 & \
+	$(PY_TRAIN) train/train_mel2mel.py cache --hours $(TRAIN_HOURS) $(CACHE_ARGS) > data/cache_builder.out 2>&1 & \
 	OPENBLAS_CORETYPE=$(OPENBLAS_KERNEL) /usr/bin/python3 train/train_mel2mel.py train --hours $(TRAIN_HOURS) $(TRAIN_ARGS); \
 	kill $$! 2>/dev/null; true
 

@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import degrade as D  # noqa: E402
-from train_mel2mel import CUT_LOG2, LOG_FLOOR, head_targets, loss_weights, nrt_loss, room_level  # noqa: E402
+from train_mel2mel import CUT_LOG2, LOG_FLOOR, head_targets, loss_weights, nrt_loss, pool_for, room_level  # noqa: E402
 from selftest import Checks  # noqa: E402
 
 check = Checks("test_train")
@@ -212,6 +212,11 @@ _, _, h = losses(b, -3.0, -2.0, 0.0, room_lvl=True)
 _, _, h0 = losses(b, -3.0, -2.0, 0.0)
 check(h[1] < 1e-6 and abs(h0[1] - 1.75) < 1e-6, "loss: the Room head's term with the level %.3f (want 0), without "
       "%.3f (want 1.75: a cut 1 deeper than -1)" % (h[1], h0[1]))
+
+# The drier music mix (cache --room-midi-share) serves clean music and every condition with a room, nothing else.
+picks = {c: pool_for(c, "music", "room") for c in D.DIET_NAMES}
+check(picks == {c: ("room" if c in ("clean", "reverb", "two", "full", "phone") else "music") for c in D.DIET_NAMES}
+      and pool_for("reverb", "music", None) == "music", "room mix: %s" % picks)
 
 # A noise-only pair: the dry version is the chain without the noise, so the degraded minus dry is the noise.
 rng = np.random.default_rng(5)

@@ -71,15 +71,27 @@ def log_mel_np(wav, fe):
         return fe(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))).numpy()
 
 
-def music_pool():
-    """Packaged training music, plus the MIDI renders when they exist (35 % of the draws)."""
+def music_pool(midi_share=0.35):
+    """Packaged training music, plus the MIDI renders when they exist (midi_share of the draws)."""
     from data import AudioPool, MixPool
     music = AudioPool("music_train", "16k")
     try:
         midi = AudioPool("music_midi", "16k")
     except (RuntimeError, FileNotFoundError):
         return music
-    return MixPool([music, midi], [0.65, 0.35])
+    return MixPool([music, midi], [1.0 - midi_share, midi_share])
+
+
+# The conditions whose music may come from a drier mix (cache --room-midi-share): every one with a room, and clean
+# music, so that the contrast a Room head learns from (the same kind of music with and without a room) stays, and
+# the dry MIDI timbre does not itself say "room".
+ROOM_MIX_CONDITIONS = ("clean", "reverb", "two", "full", "phone")
+
+
+def pool_for(condition, music, music_room=None):
+    """The music pool an example of this diet condition draws from: music_room (when given) for
+    ROOM_MIX_CONDITIONS, music otherwise."""
+    return music_room if music_room is not None and condition in ROOM_MIX_CONDITIONS else music
 
 
 def noise_pools(split):
@@ -111,13 +123,14 @@ def clip_tone_target(clean, coloured):
     return np.clip(lc - le, -TONE_LOG2, TONE_LOG2).astype(np.float32)
 
 
-def render_pairs(rng, n, music, noise, speech, fe, conditions=None, lead=LEAD):
+def render_pairs(rng, n, music, noise, speech, fe, conditions=None, lead=LEAD, music_room=None):
     """n diet examples -> dict of float16 log2-mels deg, clean, dry, early, late (n, FRAMES, 128), tone (n, 128),
     cond (n,) uint8 and, with lead > 0, cf (n, FRAMES, 128) float16: the classical suppressor's log2 gain
     (cfeatures.classical_feature) of the degraded clip.  Each example is rendered lead + CLIP samples long and the
     last CLIP kept: the classical tracker needs its 1.5 s window to reach the depth it has in a running engine,
-    and a room's tail from before the crop is in the crop as it would be in a recording."""
-    from degrade import DIET_NAMES, make_diet_pair
+    and a room's tail from before the crop is in the crop as it would be in a recording.  music_room: the pool
+    for pool_for's conditions (None: music for all)."""
+    from degrade import DIET_NAMES, diet_condition, make_diet_pair
     w = {k: np.zeros((n, CLIP), np.float32) for k in ("deg", "clean", "dry", "early", "coloured", "late")}
     cond = np.zeros(n, np.uint8)
     cf = np.zeros((n, FRAMES, 128), np.float32) if lead else None
@@ -125,7 +138,10 @@ def render_pairs(rng, n, music, noise, speech, fe, conditions=None, lead=LEAD):
         from cfeatures import classical_feature
     for i in range(n):
         c = None if conditions is None else conditions[i % len(conditions)]
-        parts = make_diet_pair(rng, music, noise, speech, lead + CLIP, 16000, condition=c, parts=True, late=True)
+        if music_room is not None and c is None:
+            c = diet_condition(rng)
+        parts = make_diet_pair(rng, pool_for(c, music, music_room), noise, speech, lead + CLIP, 16000, condition=c,
+                               parts=True, late=True)
         name = parts[2]
         for k, v in zip(("deg", "clean", None, "dry", "early", "coloured", "late"), parts):
             if k:
@@ -159,9 +175,10 @@ def cmd_cache(a):
     t_end = time.time() + a.hours * 3600
     while time.time() < t_end:
         music = music_pool()  # re-opened per shard: conversion/rendering may still be adding files
+        music_room = music_pool(a.room_midi_share) if a.room_midi_share is not None else None
         noise, speech = noise_pools("train")
         t0 = time.time()
-        pairs = render_pairs(rng, a.shard_size, music, noise, speech, fe)
+        pairs = render_pairs(rng, a.shard_size, music, noise, speech, fe, music_room=music_room)
         tmp = os.path.join(CACHE, "tmp_%06d.npz" % shard)
         np.savez(tmp, **pairs)
         os.replace(tmp, os.path.join(CACHE, "shard_%06d.npz" % shard))
@@ -741,6 +758,9 @@ def main():
     c.add_argument("--pause", type=float, default=60.0, help="seconds between shards once the ring is full")
     c.add_argument("--hours", type=float, default=3.0)
     c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--room-midi-share", type=float, default=None,
+                   help="share of the dry MIDI renders in the music of clean and room examples (default: 0.35 like "
+                        "the rest): packaged soundtracks carry their own reverb (docs/status.md, Room head)")
     t = sub.add_parser("train")
     t.add_argument("--name", default="mel2mel_nrt")
     t.add_argument("--hours", type=float, default=1.5, help="wall-clock budget of this run")
