@@ -72,7 +72,7 @@ check(whole["m"].shape == (1, N), "sub_crop 0: the whole pairs")
 # The trainer's weight average: decay d keeps d of the average, takes 1 - d of the weights; the average of
 # an untrained refiner is still mode 1 exactly.
 import copy  # noqa: E402
-from train_refiner import ema_update  # noqa: E402
+from ema import ema_update  # noqa: E402
 fresh = Refiner(layers=4, channels=8, cycle=2, n_mels=M, embed_dim=16)
 avg = copy.deepcopy(fresh)
 ema_update(avg, fresh, 0.9)

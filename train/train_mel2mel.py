@@ -531,6 +531,7 @@ def widen_input(state, old_hp):
 
 def cmd_train(a):
     import torch
+    from ema import ema_update
     torch.set_num_threads(a.threads)
     from models import count_params
     dev = torch.device(a.device)
@@ -642,8 +643,6 @@ def cmd_train(a):
             for prm in mod.parameters():
                 opt.state.pop(prm, None)
             log("head %s re-initialised at step %d" % (head, step), logp)
-    ema_params = list(ema.parameters())
-    net_params = list(net.parameters())
     log("model %s params %d MMAC/frame %.3f rf %d; shards %d (%d pairs); plan %d steps; this run %.2f h; "
         "threads %d; device %s" % (
             json.dumps(hp), count_params(net), net.macs_per_frame() / 1e6, net.receptive_field(),
@@ -709,10 +708,7 @@ def cmd_train(a):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         opt.step()
-        with torch.no_grad():
-            d_ema = min(a.ema, (1.0 + step) / (10.0 + step))
-            for pe, pn in zip(ema_params, net_params):
-                pe.mul_(d_ema).add_(pn, alpha=1.0 - d_ema)
+        ema_update(ema, net, min(a.ema, (1.0 + step) / (10.0 + step)))
         step += 1
         run += [float(loss), float(main)] + [float(h) for h in heads]
         run_n += 1

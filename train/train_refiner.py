@@ -224,21 +224,9 @@ def sub_crop(data, idx, crop, rng):
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}
 
 
-def ema_update(ema, net, decay):
-    """Polyak average: every parameter of ema moves to decay * itself + (1 - decay) * net's; buffers are
-    copied.  The refiner's raw weights wander with each step's noise (session 10: the monitor's clean
-    pairs moved between 0.056 and 0.067 within an hour at a fixed rate while nothing else changed); the
-    average is what is monitored and exported, as for the Mel2Mel (train_mel2mel.py --ema)."""
-    import torch
-    with torch.no_grad():
-        for pe, p in zip(ema.parameters(), net.parameters()):
-            pe.mul_(decay).add_(p.detach(), alpha=1.0 - decay)
-        for be, b in zip(ema.buffers(), net.buffers()):
-            be.copy_(b)
-
-
 def cmd_train(a):
     import torch
+    from ema import ema_update
     from refiner import Refiner, refiner_loss
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
